@@ -1,0 +1,72 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ulid } from 'ulid';
+import type { Ctx } from '../service/context.js';
+import { errorHandler, problem, sendProblem } from './errors.js';
+import { officeRoutes } from './routes/office.js';
+import { paymentRoutes } from './routes/payments.js';
+import { refundRoutes } from './routes/refunds.js';
+import { sessionRoutes } from './routes/sessions.js';
+
+/** Log redaction: no credential, card number or personal data ever reaches a log line. */
+export const redactPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["idempotency-key"]',
+  '*.password',
+  '*.pan',
+  '*.card',
+  '*.consumer',
+  '*.approvals[*].password',
+];
+
+export async function buildApp(ctx: Ctx, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger === false ? undefined : (ctx.log as unknown as FastifyBaseLogger),
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : `req_${ulid()}`;
+    },
+    requestIdHeader: false,
+    bodyLimit: 256 * 1024,
+    ajv: {
+      // Money must arrive as JSON integers: no "30" → 30 or 30.5 → 30 coercions, no silent extras.
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false },
+      plugins: [(await import('ajv-formats')).default as never],
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest('caller', null);
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, { ...problem('not_found', `no route ${req.method} ${req.url}`), instance: req.url, requestId: String(req.id) }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Refund Desk API',
+        version: '1.0.0',
+        description:
+          'Reverse transactions at the point of sale: refunds, voids, amount adjustments. Amounts are integers in minor units (fen). ' +
+          'Errors are application/problem+json with a stable `code`. Every POST accepts an `Idempotency-Key` header.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(sessionRoutes(ctx));
+  await app.register(paymentRoutes(ctx));
+  await app.register(refundRoutes(ctx));
+  await app.register(officeRoutes(ctx));
+  return app as unknown as FastifyInstance;
+}

@@ -1,0 +1,83 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type ErrorCode } from '../domain/errors.js';
+
+/** One table from stable code to HTTP status and title: the only place HTTP meets domain errors. */
+export const problemTable: Record<ErrorCode, { status: number; title: string }> = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  unauthenticated: { status: 401, title: 'Sign in first' },
+  session_password_invalid: { status: 401, title: 'Operator number or password is wrong' },
+  forbidden: { status: 403, title: 'Not allowed for this role' },
+  not_found: { status: 404, title: 'Not found' },
+  refunds_disabled: { status: 403, title: 'Refunds are switched off' },
+  refund_exceeds_refundable: { status: 409, title: 'More than the refundable remainder' },
+  refund_window_expired: { status: 422, title: 'The refund window has passed' },
+  payment_not_completed: { status: 409, title: 'The original payment is not completed' },
+  reason_required: { status: 422, title: 'A reason is required' },
+  reason_not_allowed: { status: 422, title: 'This reason is not in use' },
+  method_not_allowed: { status: 422, title: 'This refund method is not allowed' },
+  refund_exceeds_limit: { status: 422, title: 'Over the per-refund limit' },
+  daily_limit_exceeded: { status: 422, title: "Over today's refund limit" },
+  supervisor_password_invalid: { status: 403, title: 'Supervisor password is wrong' },
+  supervisor_locked: { status: 423, title: 'Supervisor is locked' },
+  operator_locked: { status: 423, title: 'Operator is locked' },
+  same_approver: { status: 422, title: 'The second approval needs a different supervisor' },
+  approver_not_authorised: { status: 403, title: 'This operator cannot approve refunds' },
+  void_not_allowed: { status: 409, title: 'This payment can no longer be voided' },
+  adjustment_amount_mismatch: { status: 409, title: 'The original amount does not match the order' },
+  idempotency_key_reused: { status: 422, title: 'Idempotency-Key reused with another request' },
+  idempotency_key_required: { status: 400, title: 'Idempotency-Key is required' },
+  insufficient_merchant_funds: { status: 409, title: 'Not enough merchant funds' },
+  network_unavailable: { status: 503, title: 'The payment network is unavailable' },
+  invalid_state_transition: { status: 409, title: 'Not possible in the current state' },
+  currency_mismatch: { status: 422, title: 'Currency does not match' },
+  duplicate_order: { status: 409, title: 'This order already has a payment' },
+};
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  instance?: string;
+  requestId?: string;
+  [extra: string]: unknown;
+}
+
+export function problem(code: ErrorCode, detail: string, extra?: Record<string, unknown>): Problem {
+  const { status, title } = problemTable[code];
+  return { type: `https://refund-desk.dev/problems/${code}`, title, status, code, detail, ...extra };
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
+  return reply.code(p.status).type('application/problem+json').send(p);
+}
+
+/** RFC 9457 problem+json for every error; unknown errors are logged and answered as 500. */
+export function errorHandler(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) {
+  const base = { instance: req.url, requestId: String(req.id) };
+  if (err instanceof DomainError) {
+    return sendProblem(reply, { ...problem(err.code, err.detail, err.extra), ...base });
+  }
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    const errors = fe.validation.map((v) => ({
+      field: `${fe.validationContext ?? 'body'}${v.instancePath.replaceAll('/', '.')}`,
+      message: v.message ?? 'invalid',
+    }));
+    return sendProblem(reply, { ...problem('validation_failed', fe.message, { errors }), ...base });
+  }
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    // Fastify's own client errors: malformed JSON, body too large, wrong content type.
+    return sendProblem(reply, { ...problem('validation_failed', fe.message), ...base, status: fe.statusCode });
+  }
+  req.log.error({ err }, 'unhandled error');
+  return reply.code(500).type('application/problem+json').send({
+    type: 'https://refund-desk.dev/problems/internal_error',
+    title: 'Internal error',
+    status: 500,
+    code: 'internal_error',
+    detail: 'Something went wrong on our side; nothing was changed. Try again.',
+    ...base,
+  });
+}

@@ -1,0 +1,191 @@
+import { Type } from 'typebox';
+import { reasonCodes, refundMethods } from '../domain/policy.js';
+import { paymentMethods } from '../domain/payment.js';
+import { refundStatuses } from '../domain/refund-state.js';
+
+/** Request schemas: they drive validation and the OpenAPI document. Every string and list is bounded. */
+const lit = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+
+export const MinorAmount = Type.Integer({ minimum: 1, maximum: 100_000_000_000_00, description: 'minor units (fen)' });
+export const NonNegAmount = Type.Integer({ minimum: 0, maximum: 100_000_000_000_00 });
+export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217' });
+export const OrderNo = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const OperatorNo = Type.String({ minLength: 1, maxLength: 16, pattern: '^[0-9A-Za-z]+$' });
+export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
+export const IsoTime = Type.String({ maxLength: 40, format: 'date-time' });
+export const Limit = Type.String({ pattern: '^([1-9]|[1-9][0-9]|100)$', description: '1–100, default 20' });
+
+export const Approvals = Type.Array(
+  Type.Object(
+    { operatorNo: OperatorNo, password: Type.String({ minLength: 1, maxLength: 64 }) },
+    { additionalProperties: false },
+  ),
+  { maxItems: 2 },
+);
+
+export const Reason = Type.Object(
+  { code: lit(reasonCodes), note: Type.Optional(Type.String({ maxLength: 200 })) },
+  { additionalProperties: false },
+);
+
+export const SessionBody = Type.Object(
+  {
+    terminalId: Type.String({ minLength: 1, maxLength: 16 }),
+    operatorNo: OperatorNo,
+    password: Type.String({ minLength: 1, maxLength: 64 }),
+  },
+  { additionalProperties: false },
+);
+
+export const PaymentBody = Type.Object(
+  {
+    orderNo: OrderNo,
+    amount: MinorAmount,
+    currency: Currency,
+    method: lit(paymentMethods),
+    card: Type.Optional(
+      Type.Object(
+        { pan: Type.String({ pattern: '^[0-9]{12,19}$' }), expiry: Type.String({ pattern: '^[0-9]{4}$' }) },
+        { additionalProperties: false },
+      ),
+    ),
+    items: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            sku: Type.String({ minLength: 1, maxLength: 64 }),
+            name: Type.String({ minLength: 1, maxLength: 100 }),
+            qty: Type.Integer({ minimum: 1, maximum: 10_000 }),
+            unitAmount: MinorAmount,
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 200 },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const PaymentQuery = Type.Object(
+  {
+    orderNo: Type.Optional(OrderNo),
+    last4: Type.Optional(Type.String({ pattern: '^[0-9]{4}$' })),
+    amount: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+    from: Type.Optional(IsoTime),
+    to: Type.Optional(IsoTime),
+    cursor: Type.Optional(Id),
+    limit: Type.Optional(Limit),
+  },
+  { additionalProperties: false },
+);
+
+export const VoidBody = Type.Object({ approvals: Approvals }, { additionalProperties: false });
+
+export const Consumer = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 64 })),
+    phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{5,20}$' })),
+    email: Type.Optional(Type.String({ maxLength: 254, format: 'email' })),
+    bankAccount: Type.Optional(Type.String({ pattern: '^[0-9]{8,32}$' })),
+  },
+  { additionalProperties: false },
+);
+
+export const RefundBody = Type.Object(
+  {
+    paymentId: Type.Optional(Id),
+    orderNo: Type.Optional(OrderNo),
+    amount: Type.Optional(MinorAmount),
+    items: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { sku: Type.String({ minLength: 1, maxLength: 64 }), qty: Type.Integer({ minimum: 1, maximum: 10_000 }) },
+          { additionalProperties: false },
+        ),
+        { minItems: 1, maxItems: 200 },
+      ),
+    ),
+    reason: Reason,
+    method: Type.Optional(lit(refundMethods)),
+    approvals: Type.Optional(Approvals),
+    consumer: Type.Optional(Consumer),
+  },
+  { additionalProperties: false },
+);
+
+export const RefundQuery = Type.Object(
+  {
+    status: Type.Optional(lit(refundStatuses)),
+    paymentId: Type.Optional(Id),
+    orderNo: Type.Optional(OrderNo),
+    from: Type.Optional(IsoTime),
+    to: Type.Optional(IsoTime),
+    cursor: Type.Optional(Id),
+    limit: Type.Optional(Limit),
+  },
+  { additionalProperties: false },
+);
+
+export const ApproveBody = Type.Object({ approvals: Approvals }, { additionalProperties: false });
+export const NoteBody = Type.Object(
+  { note: Type.Optional(Type.String({ maxLength: 200 })) },
+  { additionalProperties: false },
+);
+
+export const AdjustmentBody = Type.Object(
+  { originalAmount: NonNegAmount, newAmount: NonNegAmount, reason: Reason, approvals: Type.Optional(Approvals) },
+  { additionalProperties: false },
+);
+
+export const SettlementBody = Type.Object(
+  { terminalId: Type.String({ minLength: 1, maxLength: 16 }) },
+  { additionalProperties: false },
+);
+
+const Days = Type.Integer({ minimum: 0, maximum: 3650 });
+export const PolicyBody = Type.Object(
+  {
+    refundsEnabled: Type.Optional(Type.Boolean()),
+    refundWindowDays: Type.Optional(
+      Type.Object({ card: Days, qr: Days, cash: Days }, { additionalProperties: false }),
+    ),
+    maxRefundAmount: Type.Optional(MinorAmount),
+    dailyRefundLimit: Type.Optional(MinorAmount),
+    largeRefundThreshold: Type.Optional(MinorAmount),
+    feeRule: Type.Optional(
+      Type.Object(
+        { originalFee: lit(['prorata', 'kept'] as const), handlingFee: NonNegAmount },
+        { additionalProperties: false },
+      ),
+    ),
+    methods: Type.Optional(Type.Array(lit(refundMethods), { minItems: 1, maxItems: 3 })),
+    reasons: Type.Optional(Type.Array(lit(reasonCodes), { minItems: 1, maxItems: 6 })),
+    arrivalBusinessDays: Type.Optional(
+      Type.Object(
+        {
+          card: Type.Integer({ minimum: 0, maximum: 60 }),
+          qr: Type.Integer({ minimum: 0, maximum: 60 }),
+          cash: Type.Integer({ minimum: 0, maximum: 60 }),
+          bank_transfer: Type.Integer({ minimum: 0, maximum: 60 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    lockout: Type.Optional(
+      Type.Object(
+        { maxAttempts: Type.Integer({ minimum: 1, maximum: 20 }), minutes: Type.Integer({ minimum: 1, maximum: 1440 }) },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ApiKeyBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 64 }) },
+  { additionalProperties: false },
+);
+
+export const IdParams = Type.Object({ id: Id });
+export const OrderParams = Type.Object({ orderNo: OrderNo });

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+import { loadConfig } from './config.js';
+import { DEMO } from './demo.js';
+import { startSystem } from './system.js';
+
+const USAGE = `refund-desk — merchant-side refunds, voids and adjustments at the point of sale
+
+Usage:
+  refund-desk serve            start the API (and worker) on PORT with DATABASE_URL (default)
+  refund-desk worker           run only the outbox worker (more workers on PostgreSQL)
+  refund-desk migrate          apply database migrations and exit
+  refund-desk help             this text
+
+Environment: PORT (3000), DATABASE_URL (sqlite:./data/refund-desk.db | postgres://…), DATA_DIR (./data),
+  LOG_LEVEL (info), SEED_DEMO (1), WORKER (1), NETWORK_DELAY_MS (1500), DATA_KEY / TOKEN_KEY (base64, 32 bytes)`;
+
+async function serve(): Promise<void> {
+  const config = loadConfig();
+  const system = await startSystem(config);
+  const address = await system.app.listen({ port: config.port, host: config.host });
+  const base = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost');
+  const store = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres (DATABASE_URL)';
+  process.stdout.write(
+    [
+      '',
+      '  Refund Desk is running',
+      `  API            ${base}/v1`,
+      `  API docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
+      `  Health         ${base}/v1/health`,
+      `  Store          ${store}`,
+      `  Network        in-process acquirer (results after ${config.networkDelayMs} ms)`,
+      '',
+      `  Demo merchant ${DEMO.merchantId}, terminal ${DEMO.terminalId}`,
+      ...DEMO.operators.map((o) => `    operator ${o.no.padEnd(3)} ${o.role.padEnd(11)} password ${o.password}`),
+      '',
+      `  Try: curl -s -XPOST ${base}/v1/sessions -H 'content-type: application/json' \\`,
+      `         -d '{"terminalId":"${DEMO.terminalId}","operatorNo":"01","password":"1111"}'`,
+      '',
+    ].join('\n'),
+  );
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    system.ctx.log.info({ signal }, 'shutting down: finishing requests in flight');
+    await system.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+async function workerOnly(): Promise<void> {
+  const config = loadConfig();
+  const system = await startSystem({ ...config, worker: true, seedDemo: false });
+  system.ctx.log.info('outbox worker running');
+  const stop = async () => {
+    await system.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command = 'serve'] = argv;
+  switch (command) {
+    case 'serve':
+      return serve();
+    case 'worker':
+      return workerOnly();
+    case 'migrate': {
+      const { openStore, migrate } = await import('./store/db.js');
+      const store = openStore(loadConfig().databaseUrl);
+      const applied = await migrate(store);
+      await store.close();
+      process.stdout.write(`migrations applied: ${applied.length ? applied.join(', ') : 'none (up to date)'}\n`);
+      return;
+    }
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    default:
+      process.stderr.write(`unknown command: ${command}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  process.stderr.write(`refund-desk: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

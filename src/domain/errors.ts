@@ -1,0 +1,55 @@
+/**
+ * Errors are values with stable codes. The HTTP layer maps each code to a status and a
+ * problem+json body; the domain never knows about HTTP.
+ */
+export const errorCodes = [
+  'validation_failed',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'refunds_disabled',
+  'refund_exceeds_refundable',
+  'refund_window_expired',
+  'payment_not_completed',
+  'reason_required',
+  'reason_not_allowed',
+  'method_not_allowed',
+  'refund_exceeds_limit',
+  'daily_limit_exceeded',
+  'supervisor_password_invalid',
+  'supervisor_locked',
+  'same_approver',
+  'approver_not_authorised',
+  'void_not_allowed',
+  'adjustment_amount_mismatch',
+  'idempotency_key_reused',
+  'idempotency_key_required',
+  'insufficient_merchant_funds',
+  'network_unavailable',
+  'invalid_state_transition',
+  'currency_mismatch',
+  'duplicate_order',
+  'session_password_invalid',
+  'operator_locked',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail: string, extra?: Record<string, unknown>) {
+    super(`${code}: ${detail}`);
+    this.name = 'DomainError';
+    this.code = code;
+    this.detail = detail;
+    this.extra = extra;
+  }
+}
+
+/** An invariant of the ledger was broken: a bug, never a user error. Fails loudly. */
+export function invariant(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant violated: ${message}`);
+}

@@ -1,0 +1,270 @@
+import { ulid } from 'ulid';
+import type { Store } from '../../store/db.js';
+import { forUpdate } from '../../store/db.js';
+import {
+  type NetworkPort,
+  type NetworkResult,
+  NetworkUnavailableError,
+  type RefundSubmission,
+  responseCodes,
+  type SaleRequest,
+  type SaleResult,
+  type SettlementTotals,
+  type SubmitAck,
+  type VoidRequest,
+} from '../port.js';
+
+/** Acquirer fee (MDR) per method in basis points, charged on sales. */
+export const acquirerFeeBps = { card: 60, qr: 38, cash: 0 } as const;
+
+export interface InProcessAcquirerOptions {
+  /** How long scheme review + issuer processing takes before the result comes back. */
+  processingDelayMs: number;
+  clock?: () => Date;
+}
+
+/**
+ * The first acquirer behind the port: acquirer, scheme and issuer in one, keeping its own books
+ * (acq_* tables) in the same store. It applies seed 004's review rules to every refund:
+ * over the original (13), original not completed (25), reason not compliant (57),
+ * insufficient merchant funds (51). Decisions are persisted at submission, so a restart of
+ * either side loses nothing; results are delivered after `processingDelayMs`.
+ */
+export class InProcessAcquirer implements NetworkPort {
+  readonly name = 'in-process';
+  /** Fault switch for tests and demos: when true every call fails as unreachable. */
+  down = false;
+  private handlers: ((r: NetworkResult) => Promise<void>)[] = [];
+  private timers = new Set<NodeJS.Timeout>();
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly store: Store,
+    private readonly opts: InProcessAcquirerOptions,
+  ) {
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  private checkUp(): void {
+    if (this.down) throw new NetworkUnavailableError('acquirer host unreachable');
+  }
+
+  async echo(): Promise<boolean> {
+    return !this.down;
+  }
+
+  async authorizeSale(req: SaleRequest): Promise<SaleResult> {
+    this.checkUp();
+    const now = this.clock().toISOString();
+    return this.store.tx(async (trx) => {
+      const existing = await trx
+        .selectFrom('acq_transactions')
+        .selectAll()
+        .where('request_id', '=', req.requestId)
+        .executeTakeFirst();
+      if (existing) {
+        return {
+          approved: existing.response_code === '00',
+          reference: existing.reference,
+          responseCode: existing.response_code ?? '96',
+        };
+      }
+      const reference = newReference();
+      const fee = Math.floor((req.amountMinor * acquirerFeeBps[req.method]) / 10_000);
+      await trx
+        .insertInto('acq_transactions')
+        .values({
+          reference,
+          merchant_id: req.merchantId,
+          terminal_id: req.terminalId,
+          kind: 'sale',
+          request_id: req.requestId,
+          original_reference: null,
+          amount_minor: req.amountMinor,
+          fee_minor: fee,
+          currency: req.currency,
+          status: 'completed',
+          response_code: responseCodes.approved,
+          due_at: now,
+          batch_no: null,
+          created_at: now,
+        })
+        .execute();
+      await this.credit(trx, req.merchantId, req.amountMinor - fee);
+      return { approved: true, reference, responseCode: responseCodes.approved };
+    });
+  }
+
+  async voidSale(req: VoidRequest): Promise<{ approved: boolean; responseCode: string }> {
+    this.checkUp();
+    return this.store.tx(async (trx) => {
+      const sale = await forUpdate(
+        this.store,
+        trx.selectFrom('acq_transactions').selectAll().where('reference', '=', req.originalReference),
+      ).executeTakeFirst();
+      if (!sale || sale.kind !== 'sale') return { approved: false, responseCode: responseCodes.originalNotFound };
+      if (sale.status === 'voided') return { approved: true, responseCode: responseCodes.approved };
+      if (sale.batch_no !== null) return { approved: false, responseCode: responseCodes.invalidTransaction };
+      await trx.updateTable('acq_transactions').set({ status: 'voided' }).where('reference', '=', sale.reference).execute();
+      await this.credit(trx, req.merchantId, -(Number(sale.amount_minor) - Number(sale.fee_minor)));
+      return { approved: true, responseCode: responseCodes.approved };
+    });
+  }
+
+  async submitRefund(req: RefundSubmission): Promise<SubmitAck> {
+    this.checkUp();
+    const now = this.clock();
+    const due = new Date(now.getTime() + this.opts.processingDelayMs);
+    const ack = await this.store.tx(async (trx): Promise<{ reference: string; due: Date }> => {
+      const existing = await trx
+        .selectFrom('acq_transactions')
+        .selectAll()
+        .where('request_id', '=', req.requestId)
+        .executeTakeFirst();
+      if (existing) return { reference: existing.reference, due: new Date(existing.due_at) };
+      const code = await this.review(trx, req);
+      const reference = newReference();
+      if (code === responseCodes.approved) await this.credit(trx, req.merchantId, -req.amountMinor);
+      await trx
+        .insertInto('acq_transactions')
+        .values({
+          reference,
+          merchant_id: req.merchantId,
+          terminal_id: req.terminalId,
+          kind: 'refund',
+          request_id: req.requestId,
+          original_reference: req.originalReference,
+          amount_minor: req.amountMinor,
+          fee_minor: 0,
+          currency: req.currency,
+          status: code === responseCodes.approved ? 'succeeded' : 'failed',
+          response_code: code,
+          due_at: due.toISOString(),
+          batch_no: null,
+          created_at: now.toISOString(),
+        })
+        .execute();
+      return { reference, due };
+    });
+    this.deliverAt(req.requestId, ack.due);
+    return { kind: 'accepted', reference: ack.reference };
+  }
+
+  /** Seed 004's review: the reasons a scheme refuses a refund. */
+  private async review(trx: Parameters<Parameters<Store['tx']>[0]>[0], req: RefundSubmission): Promise<string> {
+    const sale = await forUpdate(
+      this.store,
+      trx.selectFrom('acq_transactions').selectAll().where('reference', '=', req.originalReference),
+    ).executeTakeFirst();
+    if (!sale || sale.kind !== 'sale' || sale.status !== 'completed') return responseCodes.originalNotFound;
+    const refunded = await trx
+      .selectFrom('acq_transactions')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_minor'), eb.lit(0)).as('total'))
+      .where('original_reference', '=', sale.reference)
+      .where('kind', '=', 'refund')
+      .where('status', '=', 'succeeded')
+      .executeTakeFirstOrThrow();
+    if (Number(refunded.total) + req.amountMinor > Number(sale.amount_minor)) return responseCodes.invalidAmount;
+    // The scheme wants a reason it can check: "other" must say what happened in a few words.
+    if (req.reason.code === 'other' && (req.reason.note ?? '').trim().length < 4) return responseCodes.notPermitted;
+    const account = await forUpdate(
+      this.store,
+      trx.selectFrom('acq_accounts').selectAll().where('merchant_id', '=', req.merchantId),
+    ).executeTakeFirst();
+    if (!account || Number(account.balance_minor) < req.amountMinor) return responseCodes.insufficientFunds;
+    return responseCodes.approved;
+  }
+
+  async queryRefund(requestId: string): Promise<NetworkResult | null> {
+    this.checkUp();
+    const row = await this.store.db
+      .selectFrom('acq_transactions')
+      .selectAll()
+      .where('request_id', '=', requestId)
+      .executeTakeFirst();
+    if (!row || new Date(row.due_at).getTime() > this.clock().getTime()) return null;
+    return {
+      requestId,
+      reference: row.reference,
+      outcome: row.status === 'succeeded' ? 'succeeded' : 'failed',
+      responseCode: row.response_code ?? responseCodes.systemError,
+    };
+  }
+
+  async settle(merchantId: string, terminalId: string, batchNo: number): Promise<SettlementTotals> {
+    this.checkUp();
+    return this.store.tx(async (trx) => {
+      const open = await trx
+        .selectFrom('acq_transactions')
+        .select(['reference', 'kind', 'status', 'amount_minor'])
+        .where('merchant_id', '=', merchantId)
+        .where('terminal_id', '=', terminalId)
+        .where('batch_no', 'is', null)
+        .execute();
+      const totals: SettlementTotals = {
+        sales: { count: 0, amountMinor: 0 },
+        refunds: { count: 0, amountMinor: 0 },
+        voids: { count: 0, amountMinor: 0 },
+      };
+      for (const t of open) {
+        const bucket =
+          t.kind === 'sale' ? (t.status === 'voided' ? totals.voids : totals.sales) : t.status === 'succeeded' ? totals.refunds : null;
+        if (!bucket) continue;
+        bucket.count++;
+        bucket.amountMinor += Number(t.amount_minor);
+      }
+      await trx
+        .updateTable('acq_transactions')
+        .set({ batch_no: batchNo })
+        .where('merchant_id', '=', merchantId)
+        .where('terminal_id', '=', terminalId)
+        .where('batch_no', 'is', null)
+        .where((eb) => eb.or([eb('kind', '=', 'sale'), eb('status', '=', 'succeeded')]))
+        .execute();
+      return totals;
+    });
+  }
+
+  onResult(handler: (r: NetworkResult) => Promise<void>): void {
+    this.handlers.push(handler);
+  }
+
+  private deliverAt(requestId: string, due: Date): void {
+    const wait = Math.max(0, due.getTime() - this.clock().getTime());
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.deliver(requestId);
+    }, wait);
+    this.timers.add(timer);
+  }
+
+  private async deliver(requestId: string): Promise<void> {
+    try {
+      const result = await this.queryRefund(requestId);
+      if (!result) return;
+      for (const h of this.handlers) await h(result);
+    } catch {
+      // A lost notification is recovered by the worker's status query; nothing to do here.
+    }
+  }
+
+  private async credit(trx: Parameters<Parameters<Store['tx']>[0]>[0], merchantId: string, amountMinor: number) {
+    await trx
+      .insertInto('acq_accounts')
+      .values({ merchant_id: merchantId, balance_minor: amountMinor })
+      .onConflict((oc) =>
+        oc.column('merchant_id').doUpdateSet((eb) => ({ balance_minor: eb('acq_accounts.balance_minor', '+', amountMinor) })),
+      )
+      .execute();
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+}
+
+function newReference(): string {
+  // 12 characters like an RRN (field 37): time-ordered and unique.
+  return ulid().slice(-12);
+}

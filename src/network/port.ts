@@ -1,0 +1,96 @@
+/**
+ * The one interface every payment network sits behind (Hyperswitch's connector idea): the
+ * in-process acquirer today, ISO 8583 card hosts and QR wallets as further adapters.
+ * Adapters turn our requests into their messages and their answers into these results.
+ */
+import type { PaymentMethod } from '../domain/payment.js';
+
+export interface SaleRequest {
+  /** Our payment id: the network deduplicates on it. */
+  requestId: string;
+  merchantId: string;
+  terminalId: string | null;
+  orderNo: string;
+  amountMinor: number;
+  currency: string;
+  method: PaymentMethod;
+  cardToken?: string | undefined;
+}
+
+export interface SaleResult {
+  approved: boolean;
+  reference: string;
+  responseCode: string;
+}
+
+export interface VoidRequest {
+  requestId: string;
+  merchantId: string;
+  originalReference: string;
+  amountMinor: number;
+  currency: string;
+}
+
+export interface RefundSubmission {
+  /** Our refund id: resubmitting the same id never refunds twice. */
+  requestId: string;
+  merchantId: string;
+  terminalId: string | null;
+  originalReference: string;
+  amountMinor: number;
+  currency: string;
+  reason: { code: string; note: string | null };
+}
+
+export type SubmitAck =
+  | { kind: 'accepted'; reference: string }
+  | { kind: 'declined'; reference: string | null; responseCode: string };
+
+export interface NetworkResult {
+  requestId: string;
+  reference: string;
+  outcome: 'succeeded' | 'failed';
+  responseCode: string;
+}
+
+export interface SettlementTotals {
+  sales: { count: number; amountMinor: number };
+  refunds: { count: number; amountMinor: number };
+  voids: { count: number; amountMinor: number };
+}
+
+/** The network could not be reached or did not answer: nothing is known to have happened. */
+export class NetworkUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NetworkUnavailableError';
+  }
+}
+
+export interface NetworkPort {
+  readonly name: string;
+  /** Echo test (0820): is the link up? */
+  echo(): Promise<boolean>;
+  authorizeSale(req: SaleRequest): Promise<SaleResult>;
+  voidSale(req: VoidRequest): Promise<{ approved: boolean; responseCode: string }>;
+  /** Hand a refund to the acquirer; the outcome arrives later through `onResult` or `queryRefund`. */
+  submitRefund(req: RefundSubmission): Promise<SubmitAck>;
+  /** The final outcome, or null while the network is still working on it. */
+  queryRefund(requestId: string): Promise<NetworkResult | null>;
+  /** The network's totals for a terminal's open batch; closes that batch on the network side. */
+  settle(merchantId: string, terminalId: string, batchNo: number): Promise<SettlementTotals>;
+  onResult(handler: (r: NetworkResult) => Promise<void>): void;
+  close(): Promise<void>;
+}
+
+/** ISO 8583 response codes used across adapters, and what they mean for a refund. */
+export const responseCodes = {
+  approved: '00',
+  invalidTransaction: '12',
+  invalidAmount: '13',
+  originalNotFound: '25',
+  insufficientFunds: '51',
+  notPermitted: '57',
+  issuerUnavailable: '91',
+  systemError: '96',
+} as const;

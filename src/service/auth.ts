@@ -1,0 +1,235 @@
+import { ulid } from 'ulid';
+import { afterFailedAttempt, isLocked, type Role } from '../domain/auth.js';
+import { DomainError } from '../domain/errors.js';
+import type { Policy } from '../domain/policy.js';
+import type { VerifiedApproval } from '../domain/refund.js';
+import { checkDistinctApprovers } from '../domain/refund.js';
+import { hashPassword, randomToken, sha256Hex, verifyPassword } from '../security.js';
+import { appendAudit } from '../store/audit.js';
+import { policyOf } from '../store/repo.js';
+import type { OperatorTable } from '../store/schema.js';
+import type { Caller, Ctx } from './context.js';
+
+export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+// A fixed hash verified when the operator does not exist, so timing does not reveal who exists.
+let dummyHash: Promise<string> | null = null;
+
+async function policyFor(ctx: Ctx, merchantId: string): Promise<Policy> {
+  const m = await ctx.store.db.selectFrom('merchants').select('policy_json').where('id', '=', merchantId).executeTakeFirst();
+  if (!m) throw new DomainError('not_found', 'merchant not found');
+  return policyOf(m);
+}
+
+/**
+ * Check one operator's password, counting wrong ones in their own transaction (it must stick
+ * even when the request that carried it fails) and locking after the policy's limit.
+ */
+async function checkPassword(
+  ctx: Ctx,
+  op: OperatorTable | undefined,
+  password: string,
+  policy: Policy,
+  codes: { invalid: 'supervisor_password_invalid' | 'unauthenticated'; locked: 'supervisor_locked' | 'operator_locked' },
+): Promise<OperatorTable> {
+  const now = ctx.clock();
+  if (!op) {
+    dummyHash ??= hashPassword('not-a-password');
+    await verifyPassword(await dummyHash, password);
+    throw new DomainError(codes.invalid, 'operator number or password is wrong');
+  }
+  const lock = { failedAttempts: op.failed_attempts, lockedUntil: op.locked_until ? new Date(op.locked_until) : null };
+  if (isLocked(lock, now)) {
+    throw new DomainError(codes.locked, `operator ${op.operator_no} is locked after repeated wrong passwords`, {
+      lockedUntil: op.locked_until,
+      retryAfterSeconds: Math.ceil(((lock.lockedUntil?.getTime() ?? 0) - now.getTime()) / 1000),
+    });
+  }
+  if (await verifyPassword(op.password_hash, password)) {
+    if (op.failed_attempts !== 0 || op.locked_until !== null) {
+      await ctx.store.db
+        .updateTable('operators')
+        .set({ failed_attempts: 0, locked_until: null })
+        .where('id', '=', op.id)
+        .execute();
+    }
+    return op;
+  }
+  const next = await ctx.store.tx(async (trx) => {
+    const fresh = await trx.selectFrom('operators').selectAll().where('id', '=', op.id).executeTakeFirstOrThrow();
+    const state = afterFailedAttempt(
+      { failedAttempts: fresh.failed_attempts, lockedUntil: fresh.locked_until ? new Date(fresh.locked_until) : null },
+      now,
+      policy.lockout,
+    );
+    await trx
+      .updateTable('operators')
+      .set({ failed_attempts: state.failedAttempts, locked_until: state.lockedUntil?.toISOString() ?? null })
+      .where('id', '=', op.id)
+      .execute();
+    await appendAudit(ctx.store, trx, {
+      merchantId: op.merchant_id,
+      actor: `op:${op.operator_no}`,
+      action: state.lockedUntil ? 'operator.locked' : 'operator.password_failed',
+      entity: 'operator',
+      entityId: op.id,
+      data: { failedAttempts: state.failedAttempts, lockedUntil: state.lockedUntil?.toISOString() ?? null },
+      at: now,
+    });
+    return state;
+  });
+  if (next.lockedUntil) {
+    throw new DomainError(codes.locked, `operator ${op.operator_no} is now locked for ${policy.lockout.minutes} minutes`, {
+      lockedUntil: next.lockedUntil.toISOString(),
+      retryAfterSeconds: policy.lockout.minutes * 60,
+    });
+  }
+  throw new DomainError(codes.invalid, 'operator number or password is wrong', {
+    attemptsLeft: policy.lockout.maxAttempts - next.failedAttempts,
+  });
+}
+
+export async function signIn(ctx: Ctx, input: { terminalId: string; operatorNo: string; password: string }) {
+  const terminal = await ctx.store.db.selectFrom('terminals').selectAll().where('id', '=', input.terminalId).executeTakeFirst();
+  if (!terminal) throw new DomainError('unauthenticated', 'unknown terminal');
+  const policy = await policyFor(ctx, terminal.merchant_id);
+  const op = await ctx.store.db
+    .selectFrom('operators')
+    .selectAll()
+    .where('merchant_id', '=', terminal.merchant_id)
+    .where('operator_no', '=', input.operatorNo)
+    .executeTakeFirst();
+  const operator = await checkPassword(ctx, op, input.password, policy, {
+    invalid: 'unauthenticated',
+    locked: 'operator_locked',
+  });
+  const token = randomToken('rds_');
+  const now = ctx.clock();
+  await ctx.store.tx(async (trx) => {
+    await trx
+      .insertInto('sessions')
+      .values({
+        token_hash: sha256Hex(token),
+        operator_id: operator.id,
+        merchant_id: operator.merchant_id,
+        terminal_id: terminal.id,
+        expires_at: new Date(now.getTime() + SESSION_TTL_MS).toISOString(),
+        created_at: now.toISOString(),
+      })
+      .execute();
+    await appendAudit(ctx.store, trx, {
+      merchantId: operator.merchant_id,
+      actor: `op:${operator.operator_no}`,
+      action: 'session.created',
+      entity: 'terminal',
+      entityId: terminal.id,
+      data: {},
+      at: now,
+    });
+  });
+  return {
+    token,
+    operator: { no: operator.operator_no, role: operator.role as Role, name: operator.name },
+    terminalId: terminal.id,
+    merchantId: operator.merchant_id,
+    expiresAt: new Date(now.getTime() + SESSION_TTL_MS).toISOString(),
+  };
+}
+
+export async function signOut(ctx: Ctx, token: string): Promise<void> {
+  await ctx.store.db.deleteFrom('sessions').where('token_hash', '=', sha256Hex(token)).execute();
+}
+
+/** Resolve a bearer token: an operator session (`rds_…`) or a merchant API key (`rdk_…`). */
+export async function authenticate(ctx: Ctx, token: string): Promise<Caller> {
+  const hash = sha256Hex(token);
+  if (token.startsWith('rdk_')) {
+    const key = await ctx.store.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('key_hash', '=', hash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!key) throw new DomainError('unauthenticated', 'the API key is not valid');
+    return {
+      merchantId: key.merchant_id,
+      principal: 'merchant_system',
+      actor: `key:${key.id}`,
+      operatorId: null,
+      operatorNo: null,
+      terminalId: null,
+    };
+  }
+  const row = await ctx.store.db
+    .selectFrom('sessions')
+    .innerJoin('operators', 'operators.id', 'sessions.operator_id')
+    .select(['sessions.expires_at', 'sessions.terminal_id', 'operators.id', 'operators.operator_no', 'operators.role', 'operators.merchant_id'])
+    .where('sessions.token_hash', '=', hash)
+    .executeTakeFirst();
+  if (!row || new Date(row.expires_at).getTime() <= ctx.clock().getTime()) {
+    throw new DomainError('unauthenticated', 'sign in again: the session is missing or expired');
+  }
+  return {
+    merchantId: row.merchant_id,
+    principal: row.role as Role,
+    actor: `op:${row.operator_no}`,
+    operatorId: row.id,
+    operatorNo: row.operator_no,
+    terminalId: row.terminal_id,
+  };
+}
+
+export const MAX_APPROVALS = 2;
+
+/**
+ * Verify the refund passwords of the supervisors approving (退款密码). Each must be a different
+ * supervisor or admin of the caller's merchant; wrong passwords count towards their lockout.
+ */
+export async function verifyApprovals(
+  ctx: Ctx,
+  merchantId: string,
+  approvals: { operatorNo: string; password: string }[],
+): Promise<VerifiedApproval[]> {
+  if (approvals.length > MAX_APPROVALS) throw new DomainError('validation_failed', `at most ${MAX_APPROVALS} approvals`);
+  checkDistinctApprovers(approvals);
+  const policy = await policyFor(ctx, merchantId);
+  const verified: VerifiedApproval[] = [];
+  for (const a of approvals) {
+    const op = await ctx.store.db
+      .selectFrom('operators')
+      .selectAll()
+      .where('merchant_id', '=', merchantId)
+      .where('operator_no', '=', a.operatorNo)
+      .executeTakeFirst();
+    const ok = await checkPassword(ctx, op, a.password, policy, {
+      invalid: 'supervisor_password_invalid',
+      locked: 'supervisor_locked',
+    });
+    if (ok.role !== 'supervisor' && ok.role !== 'admin') {
+      throw new DomainError('approver_not_authorised', `operator ${ok.operator_no} is not a supervisor`);
+    }
+    verified.push({ operatorId: ok.id, operatorNo: ok.operator_no, at: ctx.clock() });
+  }
+  return verified;
+}
+
+export async function createApiKey(ctx: Ctx, caller: Caller, name: string) {
+  const key = randomToken('rdk_');
+  const id = `key_${ulid()}`;
+  const now = ctx.clock();
+  await ctx.store.tx(async (trx) => {
+    await trx
+      .insertInto('api_keys')
+      .values({ id, merchant_id: caller.merchantId, name, key_hash: sha256Hex(key), created_at: now.toISOString(), revoked_at: null })
+      .execute();
+    await appendAudit(ctx.store, trx, {
+      merchantId: caller.merchantId,
+      actor: caller.actor,
+      action: 'api_key.created',
+      entity: 'api_key',
+      entityId: id,
+      data: { name },
+      at: now,
+    });
+  });
+  return { id, name, key, createdAt: now.toISOString() };
+}

@@ -1,0 +1,210 @@
+import { ulid } from 'ulid';
+import { requirePermission } from '../domain/auth.js';
+import { DomainError } from '../domain/errors.js';
+import type { PaymentMethod } from '../domain/payment.js';
+import type { ReasonCode } from '../domain/policy.js';
+import { checkReason, decideAdjustment, type VerifiedApproval } from '../domain/refund.js';
+import { inFlightStatuses } from '../domain/refund-state.js';
+import { appendAudit } from '../store/audit.js';
+import type { Tx } from '../store/db.js';
+import { lockMerchant, paymentState, policyOf } from '../store/repo.js';
+import type { Caller, Ctx } from './context.js';
+import { recordPayment } from './payments.js';
+import { createRefund } from './refunds.js';
+import { paymentView, refundView } from './views.js';
+
+export interface AdjustmentInput {
+  originalAmount: number;
+  newAmount: number;
+  reason: { code: ReasonCode; note?: string | undefined };
+}
+
+/** What the order stands at now: its payments (not voided) less refunds succeeded or in flight. */
+export async function orderAmount(trx: Tx, merchantId: string, orderNo: string) {
+  const payments = await trx
+    .selectFrom('payments')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('order_no', '=', orderNo)
+    .orderBy('id')
+    .execute();
+  const sale = payments.find((p) => p.kind === 'sale');
+  if (!sale) throw new DomainError('not_found', `order ${orderNo} not found`);
+  const current = payments
+    .filter((p) => p.voided === 0)
+    .reduce((s, p) => s + Number(p.amount_minor) - Number(p.refunded_minor) - Number(p.in_flight_minor), 0);
+  return { sale, payments, current };
+}
+
+/**
+ * 调整金额, step 1 (outside the store transaction): decide, and for an increase authorise the
+ * linked charge on the network, deduplicated by the id derived from the Idempotency-Key.
+ */
+export async function prepareAdjustment(ctx: Ctx, caller: Caller, orderNo: string, input: AdjustmentInput, chargeId: string) {
+  requirePermission(caller.principal, 'order.adjust');
+  const { sale, current } = await orderAmount(ctx.store.db, caller.merchantId, orderNo);
+  const decision = decideAdjustment(current, input.originalAmount, input.newAmount);
+  if (decision.kind === 'refund') return { decision, charge: null };
+  if (sale.voided === 1) throw new DomainError('payment_not_completed', 'the order was voided');
+  const charge = {
+    orderNo,
+    amount: decision.differenceMinor,
+    currency: sale.currency,
+    method: sale.method as PaymentMethod,
+  };
+  const auth = await authorizePaymentForCharge(ctx, caller, charge, chargeId, sale.card_token);
+  return { decision, charge: { input: charge, auth } };
+}
+
+async function authorizePaymentForCharge(
+  ctx: Ctx,
+  caller: Caller,
+  charge: { orderNo: string; amount: number; currency: string; method: PaymentMethod },
+  chargeId: string,
+  cardToken: string | null,
+) {
+  if (charge.method === 'cash') return { paymentId: chargeId, reference: null, cardToken: undefined };
+  // The charge reuses the original card through its token: the card number itself is never kept.
+  const auth = await ctx.network
+    .authorizeSale({
+      requestId: chargeId,
+      merchantId: caller.merchantId,
+      terminalId: caller.terminalId,
+      orderNo: charge.orderNo,
+      amountMinor: charge.amount,
+      currency: charge.currency,
+      method: charge.method,
+      cardToken: cardToken ?? undefined,
+    })
+    .catch((err) => {
+      throw err instanceof DomainError ? err : new DomainError('network_unavailable', 'the network cannot be reached');
+    });
+  if (!auth.approved) throw new DomainError('payment_not_completed', `the charge was declined (${auth.responseCode})`);
+  return { paymentId: chargeId, reference: auth.reference, cardToken: cardToken ?? undefined };
+}
+
+
+/** 调整金额, step 2: under the merchant lock, re-check, then write the refund or the charge and the revision. */
+export async function recordAdjustment(
+  ctx: Ctx,
+  trx: Tx,
+  caller: Caller,
+  orderNo: string,
+  input: AdjustmentInput,
+  prepared: Awaited<ReturnType<typeof prepareAdjustment>>,
+  approvals: VerifiedApproval[],
+) {
+  const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
+  checkReason(policyOf(merchant), input.reason);
+  const { payments, current } = await orderAmount(trx, caller.merchantId, orderNo);
+  const decision = decideAdjustment(current, input.originalAmount, input.newAmount);
+  const now = ctx.clock();
+  let refund = null;
+  let charge = null;
+  if (decision.kind === 'refund') {
+    const amount = -decision.differenceMinor;
+    // Take the difference from the sale first, then from earlier charges.
+    const target = payments.find(
+      (p) => p.voided === 0 && Number(p.amount_minor) - Number(p.refunded_minor) - Number(p.in_flight_minor) >= amount,
+    );
+    if (!target) {
+      throw new DomainError('refund_exceeds_refundable', 'no single payment of this order can cover the difference');
+    }
+    refund = await createRefund(ctx, trx, caller, { paymentId: target.id, amount, reason: input.reason }, approvals);
+  } else {
+    if (!prepared.charge) throw new DomainError('adjustment_amount_mismatch', 'the order changed while adjusting; try again');
+    charge = await recordPayment(ctx, trx, caller, prepared.charge.input, prepared.charge.auth, {
+      kind: 'charge',
+      parentPaymentId: payments.find((p) => p.kind === 'sale')?.id,
+    });
+  }
+  const revisionRow = await trx
+    .selectFrom('adjustments')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('merchant_id', '=', caller.merchantId)
+    .where('order_no', '=', orderNo)
+    .executeTakeFirstOrThrow();
+  const id = `adj_${ulid()}`;
+  const revision = Number(revisionRow.n) + 1;
+  await trx
+    .insertInto('adjustments')
+    .values({
+      id,
+      merchant_id: caller.merchantId,
+      order_no: orderNo,
+      revision,
+      original_amount_minor: input.originalAmount,
+      new_amount_minor: input.newAmount,
+      difference_minor: decision.differenceMinor,
+      refund_id: refund?.id ?? null,
+      charge_payment_id: charge?.id ?? null,
+      reason_code: input.reason.code,
+      reason_note: input.reason.note ?? null,
+      created_by: caller.actor,
+      created_at: now.toISOString(),
+    })
+    .execute();
+  await appendAudit(ctx.store, trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'order.adjusted',
+    entity: 'order',
+    entityId: orderNo,
+    data: { revision, originalAmount: input.originalAmount, newAmount: input.newAmount, refundId: refund?.id, chargeId: charge?.id },
+    at: now,
+  });
+  return {
+    id,
+    orderNo,
+    revision,
+    originalAmount: input.originalAmount,
+    newAmount: input.newAmount,
+    difference: decision.differenceMinor,
+    ...(refund ? { refund } : {}),
+    ...(charge ? { charge } : {}),
+    createdAt: now.toISOString(),
+  };
+}
+
+/** The order with its payments, reverse transactions and revision history. */
+export async function getOrder(ctx: Ctx, caller: Caller, orderNo: string) {
+  requirePermission(caller.principal, 'payment.read');
+  const db = ctx.store.db;
+  const { payments, current } = await orderAmount(db, caller.merchantId, orderNo);
+  const refunds = await db
+    .selectFrom('refunds')
+    .selectAll()
+    .where('merchant_id', '=', caller.merchantId)
+    .where('order_no', '=', orderNo)
+    .orderBy('id')
+    .execute();
+  const revisions = await db
+    .selectFrom('adjustments')
+    .selectAll()
+    .where('merchant_id', '=', caller.merchantId)
+    .where('order_no', '=', orderNo)
+    .orderBy('revision')
+    .execute();
+  const paymentViews = [];
+  for (const p of payments) paymentViews.push(paymentView(p, await paymentState(db, p)));
+  return {
+    orderNo,
+    currentAmount: current,
+    currency: payments[0]?.currency,
+    inFlightRefunds: refunds.filter((r) => (inFlightStatuses as string[]).includes(r.status)).length,
+    payments: paymentViews,
+    refunds: refunds.map(refundView),
+    revisions: revisions.map((r) => ({
+      id: r.id,
+      revision: r.revision,
+      originalAmount: Number(r.original_amount_minor),
+      newAmount: Number(r.new_amount_minor),
+      difference: Number(r.difference_minor),
+      refundId: r.refund_id,
+      chargePaymentId: r.charge_payment_id,
+      reason: { code: r.reason_code, note: r.reason_note },
+      createdBy: r.created_by,
+      createdAt: r.created_at,
+    })),
+  };
+}

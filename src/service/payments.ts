@@ -1,0 +1,257 @@
+import { ulid } from 'ulid';
+import { requirePermission } from '../domain/auth.js';
+import { DomainError } from '../domain/errors.js';
+import { luhnValid, maskPan, type PaymentMethod } from '../domain/payment.js';
+import { decideVoid } from '../domain/refund.js';
+import { acquirerFeeBps } from '../network/in-process/acquirer.js';
+import { NetworkUnavailableError } from '../network/port.js';
+import { cardToken } from '../security.js';
+import { appendAudit } from '../store/audit.js';
+import type { Tx } from '../store/db.js';
+import { loadPaymentRow, lockMerchant, paymentState } from '../store/repo.js';
+import type { Caller, Ctx } from './context.js';
+import { decodeCursor, page, paymentView } from './views.js';
+
+export interface PaymentInput {
+  orderNo: string;
+  amount: number;
+  currency: string;
+  method: PaymentMethod;
+  card?: { pan: string; expiry: string } | undefined;
+  items?: { sku: string; name: string; qty: number; unitAmount: number }[] | undefined;
+}
+
+export function checkPaymentInput(input: PaymentInput): void {
+  if (input.method === 'card') {
+    if (!input.card) throw new DomainError('validation_failed', 'a card payment needs card.pan and card.expiry');
+    if (!luhnValid(input.card.pan)) throw new DomainError('validation_failed', 'the card number fails its check digit');
+  } else if (input.card) {
+    throw new DomainError('validation_failed', 'card details are only for card payments');
+  }
+  if (input.items && input.items.length > 0) {
+    const total = input.items.reduce((s, i) => s + i.qty * i.unitAmount, 0);
+    if (total !== input.amount) {
+      throw new DomainError('validation_failed', `line items add up to ${total}, not the amount ${input.amount}`);
+    }
+    if (new Set(input.items.map((i) => i.sku)).size !== input.items.length) {
+      throw new DomainError('validation_failed', 'each sku may appear once');
+    }
+  }
+}
+
+export function networkDown(err: unknown): never {
+  if (err instanceof NetworkUnavailableError) {
+    throw new DomainError('network_unavailable', 'the payment network cannot be reached; check the link and try again');
+  }
+  throw err;
+}
+
+/**
+ * A sale, step 1 (outside any store transaction: never hold locks across network I/O):
+ * authorise on the network. The network deduplicates by payment id, and the id is derived
+ * from the Idempotency-Key when there is one, so a retried request never charges twice.
+ */
+export async function authorizePayment(ctx: Ctx, caller: Caller, input: PaymentInput, paymentId: string) {
+  requirePermission(caller.principal, 'payment.create');
+  checkPaymentInput(input);
+  const dup = await ctx.store.db
+    .selectFrom('payments')
+    .select('id')
+    .where('merchant_id', '=', caller.merchantId)
+    .where('order_no', '=', input.orderNo)
+    .where('kind', '=', 'sale')
+    .executeTakeFirst();
+  if (dup && dup.id !== paymentId) {
+    throw new DomainError('duplicate_order', `order ${input.orderNo} already has a payment`, { paymentId: dup.id });
+  }
+  if (input.method === 'cash') return { reference: null, cardToken: undefined };
+  const token = input.card ? cardToken(ctx.secrets, input.card.pan.replace(/\D/g, '')) : undefined;
+  const auth = await ctx.network
+    .authorizeSale({
+      requestId: paymentId,
+      merchantId: caller.merchantId,
+      terminalId: caller.terminalId,
+      orderNo: input.orderNo,
+      amountMinor: input.amount,
+      currency: input.currency,
+      method: input.method,
+      cardToken: token,
+    })
+    .catch(networkDown);
+  if (!auth.approved) {
+    throw new DomainError('payment_not_completed', `the sale was declined (response code ${auth.responseCode})`, {
+      responseCode: auth.responseCode,
+    });
+  }
+  return { reference: auth.reference, cardToken: token };
+}
+
+/** A sale, step 2: record the authorised payment, its items, the funds and the audit entry. */
+export async function recordPayment(
+  ctx: Ctx,
+  trx: Tx,
+  caller: Caller,
+  input: PaymentInput,
+  auth: { paymentId: string; reference: string | null; cardToken: string | undefined },
+  opts: { kind?: 'sale' | 'charge'; parentPaymentId?: string } = {},
+) {
+  const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
+  if (merchant.currency !== input.currency) {
+    throw new DomainError('currency_mismatch', `this merchant takes ${merchant.currency}`);
+  }
+  const kind = opts.kind ?? 'sale';
+  const id = auth.paymentId;
+  const now = ctx.clock();
+  const card = input.card ? maskPan(input.card.pan) : null;
+  const fee = Math.floor((input.amount * acquirerFeeBps[input.method]) / 10_000);
+  const iso = now.toISOString();
+  await trx
+    .insertInto('payments')
+    .values({
+      id,
+      merchant_id: caller.merchantId,
+      terminal_id: caller.terminalId,
+      order_no: input.orderNo,
+      kind,
+      parent_payment_id: opts.parentPaymentId ?? null,
+      amount_minor: input.amount,
+      currency: input.currency,
+      method: input.method,
+      fee_minor: fee,
+      card_bin: card?.bin ?? null,
+      card_last4: card?.last4 ?? null,
+      card_token: auth.cardToken ?? null,
+      voided: 0,
+      voided_at: null,
+      settled: 0,
+      settlement_id: null,
+      refunded_minor: 0,
+      in_flight_minor: 0,
+      network_reference: auth.reference,
+      captured_at: iso,
+      created_at: iso,
+      updated_at: iso,
+    })
+    .execute();
+  for (const [lineNo, item] of (input.items ?? []).entries()) {
+    await trx
+      .insertInto('payment_items')
+      .values({
+        payment_id: id,
+        line_no: lineNo + 1,
+        sku: item.sku,
+        name: item.name,
+        qty: item.qty,
+        unit_amount_minor: item.unitAmount,
+        refunded_qty: 0,
+      })
+      .execute();
+  }
+  await trx
+    .updateTable('merchants')
+    .set((eb) => ({ available_funds_minor: eb('available_funds_minor', '+', input.amount - fee) }))
+    .where('id', '=', caller.merchantId)
+    .execute();
+  await appendAudit(ctx.store, trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: kind === 'sale' ? 'payment.captured' : 'payment.charge_captured',
+    entity: 'payment',
+    entityId: id,
+    data: { orderNo: input.orderNo, amount: input.amount, currency: input.currency, method: input.method, last4: card?.last4 },
+    at: now,
+  });
+  return getPaymentIn(ctx, trx, caller, id);
+}
+
+export async function getPaymentIn(ctx: Ctx, trx: Tx, caller: Caller, id: string) {
+  const row = await loadPaymentRow(ctx.store, trx, caller.merchantId, { paymentId: id }, false);
+  return paymentView(row, await paymentState(trx, row));
+}
+
+export async function getPayment(ctx: Ctx, caller: Caller, id: string) {
+  requirePermission(caller.principal, 'payment.read');
+  return getPaymentIn(ctx, ctx.store.db, caller, id);
+}
+
+export interface PaymentFilter {
+  orderNo?: string | undefined;
+  last4?: string | undefined;
+  amount?: number | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export async function listPayments(ctx: Ctx, caller: Caller, f: PaymentFilter) {
+  requirePermission(caller.principal, 'payment.read');
+  let q = ctx.store.db.selectFrom('payments').selectAll().where('merchant_id', '=', caller.merchantId);
+  if (f.orderNo) q = q.where('order_no', '=', f.orderNo);
+  if (f.last4) q = q.where('card_last4', '=', f.last4);
+  if (f.amount !== undefined) q = q.where('amount_minor', '=', f.amount);
+  if (f.from) q = q.where('created_at', '>=', f.from);
+  if (f.to) q = q.where('created_at', '<', f.to);
+  const after = f.cursor ? decodeCursor(f.cursor) : null;
+  if (f.cursor && !after) throw new DomainError('validation_failed', 'cursor is not valid');
+  if (after) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('created_at', '<', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+      ]),
+    );
+  }
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const views = [];
+  for (const row of rows) views.push(paymentView(row, await paymentState(ctx.store.db, row)));
+  return page(views, f.limit);
+}
+
+/** 撤销, step 1 (outside the store transaction): check, then cancel the sale on the network. */
+export async function voidOnNetwork(ctx: Ctx, caller: Caller, paymentId: string) {
+  requirePermission(caller.principal, 'payment.void');
+  const row = await loadPaymentRow(ctx.store, ctx.store.db, caller.merchantId, { paymentId }, false);
+  decideVoid(await paymentState(ctx.store.db, row), ctx.clock());
+  if (!row.network_reference) return;
+  const result = await ctx.network
+    .voidSale({
+      requestId: `void_${row.id}`,
+      merchantId: row.merchant_id,
+      originalReference: row.network_reference,
+      amountMinor: Number(row.amount_minor),
+      currency: row.currency,
+    })
+    .catch(networkDown);
+  if (!result.approved) {
+    throw new DomainError('void_not_allowed', `the network refused the void (response code ${result.responseCode})`, {
+      responseCode: result.responseCode,
+    });
+  }
+}
+
+/** 撤销, step 2: record the void under the payment's lock, re-checking the rules. */
+export async function recordVoid(ctx: Ctx, trx: Tx, caller: Caller, paymentId: string, approvedBy: string[]) {
+  await lockMerchant(ctx.store, trx, caller.merchantId);
+  const row = await loadPaymentRow(ctx.store, trx, caller.merchantId, { paymentId }, true);
+  const state = await paymentState(trx, row);
+  const now = ctx.clock();
+  decideVoid(state, now);
+  const iso = now.toISOString();
+  await trx.updateTable('payments').set({ voided: 1, voided_at: iso, updated_at: iso }).where('id', '=', row.id).execute();
+  await trx
+    .updateTable('merchants')
+    .set((eb) => ({ available_funds_minor: eb('available_funds_minor', '-', state.amountMinor - state.feeMinor) }))
+    .where('id', '=', caller.merchantId)
+    .execute();
+  await appendAudit(ctx.store, trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'payment.voided',
+    entity: 'payment',
+    entityId: row.id,
+    data: { amount: state.amountMinor, approvedBy },
+    at: now,
+  });
+  return getPaymentIn(ctx, trx, caller, row.id);
+}

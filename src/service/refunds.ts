@@ -1,0 +1,258 @@
+import { ulid } from 'ulid';
+import { requirePermission } from '../domain/auth.js';
+import { shanghaiDate } from '../domain/calendar.js';
+import { DomainError, invariant } from '../domain/errors.js';
+import type { ReasonCode, RefundMethod } from '../domain/policy.js';
+import { decideApproval, decideRefund, type Reason, type VerifiedApproval } from '../domain/refund.js';
+import type { RefundStatus } from '../domain/refund-state.js';
+import { type ConsumerContact, maskConsumer, seal } from '../security.js';
+import { appendAudit } from '../store/audit.js';
+import type { Tx } from '../store/db.js';
+import {
+  enqueueOutbox,
+  loadPaymentRow,
+  loadRefundRow,
+  lockMerchant,
+  merchantDayTotal,
+  moveRefund,
+  paymentState,
+  policyOf,
+} from '../store/repo.js';
+import type { Caller, Ctx } from './context.js';
+import { decodeCursor, page, refundView } from './views.js';
+
+export interface RefundInput {
+  paymentId?: string | undefined;
+  orderNo?: string | undefined;
+  amount?: number | undefined;
+  items?: { sku: string; qty: number }[] | undefined;
+  reason: { code: ReasonCode; note?: string | undefined };
+  method?: RefundMethod | undefined;
+  consumer?: ConsumerContact | undefined;
+}
+
+export const SUBMIT_KIND = 'refund.submit';
+
+/**
+ * Create a refund: one transaction that locks the merchant and the payment, decides, and writes
+ * the refund, the running totals, the history, the audit entry and (when approved) the outbox row.
+ * Any error rolls all of it back.
+ */
+export async function createRefund(
+  ctx: Ctx,
+  trx: Tx,
+  caller: Caller,
+  input: RefundInput,
+  approvals: VerifiedApproval[],
+) {
+  requirePermission(caller.principal, 'refund.create');
+  if (!input.paymentId && !input.orderNo) throw new DomainError('validation_failed', 'paymentId or orderNo is required');
+  const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
+  const paymentRow = await loadPaymentRow(ctx.store, trx, caller.merchantId, input, true);
+  const payment = await paymentState(trx, paymentRow);
+  const policy = policyOf(merchant);
+  const now = ctx.clock();
+  const today = shanghaiDate(now);
+  const reason: Reason = { code: input.reason.code, note: input.reason.note?.trim() || undefined };
+  const method = input.method ?? 'original';
+  const decision = decideRefund(
+    {
+      payment,
+      policy,
+      now,
+      calendar: ctx.calendar,
+      merchantTodayMinor: await merchantDayTotal(trx, caller.merchantId, today),
+      merchantAvailableMinor: Number(merchant.available_funds_minor),
+      approvals,
+    },
+    { amountMinor: input.amount, items: input.items, reason, method },
+  );
+  const id = `re_${ulid()}`;
+  const iso = now.toISOString();
+  await trx
+    .insertInto('refunds')
+    .values({
+      id,
+      merchant_id: caller.merchantId,
+      payment_id: payment.id,
+      order_no: payment.orderNo,
+      terminal_id: caller.terminalId,
+      amount_minor: decision.amountMinor,
+      fee_minor: decision.feeMinor,
+      net_amount_minor: decision.netAmountMinor,
+      merchant_fee_returned_minor: decision.merchantFeeReturnedMinor,
+      currency: payment.currency,
+      reason_code: reason.code,
+      reason_note: reason.note ?? null,
+      method,
+      status: decision.status,
+      items_json: JSON.stringify(decision.items),
+      approvals_json: JSON.stringify(approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() }))),
+      consumer_enc: input.consumer ? seal(ctx.secrets, JSON.stringify(input.consumer)) : null,
+      consumer_masked_json: input.consumer ? JSON.stringify(maskConsumer(input.consumer)) : null,
+      delayed: 0,
+      expected_arrival: decision.expectedArrival,
+      network_reference: null,
+      response_code: null,
+      created_by: caller.actor,
+      settlement_id: null,
+      created_day: today,
+      created_at: iso,
+      updated_at: iso,
+    })
+    .execute();
+  const inFlight = Number(paymentRow.in_flight_minor) + decision.amountMinor;
+  invariant(inFlight + Number(paymentRow.refunded_minor) <= payment.amountMinor, 'refund reservation within captured');
+  await trx.updateTable('payments').set({ in_flight_minor: inFlight, updated_at: iso }).where('id', '=', payment.id).execute();
+  for (const item of decision.items) {
+    await trx
+      .updateTable('payment_items')
+      .set((eb) => ({ refunded_qty: eb('refunded_qty', '+', item.qty) }))
+      .where('payment_id', '=', payment.id)
+      .where('sku', '=', item.sku)
+      .execute();
+  }
+  await trx
+    .updateTable('merchants')
+    .set({ available_funds_minor: Number(merchant.available_funds_minor) - decision.netAmountMinor })
+    .where('id', '=', caller.merchantId)
+    .execute();
+  await trx
+    .insertInto('refund_events')
+    .values({ refund_id: id, from_status: null, to_status: decision.status, actor: caller.actor, note: null, at: iso })
+    .execute();
+  if (decision.status === 'approved') {
+    await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });
+  }
+  await appendAudit(ctx.store, trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'refund.created',
+    entity: 'refund',
+    entityId: id,
+    data: {
+      paymentId: payment.id,
+      amount: decision.amountMinor,
+      fee: decision.feeMinor,
+      status: decision.status,
+      reason: reason.code,
+      method,
+      approvedBy: approvals.map((a) => a.operatorNo),
+    },
+    at: now,
+  });
+  return refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false));
+}
+
+/** Supervisors approve a waiting refund; once the policy's approvals are met it goes to the network. */
+export async function approveRefund(ctx: Ctx, trx: Tx, caller: Caller, id: string, approvals: VerifiedApproval[]) {
+  requirePermission(caller.principal, 'refund.read');
+  const existing = await loadRefundRow(ctx.store, trx, caller.merchantId, id, false);
+  const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
+  const refund = await loadRefundRow(ctx.store, trx, caller.merchantId, existing.id, true);
+  const prior = JSON.parse(refund.approvals_json) as { operatorNo: string; at: string }[];
+  const { status } = decideApproval(
+    policyOf(merchant),
+    { status: refund.status as RefundStatus, amountMinor: Number(refund.amount_minor), approvals: prior },
+    approvals,
+  );
+  const now = ctx.clock();
+  const all = [...prior, ...approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() }))];
+  const set = { approvals_json: JSON.stringify(all) };
+  if (refund.status === 'requested' && status === 'approved') {
+    await moveRefund(ctx.store, trx, id, 'under_review', { actor: caller.actor, at: now, note: 'accepted' });
+  }
+  if (status !== refund.status) {
+    await moveRefund(ctx.store, trx, id, status, { actor: caller.actor, at: now, set });
+  } else {
+    await trx.updateTable('refunds').set({ ...set, updated_at: now.toISOString() }).where('id', '=', id).execute();
+  }
+  if (status === 'approved') {
+    await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });
+  }
+  await appendAudit(ctx.store, trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'refund.approved',
+    entity: 'refund',
+    entityId: id,
+    data: { approvedBy: approvals.map((a) => a.operatorNo), status },
+    at: now,
+  });
+  return refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false));
+}
+
+/** Review queue moves: accept (受理), reject with a reason, or cancel before the network has it. */
+export async function reviewRefund(
+  ctx: Ctx,
+  trx: Tx,
+  caller: Caller,
+  id: string,
+  to: Extract<RefundStatus, 'under_review' | 'rejected' | 'canceled'>,
+  note: string | undefined,
+) {
+  requirePermission(caller.principal, to === 'canceled' ? 'refund.create' : 'refund.review');
+  if (to === 'rejected' && !note?.trim()) throw new DomainError('reason_required', 'say why the refund is rejected');
+  await loadRefundRow(ctx.store, trx, caller.merchantId, id, false);
+  const now = ctx.clock();
+  await moveRefund(ctx.store, trx, id, to, { actor: caller.actor, at: now, note });
+  await appendAudit(ctx.store, trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: `refund.${to}`,
+    entity: 'refund',
+    entityId: id,
+    data: { note: note ?? null },
+    at: now,
+  });
+  return refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false));
+}
+
+export async function getRefund(ctx: Ctx, caller: Caller, id: string) {
+  requirePermission(caller.principal, 'refund.read');
+  return refundView(await loadRefundRow(ctx.store, ctx.store.db, caller.merchantId, id, false));
+}
+
+export async function refundHistory(ctx: Ctx, caller: Caller, id: string) {
+  requirePermission(caller.principal, 'refund.read');
+  await loadRefundRow(ctx.store, ctx.store.db, caller.merchantId, id, false);
+  const rows = await ctx.store.db
+    .selectFrom('refund_events')
+    .selectAll()
+    .where('refund_id', '=', id)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ from: r.from_status, to: r.to_status, actor: r.actor, note: r.note, at: r.at }));
+}
+
+export interface RefundFilter {
+  status?: string | undefined;
+  paymentId?: string | undefined;
+  orderNo?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export async function listRefunds(ctx: Ctx, caller: Caller, f: RefundFilter) {
+  requirePermission(caller.principal, 'refund.read');
+  let q = ctx.store.db.selectFrom('refunds').selectAll().where('merchant_id', '=', caller.merchantId);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.paymentId) q = q.where('payment_id', '=', f.paymentId);
+  if (f.orderNo) q = q.where('order_no', '=', f.orderNo);
+  if (f.from) q = q.where('created_at', '>=', f.from);
+  if (f.to) q = q.where('created_at', '<', f.to);
+  const after = f.cursor ? decodeCursor(f.cursor) : null;
+  if (f.cursor && !after) throw new DomainError('validation_failed', 'cursor is not valid');
+  if (after) {
+    q = q.where((eb) =>
+      eb.or([
+        eb('created_at', '<', after.createdAt),
+        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+      ]),
+    );
+  }
+  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit + 1).execute();
+  return page(rows.map(refundView), f.limit);
+}

@@ -1,0 +1,150 @@
+import { ulid } from 'ulid';
+import { requirePermission } from '../domain/auth.js';
+import { DomainError } from '../domain/errors.js';
+import type { SettlementTotals } from '../network/port.js';
+import { appendAudit } from '../store/audit.js';
+import type { Tx } from '../store/db.js';
+import { lockMerchant } from '../store/repo.js';
+import type { Caller, Ctx } from './context.js';
+import { networkDown } from './payments.js';
+
+type Bucket = keyof SettlementTotals;
+
+/** Where the two sides' totals differ, bucket by bucket. */
+export function compareTotals(local: SettlementTotals, network: SettlementTotals) {
+  const buckets: Bucket[] = ['sales', 'voids', 'refunds'];
+  return buckets
+    .filter((b) => local[b].count !== network[b].count || local[b].amountMinor !== network[b].amountMinor)
+    .map((b) => ({ bucket: b, local: local[b], network: network[b] }));
+}
+
+/** 批结算, step 1 (outside the store transaction): close the terminal's batch on the network. */
+export async function settleOnNetwork(ctx: Ctx, caller: Caller, terminalId: string) {
+  requirePermission(caller.principal, 'settlement.create');
+  const terminal = await ctx.store.db
+    .selectFrom('terminals')
+    .selectAll()
+    .where('id', '=', terminalId)
+    .where('merchant_id', '=', caller.merchantId)
+    .executeTakeFirst();
+  if (!terminal) throw new DomainError('not_found', `terminal ${terminalId} not found`);
+  const totals = await ctx.network.settle(caller.merchantId, terminalId, terminal.batch_no).catch(networkDown);
+  return { batchNo: terminal.batch_no, totals };
+}
+
+/** 批结算, step 2: total the local batch, reconcile with the network's totals, close the batch. */
+export async function recordSettlement(
+  ctx: Ctx,
+  trx: Tx,
+  caller: Caller,
+  terminalId: string,
+  network: { batchNo: number; totals: SettlementTotals },
+) {
+  await lockMerchant(ctx.store, trx, caller.merchantId);
+  const payments = await trx
+    .selectFrom('payments')
+    .select(['id', 'amount_minor', 'voided', 'method'])
+    .where('merchant_id', '=', caller.merchantId)
+    .where('terminal_id', '=', terminalId)
+    .where('settled', '=', 0)
+    .execute();
+  const refunds = await trx
+    .selectFrom('refunds')
+    .innerJoin('payments', 'payments.id', 'refunds.payment_id')
+    .select(['refunds.id', 'refunds.net_amount_minor', 'payments.method as paymentMethod', 'refunds.method'])
+    .where('refunds.merchant_id', '=', caller.merchantId)
+    .where('refunds.terminal_id', '=', terminalId)
+    .where('refunds.status', '=', 'succeeded')
+    .where('refunds.settlement_id', 'is', null)
+    .execute();
+  // The network only sees what went through it: card and QR sales, original-route refunds.
+  const viaNetwork = (method: string) => method !== 'cash';
+  const local: SettlementTotals = {
+    sales: { count: 0, amountMinor: 0 },
+    voids: { count: 0, amountMinor: 0 },
+    refunds: { count: 0, amountMinor: 0 },
+  };
+  const all = { ...structuredClone(local), cash: { count: 0, amountMinor: 0 } };
+  for (const p of payments) {
+    const bucket = p.voided === 1 ? 'voids' : 'sales';
+    all[bucket].count++;
+    all[bucket].amountMinor += Number(p.amount_minor);
+    if (!viaNetwork(p.method)) continue;
+    local[bucket].count++;
+    local[bucket].amountMinor += Number(p.amount_minor);
+  }
+  for (const r of refunds) {
+    all.refunds.count++;
+    all.refunds.amountMinor += Number(r.net_amount_minor);
+    if (r.method !== 'original' || !viaNetwork(r.paymentMethod)) continue;
+    local.refunds.count++;
+    local.refunds.amountMinor += Number(r.net_amount_minor);
+  }
+  const differences = compareTotals(local, network.totals);
+  const id = `stl_${ulid()}`;
+  const now = ctx.clock();
+  await trx
+    .insertInto('settlements')
+    .values({
+      id,
+      merchant_id: caller.merchantId,
+      terminal_id: terminalId,
+      batch_no: network.batchNo,
+      totals_json: JSON.stringify(all),
+      network_totals_json: JSON.stringify(network.totals),
+      balanced: differences.length === 0 ? 1 : 0,
+      created_by: caller.actor,
+      created_at: now.toISOString(),
+    })
+    .execute();
+  if (payments.length > 0) {
+    await trx
+      .updateTable('payments')
+      .set({ settled: 1, settlement_id: id })
+      .where(
+        'id',
+        'in',
+        payments.map((p) => p.id),
+      )
+      .execute();
+  }
+  if (refunds.length > 0) {
+    await trx
+      .updateTable('refunds')
+      .set({ settlement_id: id })
+      .where(
+        'id',
+        'in',
+        refunds.map((r) => r.id),
+      )
+      .execute();
+  }
+  await trx.updateTable('terminals').set({ batch_no: network.batchNo + 1 }).where('id', '=', terminalId).execute();
+  await appendAudit(ctx.store, trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'settlement.closed',
+    entity: 'terminal',
+    entityId: terminalId,
+    data: { settlementId: id, batchNo: network.batchNo, balanced: differences.length === 0 },
+    at: now,
+  });
+  const view = (t: { count: number; amountMinor: number }) => ({ count: t.count, amount: t.amountMinor });
+  return {
+    id,
+    terminalId,
+    batchNo: network.batchNo,
+    totals: { sales: view(all.sales), voids: view(all.voids), refunds: view(all.refunds), cash: view(all.cash) },
+    reconciliation: {
+      balanced: differences.length === 0,
+      local: { sales: view(local.sales), voids: view(local.voids), refunds: view(local.refunds) },
+      network: {
+        sales: view(network.totals.sales),
+        voids: view(network.totals.voids),
+        refunds: view(network.totals.refunds),
+      },
+      differences: differences.map((d) => ({ bucket: d.bucket, local: view(d.local), network: view(d.network) })),
+    },
+    createdAt: now.toISOString(),
+  };
+}

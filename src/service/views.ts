@@ -1,0 +1,84 @@
+import { paymentStatus, refundableMinor } from '../domain/payment.js';
+import type { PaymentState } from '../domain/payment.js';
+import type { PaymentRow, RefundRow } from '../store/repo.js';
+
+/** Public JSON shapes of PRODUCT.md §9. Amounts are minor units; names are the contract's. */
+export function paymentView(row: PaymentRow, state: PaymentState) {
+  return {
+    id: row.id,
+    orderNo: row.order_no,
+    kind: row.kind,
+    parentPaymentId: row.parent_payment_id,
+    amount: state.amountMinor,
+    currency: row.currency,
+    method: row.method,
+    status: paymentStatus(state),
+    refundedAmount: state.refundedMinor,
+    inFlightAmount: state.inFlightMinor,
+    refundableAmount: refundableMinor(state),
+    fee: state.feeMinor,
+    settled: state.settled,
+    terminalId: row.terminal_id,
+    network: { reference: row.network_reference },
+    ...(row.card_last4 ? { card: { last4: row.card_last4, bin: row.card_bin } } : {}),
+    items: state.items.map((i) => ({
+      sku: i.sku,
+      name: i.name,
+      qty: i.qty,
+      unitAmount: i.unitAmountMinor,
+      refundedQty: i.refundedQty,
+    })),
+    capturedAt: row.captured_at,
+    voidedAt: row.voided_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export type PaymentView = ReturnType<typeof paymentView>;
+
+export function refundView(row: RefundRow) {
+  const approvals = JSON.parse(row.approvals_json) as { operatorNo: string; at: string }[];
+  return {
+    id: row.id,
+    paymentId: row.payment_id,
+    orderNo: row.order_no,
+    amount: Number(row.amount_minor),
+    fee: Number(row.fee_minor),
+    netAmount: Number(row.net_amount_minor),
+    merchantFeeReturned: Number(row.merchant_fee_returned_minor),
+    currency: row.currency,
+    reason: { code: row.reason_code, note: row.reason_note },
+    method: row.method,
+    status: row.status,
+    items: JSON.parse(row.items_json) as { sku: string; qty: number; amountMinor: number }[],
+    approvals: approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at })),
+    consumer: row.consumer_masked_json ? (JSON.parse(row.consumer_masked_json) as Record<string, string>) : null,
+    delayed: row.delayed === 1,
+    expectedArrival: row.expected_arrival,
+    network: { reference: row.network_reference, responseCode: row.response_code },
+    terminalId: row.terminal_id,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export type RefundView = ReturnType<typeof refundView>;
+
+/** Opaque cursor: the (createdAt, id) of the last row shown; lists run newest first. */
+export function encodeCursor(row: { createdAt: string; id: string }): string {
+  return Buffer.from(`${row.createdAt}|${row.id}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: string; id: string } | null {
+  const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  return createdAt && id ? { createdAt, id } : null;
+}
+
+export function page<T extends { id: string; createdAt: string }>(rows: T[], limit: number) {
+  const hasMore = rows.length > limit;
+  const data = hasMore ? rows.slice(0, limit) : rows;
+  const last = data[data.length - 1];
+  return { data, hasMore, nextCursor: hasMore && last ? encodeCursor(last) : null };
+}

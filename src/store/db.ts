@@ -1,0 +1,110 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import * as m0001 from './migrations/0001_init.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+/** A query handle inside a store transaction. */
+export type Tx = Kysely<Database> | Transaction<Database>;
+
+export interface Store {
+  db: Db;
+  dialect: Dialect;
+  /** Run `fn` in one transaction that serialises with every other writer of the rows it locks. */
+  tx<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// PostgreSQL int8 arrives as text; every int8 we store is a bounded amount or counter (< 2^53).
+pg.types.setTypeParser(20, (v: string) => {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new Error(`int8 ${v} is beyond the safe integer range`);
+  return n;
+});
+
+export function openStore(url: string, opts: { poolSize?: number } = {}): Store {
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, opts.poolSize ?? 10);
+  const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
+  return openSqlite(path);
+}
+
+function openSqlite(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const raw = new SqliteDatabase(path);
+  raw.pragma('journal_mode = WAL');
+  // FULL: a committed refund survives power loss too, not only a process crash.
+  raw.pragma('synchronous = FULL');
+  raw.pragma('busy_timeout = 10000');
+  raw.pragma('foreign_keys = ON');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    // Kysely gives SQLite one connection behind a mutex, so transactions in this process already
+    // run one at a time; BEGIN IMMEDIATE also takes the write lock up front against other processes
+    // (the CLI, a second server) so no transaction can fail half-way on an upgrade to writer.
+    tx: (fn) =>
+      db.connection().execute(async (conn) => {
+        await sql`begin immediate`.execute(conn);
+        try {
+          const result = await fn(conn);
+          await sql`commit`.execute(conn);
+          return result;
+        } catch (err) {
+          await sql`rollback`.execute(conn);
+          throw err;
+        }
+      }),
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(url: string, poolSize: number): Store {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    tx: (fn) => db.transaction().execute(fn),
+    close: () => db.destroy(),
+  };
+}
+
+const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise<void> }[] = [
+  { name: '0001_init', up: m0001.up },
+];
+
+/**
+ * Versioned migrations, applied in order under a lock. Kysely's Migrator cannot hand the dialect
+ * to a migration (our append-only trigger differs per dialect), so this small runner does it.
+ */
+export async function migrate(store: Store): Promise<string[]> {
+  const { db } = store;
+  await sql`create table if not exists schema_migrations (name text primary key, applied_at text not null)`.execute(
+    db,
+  );
+  const applied: string[] = [];
+  await store.tx(async (trx) => {
+    if (store.dialect === 'postgres') await sql`select pg_advisory_xact_lock(8981001)`.execute(trx);
+    const rows = await sql<{ name: string }>`select name from schema_migrations`.execute(trx);
+    const done = new Set(rows.rows.map((r) => r.name));
+    for (const m of migrations) {
+      if (done.has(m.name)) continue;
+      await m.up(trx as unknown as Kysely<never>, store.dialect);
+      await sql`insert into schema_migrations (name, applied_at) values (${m.name}, ${new Date().toISOString()})`.execute(
+        trx,
+      );
+      applied.push(m.name);
+    }
+  });
+  return applied;
+}
+
+/** Lock a row for the rest of the transaction: FOR UPDATE on PostgreSQL; SQLite already holds the write lock. */
+export function forUpdate<QB extends { forUpdate(): QB }>(store: Pick<Store, 'dialect'>, qb: QB): QB {
+  return store.dialect === 'postgres' ? qb.forUpdate() : qb;
+}

@@ -1,0 +1,183 @@
+import { DomainError } from '../domain/errors.js';
+import type { PaymentMethod, PaymentState } from '../domain/payment.js';
+import { assertTotals } from '../domain/payment.js';
+import { defaultPolicy, type Policy } from '../domain/policy.js';
+import type { RefundStatus } from '../domain/refund-state.js';
+import { isInFlight, totalsDelta, transition } from '../domain/refund-state.js';
+import type { Store, Tx } from './db.js';
+import { forUpdate } from './db.js';
+import type { MerchantTable, PaymentTable, RefundTable } from './schema.js';
+
+/** The one repository layer: every read and write of the ledger goes through here. */
+
+export type MerchantRow = MerchantTable;
+export type PaymentRow = PaymentTable;
+export type RefundRow = RefundTable;
+
+export function policyOf(m: Pick<MerchantRow, 'policy_json'>): Policy {
+  const stored = JSON.parse(m.policy_json) as Partial<Policy>;
+  return { ...defaultPolicy, ...stored };
+}
+
+export async function lockMerchant(store: Store, trx: Tx, merchantId: string): Promise<MerchantRow> {
+  const m = await forUpdate(
+    store,
+    trx.selectFrom('merchants').selectAll().where('id', '=', merchantId),
+  ).executeTakeFirst();
+  if (!m) throw new DomainError('not_found', `merchant ${merchantId} not found`);
+  return m;
+}
+
+export async function loadPaymentRow(
+  store: Store,
+  trx: Tx,
+  merchantId: string,
+  ref: { paymentId?: string | undefined; orderNo?: string | undefined },
+  lock: boolean,
+): Promise<PaymentRow> {
+  let q = trx.selectFrom('payments').selectAll().where('merchant_id', '=', merchantId);
+  if (ref.paymentId) q = q.where('id', '=', ref.paymentId);
+  else if (ref.orderNo) q = q.where('order_no', '=', ref.orderNo).where('kind', '=', 'sale');
+  else throw new DomainError('validation_failed', 'paymentId or orderNo is required');
+  const row = await (lock ? forUpdate(store, q) : q).executeTakeFirst();
+  if (!row) {
+    throw new DomainError('not_found', ref.paymentId ? `payment ${ref.paymentId} not found` : `order ${ref.orderNo} not found`);
+  }
+  return row;
+}
+
+export async function paymentState(trx: Tx, row: PaymentRow): Promise<PaymentState> {
+  const items = await trx
+    .selectFrom('payment_items')
+    .selectAll()
+    .where('payment_id', '=', row.id)
+    .orderBy('line_no')
+    .execute();
+  const state: PaymentState = {
+    id: row.id,
+    merchantId: row.merchant_id,
+    orderNo: row.order_no,
+    kind: row.kind as PaymentState['kind'],
+    amountMinor: Number(row.amount_minor),
+    currency: row.currency,
+    method: row.method as PaymentMethod,
+    feeMinor: Number(row.fee_minor),
+    voided: row.voided === 1,
+    settled: row.settled === 1,
+    capturedAt: new Date(row.captured_at),
+    refundedMinor: Number(row.refunded_minor),
+    inFlightMinor: Number(row.in_flight_minor),
+    items: items.map((i) => ({
+      sku: i.sku,
+      name: i.name,
+      qty: i.qty,
+      unitAmountMinor: Number(i.unit_amount_minor),
+      refundedQty: i.refunded_qty,
+    })),
+  };
+  assertTotals(state);
+  return state;
+}
+
+/** Sum of the merchant's refunds created on `day` (Shanghai) that still count against the daily cap. */
+export async function merchantDayTotal(trx: Tx, merchantId: string, day: string): Promise<number> {
+  const r = await trx
+    .selectFrom('refunds')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_minor'), eb.lit(0)).as('total'))
+    .where('merchant_id', '=', merchantId)
+    .where('created_day', '=', day)
+    .where('status', 'not in', ['failed', 'rejected', 'canceled'])
+    .executeTakeFirstOrThrow();
+  return Number(r.total);
+}
+
+export async function loadRefundRow(store: Store, trx: Tx, merchantId: string | null, id: string, lock: boolean) {
+  let q = trx.selectFrom('refunds').selectAll().where('id', '=', id);
+  if (merchantId) q = q.where('merchant_id', '=', merchantId);
+  const row = await (lock ? forUpdate(store, q) : q).executeTakeFirst();
+  if (!row) throw new DomainError('not_found', `refund ${id} not found`);
+  return row;
+}
+
+export interface MoveOptions {
+  actor: string;
+  note?: string | undefined;
+  at: Date;
+  set?: Partial<Pick<RefundRow, 'network_reference' | 'response_code' | 'approvals_json' | 'delayed'>>;
+}
+
+/**
+ * Move a refund to `to` and keep every running total in step: the payment's in-flight and
+ * refunded sums, its line items' refunded quantities and the merchant's available funds.
+ * Locks merchant → payment → refund, the one lock order used everywhere.
+ */
+export async function moveRefund(store: Store, trx: Tx, refundId: string, to: RefundStatus, opts: MoveOptions) {
+  const peek = await loadRefundRow(store, trx, null, refundId, false);
+  await lockMerchant(store, trx, peek.merchant_id);
+  const payment = await loadPaymentRow(store, trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
+  const refund = await loadRefundRow(store, trx, null, refundId, true);
+  const from = refund.status as RefundStatus;
+  transition(from, to);
+  const amount = Number(refund.amount_minor);
+  const delta = totalsDelta(from, to, amount);
+  const releasing = isInFlight(from) && !isInFlight(to) && to !== 'succeeded';
+  const now = opts.at.toISOString();
+  await trx
+    .updateTable('payments')
+    .set({
+      in_flight_minor: Number(payment.in_flight_minor) + delta.inFlightMinor,
+      refunded_minor: Number(payment.refunded_minor) + delta.refundedMinor,
+      updated_at: now,
+    })
+    .where('id', '=', payment.id)
+    .execute();
+  if (releasing) {
+    // The reservation is given back: units become refundable again and the funds return.
+    for (const item of JSON.parse(refund.items_json) as { sku: string; qty: number }[]) {
+      await trx
+        .updateTable('payment_items')
+        .set((eb) => ({ refunded_qty: eb('refunded_qty', '-', item.qty) }))
+        .where('payment_id', '=', payment.id)
+        .where('sku', '=', item.sku)
+        .execute();
+    }
+    await trx
+      .updateTable('merchants')
+      .set((eb) => ({ available_funds_minor: eb('available_funds_minor', '+', Number(refund.net_amount_minor)) }))
+      .where('id', '=', refund.merchant_id)
+      .execute();
+  }
+  await trx
+    .updateTable('refunds')
+    .set({ ...opts.set, status: to, updated_at: now })
+    .where('id', '=', refundId)
+    .execute();
+  await trx
+    .insertInto('refund_events')
+    .values({ refund_id: refundId, from_status: from, to_status: to, actor: opts.actor, note: opts.note ?? null, at: now })
+    .execute();
+  return { ...refund, ...opts.set, status: to, updated_at: now, from };
+}
+
+export async function enqueueOutbox(
+  trx: Tx,
+  entry: { id: string; kind: string; refId: string; payload: unknown; at: Date },
+): Promise<void> {
+  const at = entry.at.toISOString();
+  await trx
+    .insertInto('outbox')
+    .values({
+      id: entry.id,
+      kind: entry.kind,
+      ref_id: entry.refId,
+      payload_json: JSON.stringify(entry.payload),
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: at,
+      locked_until: null,
+      last_error: null,
+      created_at: at,
+      updated_at: at,
+    })
+    .execute();
+}

@@ -1,0 +1,241 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types, one interface per table. Both dialects store timestamps as ISO-8601 UTC text
+ * (sortable, identical in SQLite and PostgreSQL), booleans as 0/1 and money as 64-bit integers.
+ */
+export interface MerchantTable {
+  id: string;
+  name: string;
+  currency: string;
+  available_funds_minor: number;
+  policy_json: string;
+  created_at: string;
+}
+
+export interface TerminalTable {
+  id: string;
+  merchant_id: string;
+  name: string;
+  batch_no: number;
+  created_at: string;
+}
+
+export interface OperatorTable {
+  id: string;
+  merchant_id: string;
+  operator_no: string;
+  role: string;
+  name: string;
+  password_hash: string;
+  failed_attempts: number;
+  locked_until: string | null;
+  created_at: string;
+}
+
+export interface SessionTable {
+  token_hash: string;
+  operator_id: string;
+  merchant_id: string;
+  terminal_id: string;
+  expires_at: string;
+  created_at: string;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  merchant_id: string;
+  name: string;
+  key_hash: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface PaymentTable {
+  id: string;
+  merchant_id: string;
+  terminal_id: string | null;
+  order_no: string;
+  kind: string;
+  parent_payment_id: string | null;
+  amount_minor: number;
+  currency: string;
+  method: string;
+  fee_minor: number;
+  card_bin: string | null;
+  card_last4: string | null;
+  card_token: string | null;
+  voided: number;
+  voided_at: string | null;
+  settled: number;
+  settlement_id: string | null;
+  refunded_minor: number;
+  in_flight_minor: number;
+  network_reference: string | null;
+  captured_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface PaymentItemTable {
+  payment_id: string;
+  line_no: number;
+  sku: string;
+  name: string;
+  qty: number;
+  unit_amount_minor: number;
+  refunded_qty: number;
+}
+
+export interface RefundTable {
+  id: string;
+  merchant_id: string;
+  payment_id: string;
+  order_no: string;
+  terminal_id: string | null;
+  amount_minor: number;
+  fee_minor: number;
+  net_amount_minor: number;
+  merchant_fee_returned_minor: number;
+  currency: string;
+  reason_code: string;
+  reason_note: string | null;
+  method: string;
+  status: string;
+  items_json: string;
+  approvals_json: string;
+  consumer_enc: string | null;
+  consumer_masked_json: string | null;
+  delayed: number;
+  expected_arrival: string;
+  network_reference: string | null;
+  response_code: string | null;
+  created_by: string;
+  settlement_id: string | null;
+  created_day: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RefundEventTable {
+  id: Generated<number>;
+  refund_id: string;
+  from_status: string | null;
+  to_status: string;
+  actor: string;
+  note: string | null;
+  at: string;
+}
+
+export interface AdjustmentTable {
+  id: string;
+  merchant_id: string;
+  order_no: string;
+  revision: number;
+  original_amount_minor: number;
+  new_amount_minor: number;
+  difference_minor: number;
+  refund_id: string | null;
+  charge_payment_id: string | null;
+  reason_code: string;
+  reason_note: string | null;
+  created_by: string;
+  created_at: string;
+}
+
+export interface IdempotencyTable {
+  merchant_id: string;
+  key: string;
+  request_hash: string;
+  status_code: number;
+  response_json: string | null;
+  created_at: string;
+}
+
+export interface AuditTable {
+  seq: number;
+  merchant_id: string | null;
+  actor: string;
+  action: string;
+  entity: string;
+  entity_id: string;
+  data_json: string;
+  at: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  last_seq: number;
+  last_hash: string;
+}
+
+export interface OutboxTable {
+  id: string;
+  kind: string;
+  ref_id: string;
+  payload_json: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string;
+  locked_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The in-process acquirer's own books (its "other side" of the ledger). */
+export interface AcqTransactionTable {
+  reference: string;
+  merchant_id: string;
+  terminal_id: string | null;
+  kind: string;
+  request_id: string;
+  original_reference: string | null;
+  amount_minor: number;
+  fee_minor: number;
+  currency: string;
+  status: string;
+  response_code: string | null;
+  due_at: string;
+  batch_no: number | null;
+  created_at: string;
+}
+
+export interface AcqAccountTable {
+  merchant_id: string;
+  balance_minor: number;
+}
+
+export interface SettlementTable {
+  id: string;
+  merchant_id: string;
+  terminal_id: string;
+  batch_no: number;
+  totals_json: string;
+  network_totals_json: string;
+  balanced: number;
+  created_by: string;
+  created_at: string;
+}
+
+export interface Database {
+  settlements: SettlementTable;
+  merchants: MerchantTable;
+  terminals: TerminalTable;
+  operators: OperatorTable;
+  sessions: SessionTable;
+  api_keys: ApiKeyTable;
+  payments: PaymentTable;
+  payment_items: PaymentItemTable;
+  refunds: RefundTable;
+  refund_events: RefundEventTable;
+  adjustments: AdjustmentTable;
+  idempotency_keys: IdempotencyTable;
+  audit_log: AuditTable;
+  audit_head: AuditHeadTable;
+  outbox: OutboxTable;
+  acq_transactions: AcqTransactionTable;
+  acq_accounts: AcqAccountTable;
+}
