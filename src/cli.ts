@@ -31,7 +31,9 @@ async function serve(): Promise<void> {
       `  Network        in-process acquirer (results after ${config.networkDelayMs} ms)`,
       '',
       `  Demo merchant ${DEMO.merchantId}, terminal ${DEMO.terminalId}`,
-      ...DEMO.operators.map((o) => `    operator ${o.no.padEnd(3)} ${o.role.padEnd(11)} password ${o.password}`),
+      ...DEMO.operators.map(
+        (o) => `    operator ${o.no.padEnd(3)} ${o.role.padEnd(11)} password ${o.password}`,
+      ),
       '',
       `  Try: curl -s -XPOST ${base}/v1/sessions -H 'content-type: application/json' \\`,
       `         -d '{"terminalId":"${DEMO.terminalId}","operatorNo":"01","password":"1111"}'`,
@@ -74,7 +76,9 @@ async function main(argv: string[]): Promise<void> {
       const store = openStore(loadConfig().databaseUrl);
       const applied = await migrate(store);
       await store.close();
-      process.stdout.write(`migrations applied: ${applied.length ? applied.join(', ') : 'none (up to date)'}\n`);
+      process.stdout.write(
+        `migrations applied: ${applied.length ? applied.join(', ') : 'none (up to date)'}\n`,
+      );
       return;
     }
     case 'help':

@@ -84,7 +84,13 @@ export async function seedDemo(ctx: Ctx): Promise<boolean> {
       .execute();
     await trx
       .insertInto('terminals')
-      .values({ id: DEMO.terminalId, merchant_id: DEMO.merchantId, name: '前台 1 号机', batch_no: 1, created_at: now })
+      .values({
+        id: DEMO.terminalId,
+        merchant_id: DEMO.merchantId,
+        name: '前台 1 号机',
+        batch_no: 1,
+        created_at: now,
+      })
       .execute();
     for (const [i, o] of DEMO.operators.entries()) {
       await trx

@@ -26,7 +26,10 @@ export function loadSecrets(config: Pick<Config, 'dataDir' | 'dataKey' | 'tokenK
   mkdirSync(config.dataDir, { recursive: true });
   const file = join(config.dataDir, 'secrets.json');
   if (!existsSync(file)) {
-    const fresh = { dataKey: randomBytes(32).toString('base64'), tokenKey: randomBytes(32).toString('base64') };
+    const fresh = {
+      dataKey: randomBytes(32).toString('base64'),
+      tokenKey: randomBytes(32).toString('base64'),
+    };
     writeFileSync(file, JSON.stringify(fresh), { mode: 0o600, flag: 'wx' });
   }
   const stored = JSON.parse(readFileSync(file, 'utf8')) as { dataKey: string; tokenKey: string };
@@ -46,7 +49,10 @@ export interface System {
 }
 
 /** Wire the whole service: store → migrations → demo → network → worker → HTTP. */
-export async function startSystem(config: Config, opts: { log?: Logger; clock?: () => Date } = {}): Promise<System> {
+export async function startSystem(
+  config: Config,
+  opts: { log?: Logger; clock?: () => Date } = {},
+): Promise<System> {
   const log = opts.log ?? makeLogger(config.logLevel);
   const store = openStore(config.databaseUrl);
   await migrate(store);

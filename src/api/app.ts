@@ -44,7 +44,11 @@ export async function buildApp(ctx: Ctx, opts: { logger?: boolean } = {}): Promi
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, { ...problem('not_found', `no route ${req.method} ${req.url}`), instance: req.url, requestId: String(req.id) }),
+    sendProblem(reply, {
+      ...problem('not_found', `no route ${req.method} ${req.url}`),
+      instance: req.url,
+      requestId: String(req.id),
+    }),
   );
 
   await app.register(swagger, {

@@ -69,15 +69,22 @@ export function errorHandler(err: FastifyError | Error, req: FastifyRequest, rep
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     // Fastify's own client errors: malformed JSON, body too large, wrong content type.
-    return sendProblem(reply, { ...problem('validation_failed', fe.message), ...base, status: fe.statusCode });
+    return sendProblem(reply, {
+      ...problem('validation_failed', fe.message),
+      ...base,
+      status: fe.statusCode,
+    });
   }
   req.log.error({ err }, 'unhandled error');
-  return reply.code(500).type('application/problem+json').send({
-    type: 'https://refund-desk.dev/problems/internal_error',
-    title: 'Internal error',
-    status: 500,
-    code: 'internal_error',
-    detail: 'Something went wrong on our side; nothing was changed. Try again.',
-    ...base,
-  });
+  return reply
+    .code(500)
+    .type('application/problem+json')
+    .send({
+      type: 'https://refund-desk.dev/problems/internal_error',
+      title: 'Internal error',
+      status: 500,
+      code: 'internal_error',
+      detail: 'Something went wrong on our side; nothing was changed. Try again.',
+      ...base,
+    });
 }

@@ -1,10 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import { sha256Hex } from '../security.js';
-import { findStoredResponse, type IdempotencyScope, MAX_IDEMPOTENCY_KEY_LENGTH, runIdempotent } from '../store/idempotency.js';
-import type { Tx } from '../store/db.js';
 import { authenticate } from '../service/auth.js';
 import type { Caller, Ctx } from '../service/context.js';
+import type { Tx } from '../store/db.js';
+import {
+  findStoredResponse,
+  type IdempotencyScope,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+  runIdempotent,
+} from '../store/idempotency.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,7 +27,8 @@ export function bearer(req: FastifyRequest): string | null {
 export async function requireCaller(ctx: Ctx, req: FastifyRequest): Promise<Caller> {
   if (req.caller) return req.caller;
   const token = bearer(req);
-  if (!token) throw new DomainError('unauthenticated', 'send Authorization: Bearer <session token or API key>');
+  if (!token)
+    throw new DomainError('unauthenticated', 'send Authorization: Bearer <session token or API key>');
   req.caller = await authenticate(ctx, token);
   return req.caller;
 }
@@ -32,7 +38,10 @@ export function idempotencyKey(req: FastifyRequest): string | null {
   if (raw === undefined) return null;
   const key = Array.isArray(raw) ? raw[0] : raw;
   if (!key || key.length > MAX_IDEMPOTENCY_KEY_LENGTH || !/^[\x21-\x7e]+$/.test(key)) {
-    throw new DomainError('validation_failed', `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`);
+    throw new DomainError(
+      'validation_failed',
+      `Idempotency-Key must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`,
+    );
   }
   return key;
 }

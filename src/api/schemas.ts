@@ -1,12 +1,16 @@
 import { Type } from 'typebox';
-import { reasonCodes, refundMethods } from '../domain/policy.js';
 import { paymentMethods } from '../domain/payment.js';
+import { reasonCodes, refundMethods } from '../domain/policy.js';
 import { refundStatuses } from '../domain/refund-state.js';
 
 /** Request schemas: they drive validation and the OpenAPI document. Every string and list is bounded. */
 const lit = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
 
-export const MinorAmount = Type.Integer({ minimum: 1, maximum: 100_000_000_000_00, description: 'minor units (fen)' });
+export const MinorAmount = Type.Integer({
+  minimum: 1,
+  maximum: 100_000_000_000_00,
+  description: 'minor units (fen)',
+});
 export const NonNegAmount = Type.Integer({ minimum: 0, maximum: 100_000_000_000_00 });
 export const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217' });
 export const OrderNo = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
@@ -100,7 +104,10 @@ export const RefundBody = Type.Object(
     items: Type.Optional(
       Type.Array(
         Type.Object(
-          { sku: Type.String({ minLength: 1, maxLength: 64 }), qty: Type.Integer({ minimum: 1, maximum: 10_000 }) },
+          {
+            sku: Type.String({ minLength: 1, maxLength: 64 }),
+            qty: Type.Integer({ minimum: 1, maximum: 10_000 }),
+          },
           { additionalProperties: false },
         ),
         { minItems: 1, maxItems: 200 },
@@ -134,7 +141,12 @@ export const NoteBody = Type.Object(
 );
 
 export const AdjustmentBody = Type.Object(
-  { originalAmount: NonNegAmount, newAmount: NonNegAmount, reason: Reason, approvals: Type.Optional(Approvals) },
+  {
+    originalAmount: NonNegAmount,
+    newAmount: NonNegAmount,
+    reason: Reason,
+    approvals: Type.Optional(Approvals),
+  },
   { additionalProperties: false },
 );
 
@@ -174,7 +186,10 @@ export const PolicyBody = Type.Object(
     ),
     lockout: Type.Optional(
       Type.Object(
-        { maxAttempts: Type.Integer({ minimum: 1, maximum: 20 }), minutes: Type.Integer({ minimum: 1, maximum: 1440 }) },
+        {
+          maxAttempts: Type.Integer({ minimum: 1, maximum: 20 }),
+          minutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+        },
         { additionalProperties: false },
       ),
     ),

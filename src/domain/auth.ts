@@ -40,7 +40,14 @@ export const permissionTable: Readonly<Record<Principal, readonly Permission[]>>
   cashier,
   supervisor: [...cashier, 'refund.review', 'refund.approve', 'audit.read'],
   admin: [...permissions],
-  merchant_system: ['payment.create', 'payment.read', 'refund.create', 'refund.read', 'return.create', 'policy.read'],
+  merchant_system: [
+    'payment.create',
+    'payment.read',
+    'refund.create',
+    'refund.read',
+    'return.create',
+    'policy.read',
+  ],
 };
 
 export function can(principal: Principal, permission: Permission): boolean {

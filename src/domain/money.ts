@@ -31,7 +31,10 @@ export function isCurrency(code: string): boolean {
 }
 
 export function assertAmountMinor(amountMinor: number, what = 'amount'): void {
-  invariant(Number.isSafeInteger(amountMinor), `${what} must be an integer of minor units, got ${amountMinor}`);
+  invariant(
+    Number.isSafeInteger(amountMinor),
+    `${what} must be an integer of minor units, got ${amountMinor}`,
+  );
 }
 
 export function money(amountMinor: number, currency: Currency): Money {

@@ -27,7 +27,12 @@ export const refundTransitions: Readonly<Record<RefundStatus, readonly RefundSta
 };
 
 /** Statuses whose amount is reserved against the payment's refundable remainder. */
-export const inFlightStatuses: readonly RefundStatus[] = ['requested', 'under_review', 'approved', 'processing'];
+export const inFlightStatuses: readonly RefundStatus[] = [
+  'requested',
+  'under_review',
+  'approved',
+  'processing',
+];
 
 export const terminalStatuses: readonly RefundStatus[] = ['succeeded', 'failed', 'rejected', 'canceled'];
 
@@ -45,7 +50,10 @@ export function canTransition(from: RefundStatus, to: RefundStatus): boolean {
 
 export function transition(from: RefundStatus, to: RefundStatus): RefundStatus {
   if (!canTransition(from, to)) {
-    throw new DomainError('invalid_state_transition', `a refund cannot go from ${from} to ${to}`, { from, to });
+    throw new DomainError('invalid_state_transition', `a refund cannot go from ${from} to ${to}`, {
+      from,
+      to,
+    });
   }
   return to;
 }

@@ -126,7 +126,8 @@ export function checkDistinctApprovers(approvals: { operatorNo: string }[]): voi
  */
 export function decideRefund(ctx: RefundContext, req: RefundRequest): RefundDecision {
   const { payment, policy, now } = ctx;
-  if (!policy.refundsEnabled) throw new DomainError('refunds_disabled', 'refunds are switched off in the policy');
+  if (!policy.refundsEnabled)
+    throw new DomainError('refunds_disabled', 'refunds are switched off in the policy');
   checkReason(policy, req.reason);
   if (!policy.methods.includes(req.method)) {
     throw new DomainError('method_not_allowed', `refund method ${req.method} is not allowed by the policy`);
@@ -135,7 +136,10 @@ export function decideRefund(ctx: RefundContext, req: RefundRequest): RefundDeci
     // Original route of a cash sale is cash.
   }
   if (payment.voided) {
-    throw new DomainError('payment_not_completed', 'the original payment was voided; there is nothing to refund');
+    throw new DomainError(
+      'payment_not_completed',
+      'the original payment was voided; there is nothing to refund',
+    );
   }
   const windowDays = policy.refundWindowDays[payment.method];
   if (now.getTime() - payment.capturedAt.getTime() > windowDays * DAY_MS) {
@@ -169,9 +173,13 @@ export function decideRefund(ctx: RefundContext, req: RefundRequest): RefundDeci
     );
   }
   if (amountMinor > policy.maxRefundAmount) {
-    throw new DomainError('refund_exceeds_limit', `a single refund may not exceed ${policy.maxRefundAmount}`, {
-      maxRefundAmount: policy.maxRefundAmount,
-    });
+    throw new DomainError(
+      'refund_exceeds_limit',
+      `a single refund may not exceed ${policy.maxRefundAmount}`,
+      {
+        maxRefundAmount: policy.maxRefundAmount,
+      },
+    );
   }
   if (ctx.merchantTodayMinor + amountMinor > policy.dailyRefundLimit) {
     throw new DomainError('daily_limit_exceeded', `today's refunds would exceed ${policy.dailyRefundLimit}`, {
@@ -182,7 +190,9 @@ export function decideRefund(ctx: RefundContext, req: RefundRequest): RefundDeci
   const feeMinor = Math.min(policy.feeRule.handlingFee, amountMinor);
   const netAmountMinor = amountMinor - feeMinor;
   const merchantFeeReturnedMinor =
-    policy.feeRule.originalFee === 'prorata' ? mulDivFloor(payment.feeMinor, amountMinor, payment.amountMinor) : 0;
+    policy.feeRule.originalFee === 'prorata'
+      ? mulDivFloor(payment.feeMinor, amountMinor, payment.amountMinor)
+      : 0;
   if (ctx.merchantAvailableMinor < netAmountMinor) {
     throw new DomainError(
       'insufficient_merchant_funds',
@@ -228,7 +238,10 @@ export function decideVoid(payment: PaymentState, now: Date): void {
     );
   }
   if (shanghaiDate(payment.capturedAt) !== shanghaiDate(now)) {
-    throw new DomainError('void_not_allowed', 'a void is only possible on the day of the sale; make a refund instead');
+    throw new DomainError(
+      'void_not_allowed',
+      'a void is only possible on the day of the sale; make a refund instead',
+    );
   }
   if (payment.refundedMinor > 0 || payment.inFlightMinor > 0) {
     throw new DomainError('void_not_allowed', 'the payment already has refunds; it can no longer be voided');

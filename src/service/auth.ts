@@ -15,7 +15,11 @@ export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 let dummyHash: Promise<string> | null = null;
 
 async function policyFor(ctx: Ctx, merchantId: string): Promise<Policy> {
-  const m = await ctx.store.db.selectFrom('merchants').select('policy_json').where('id', '=', merchantId).executeTakeFirst();
+  const m = await ctx.store.db
+    .selectFrom('merchants')
+    .select('policy_json')
+    .where('id', '=', merchantId)
+    .executeTakeFirst();
   if (!m) throw new DomainError('not_found', 'merchant not found');
   return policyOf(m);
 }
@@ -29,7 +33,10 @@ async function checkPassword(
   op: OperatorTable | undefined,
   password: string,
   policy: Policy,
-  codes: { invalid: 'supervisor_password_invalid' | 'unauthenticated'; locked: 'supervisor_locked' | 'operator_locked' },
+  codes: {
+    invalid: 'supervisor_password_invalid' | 'unauthenticated';
+    locked: 'supervisor_locked' | 'operator_locked';
+  },
 ): Promise<OperatorTable> {
   const now = ctx.clock();
   if (!op) {
@@ -37,12 +44,19 @@ async function checkPassword(
     await verifyPassword(await dummyHash, password);
     throw new DomainError(codes.invalid, 'operator number or password is wrong');
   }
-  const lock = { failedAttempts: op.failed_attempts, lockedUntil: op.locked_until ? new Date(op.locked_until) : null };
+  const lock = {
+    failedAttempts: op.failed_attempts,
+    lockedUntil: op.locked_until ? new Date(op.locked_until) : null,
+  };
   if (isLocked(lock, now)) {
-    throw new DomainError(codes.locked, `operator ${op.operator_no} is locked after repeated wrong passwords`, {
-      lockedUntil: op.locked_until,
-      retryAfterSeconds: Math.ceil(((lock.lockedUntil?.getTime() ?? 0) - now.getTime()) / 1000),
-    });
+    throw new DomainError(
+      codes.locked,
+      `operator ${op.operator_no} is locked after repeated wrong passwords`,
+      {
+        lockedUntil: op.locked_until,
+        retryAfterSeconds: Math.ceil(((lock.lockedUntil?.getTime() ?? 0) - now.getTime()) / 1000),
+      },
+    );
   }
   if (await verifyPassword(op.password_hash, password)) {
     if (op.failed_attempts !== 0 || op.locked_until !== null) {
@@ -55,9 +69,16 @@ async function checkPassword(
     return op;
   }
   const next = await ctx.store.tx(async (trx) => {
-    const fresh = await trx.selectFrom('operators').selectAll().where('id', '=', op.id).executeTakeFirstOrThrow();
+    const fresh = await trx
+      .selectFrom('operators')
+      .selectAll()
+      .where('id', '=', op.id)
+      .executeTakeFirstOrThrow();
     const state = afterFailedAttempt(
-      { failedAttempts: fresh.failed_attempts, lockedUntil: fresh.locked_until ? new Date(fresh.locked_until) : null },
+      {
+        failedAttempts: fresh.failed_attempts,
+        lockedUntil: fresh.locked_until ? new Date(fresh.locked_until) : null,
+      },
       now,
       policy.lockout,
     );
@@ -78,10 +99,14 @@ async function checkPassword(
     return state;
   });
   if (next.lockedUntil) {
-    throw new DomainError(codes.locked, `operator ${op.operator_no} is now locked for ${policy.lockout.minutes} minutes`, {
-      lockedUntil: next.lockedUntil.toISOString(),
-      retryAfterSeconds: policy.lockout.minutes * 60,
-    });
+    throw new DomainError(
+      codes.locked,
+      `operator ${op.operator_no} is now locked for ${policy.lockout.minutes} minutes`,
+      {
+        lockedUntil: next.lockedUntil.toISOString(),
+        retryAfterSeconds: policy.lockout.minutes * 60,
+      },
+    );
   }
   throw new DomainError(codes.invalid, 'operator number or password is wrong', {
     attemptsLeft: policy.lockout.maxAttempts - next.failedAttempts,
@@ -89,7 +114,11 @@ async function checkPassword(
 }
 
 export async function signIn(ctx: Ctx, input: { terminalId: string; operatorNo: string; password: string }) {
-  const terminal = await ctx.store.db.selectFrom('terminals').selectAll().where('id', '=', input.terminalId).executeTakeFirst();
+  const terminal = await ctx.store.db
+    .selectFrom('terminals')
+    .selectAll()
+    .where('id', '=', input.terminalId)
+    .executeTakeFirst();
   if (!terminal) throw new DomainError('unauthenticated', 'unknown terminal');
   const policy = await policyFor(ctx, terminal.merchant_id);
   const op = await ctx.store.db
@@ -162,7 +191,14 @@ export async function authenticate(ctx: Ctx, token: string): Promise<Caller> {
   const row = await ctx.store.db
     .selectFrom('sessions')
     .innerJoin('operators', 'operators.id', 'sessions.operator_id')
-    .select(['sessions.expires_at', 'sessions.terminal_id', 'operators.id', 'operators.operator_no', 'operators.role', 'operators.merchant_id'])
+    .select([
+      'sessions.expires_at',
+      'sessions.terminal_id',
+      'operators.id',
+      'operators.operator_no',
+      'operators.role',
+      'operators.merchant_id',
+    ])
     .where('sessions.token_hash', '=', hash)
     .executeTakeFirst();
   if (!row || new Date(row.expires_at).getTime() <= ctx.clock().getTime()) {
@@ -189,7 +225,8 @@ export async function verifyApprovals(
   merchantId: string,
   approvals: { operatorNo: string; password: string }[],
 ): Promise<VerifiedApproval[]> {
-  if (approvals.length > MAX_APPROVALS) throw new DomainError('validation_failed', `at most ${MAX_APPROVALS} approvals`);
+  if (approvals.length > MAX_APPROVALS)
+    throw new DomainError('validation_failed', `at most ${MAX_APPROVALS} approvals`);
   checkDistinctApprovers(approvals);
   const policy = await policyFor(ctx, merchantId);
   const verified: VerifiedApproval[] = [];
@@ -219,7 +256,14 @@ export async function createApiKey(ctx: Ctx, caller: Caller, name: string) {
   await ctx.store.tx(async (trx) => {
     await trx
       .insertInto('api_keys')
-      .values({ id, merchant_id: caller.merchantId, name, key_hash: sha256Hex(key), created_at: now.toISOString(), revoked_at: null })
+      .values({
+        id,
+        merchant_id: caller.merchantId,
+        name,
+        key_hash: sha256Hex(key),
+        created_at: now.toISOString(),
+        revoked_at: null,
+      })
       .execute();
     await appendAudit(ctx.store, trx, {
       merchantId: caller.merchantId,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { BusinessCalendar } from '../domain/calendar.js';
 import type { Principal } from '../domain/auth.js';
+import type { BusinessCalendar } from '../domain/calendar.js';
 import type { NetworkPort } from '../network/port.js';
 import type { Secrets } from '../security.js';
 import type { Store } from '../store/db.js';

@@ -40,7 +40,13 @@ export async function orderAmount(trx: Tx, merchantId: string, orderNo: string) 
  * 调整金额, step 1 (outside the store transaction): decide, and for an increase authorise the
  * linked charge on the network, deduplicated by the id derived from the Idempotency-Key.
  */
-export async function prepareAdjustment(ctx: Ctx, caller: Caller, orderNo: string, input: AdjustmentInput, chargeId: string) {
+export async function prepareAdjustment(
+  ctx: Ctx,
+  caller: Caller,
+  orderNo: string,
+  input: AdjustmentInput,
+  chargeId: string,
+) {
   requirePermission(caller.principal, 'order.adjust');
   const { sale, current } = await orderAmount(ctx.store.db, caller.merchantId, orderNo);
   const decision = decideAdjustment(current, input.originalAmount, input.newAmount);
@@ -77,12 +83,14 @@ async function authorizePaymentForCharge(
       cardToken: cardToken ?? undefined,
     })
     .catch((err) => {
-      throw err instanceof DomainError ? err : new DomainError('network_unavailable', 'the network cannot be reached');
+      throw err instanceof DomainError
+        ? err
+        : new DomainError('network_unavailable', 'the network cannot be reached');
     });
-  if (!auth.approved) throw new DomainError('payment_not_completed', `the charge was declined (${auth.responseCode})`);
+  if (!auth.approved)
+    throw new DomainError('payment_not_completed', `the charge was declined (${auth.responseCode})`);
   return { paymentId: chargeId, reference: auth.reference, cardToken: cardToken ?? undefined };
 }
-
 
 /** 调整金额, step 2: under the merchant lock, re-check, then write the refund or the charge and the revision. */
 export async function recordAdjustment(
@@ -105,14 +113,26 @@ export async function recordAdjustment(
     const amount = -decision.differenceMinor;
     // Take the difference from the sale first, then from earlier charges.
     const target = payments.find(
-      (p) => p.voided === 0 && Number(p.amount_minor) - Number(p.refunded_minor) - Number(p.in_flight_minor) >= amount,
+      (p) =>
+        p.voided === 0 &&
+        Number(p.amount_minor) - Number(p.refunded_minor) - Number(p.in_flight_minor) >= amount,
     );
     if (!target) {
-      throw new DomainError('refund_exceeds_refundable', 'no single payment of this order can cover the difference');
+      throw new DomainError(
+        'refund_exceeds_refundable',
+        'no single payment of this order can cover the difference',
+      );
     }
-    refund = await createRefund(ctx, trx, caller, { paymentId: target.id, amount, reason: input.reason }, approvals);
+    refund = await createRefund(
+      ctx,
+      trx,
+      caller,
+      { paymentId: target.id, amount, reason: input.reason },
+      approvals,
+    );
   } else {
-    if (!prepared.charge) throw new DomainError('adjustment_amount_mismatch', 'the order changed while adjusting; try again');
+    if (!prepared.charge)
+      throw new DomainError('adjustment_amount_mismatch', 'the order changed while adjusting; try again');
     charge = await recordPayment(ctx, trx, caller, prepared.charge.input, prepared.charge.auth, {
       kind: 'charge',
       parentPaymentId: payments.find((p) => p.kind === 'sale')?.id,
@@ -150,7 +170,13 @@ export async function recordAdjustment(
     action: 'order.adjusted',
     entity: 'order',
     entityId: orderNo,
-    data: { revision, originalAmount: input.originalAmount, newAmount: input.newAmount, refundId: refund?.id, chargeId: charge?.id },
+    data: {
+      revision,
+      originalAmount: input.originalAmount,
+      newAmount: input.newAmount,
+      refundId: refund?.id,
+      chargeId: charge?.id,
+    },
     at: now,
   });
   return {

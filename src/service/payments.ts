@@ -1,4 +1,3 @@
-import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import { luhnValid, maskPan, type PaymentMethod } from '../domain/payment.js';
@@ -23,15 +22,20 @@ export interface PaymentInput {
 
 export function checkPaymentInput(input: PaymentInput): void {
   if (input.method === 'card') {
-    if (!input.card) throw new DomainError('validation_failed', 'a card payment needs card.pan and card.expiry');
-    if (!luhnValid(input.card.pan)) throw new DomainError('validation_failed', 'the card number fails its check digit');
+    if (!input.card)
+      throw new DomainError('validation_failed', 'a card payment needs card.pan and card.expiry');
+    if (!luhnValid(input.card.pan))
+      throw new DomainError('validation_failed', 'the card number fails its check digit');
   } else if (input.card) {
     throw new DomainError('validation_failed', 'card details are only for card payments');
   }
   if (input.items && input.items.length > 0) {
     const total = input.items.reduce((s, i) => s + i.qty * i.unitAmount, 0);
     if (total !== input.amount) {
-      throw new DomainError('validation_failed', `line items add up to ${total}, not the amount ${input.amount}`);
+      throw new DomainError(
+        'validation_failed',
+        `line items add up to ${total}, not the amount ${input.amount}`,
+      );
     }
     if (new Set(input.items.map((i) => i.sku)).size !== input.items.length) {
       throw new DomainError('validation_failed', 'each sku may appear once');
@@ -41,7 +45,10 @@ export function checkPaymentInput(input: PaymentInput): void {
 
 export function networkDown(err: unknown): never {
   if (err instanceof NetworkUnavailableError) {
-    throw new DomainError('network_unavailable', 'the payment network cannot be reached; check the link and try again');
+    throw new DomainError(
+      'network_unavailable',
+      'the payment network cannot be reached; check the link and try again',
+    );
   }
   throw err;
 }
@@ -62,7 +69,9 @@ export async function authorizePayment(ctx: Ctx, caller: Caller, input: PaymentI
     .where('kind', '=', 'sale')
     .executeTakeFirst();
   if (dup && dup.id !== paymentId) {
-    throw new DomainError('duplicate_order', `order ${input.orderNo} already has a payment`, { paymentId: dup.id });
+    throw new DomainError('duplicate_order', `order ${input.orderNo} already has a payment`, {
+      paymentId: dup.id,
+    });
   }
   if (input.method === 'cash') return { reference: null, cardToken: undefined };
   const token = input.card ? cardToken(ctx.secrets, input.card.pan.replace(/\D/g, '')) : undefined;
@@ -79,9 +88,13 @@ export async function authorizePayment(ctx: Ctx, caller: Caller, input: PaymentI
     })
     .catch(networkDown);
   if (!auth.approved) {
-    throw new DomainError('payment_not_completed', `the sale was declined (response code ${auth.responseCode})`, {
-      responseCode: auth.responseCode,
-    });
+    throw new DomainError(
+      'payment_not_completed',
+      `the sale was declined (response code ${auth.responseCode})`,
+      {
+        responseCode: auth.responseCode,
+      },
+    );
   }
   return { reference: auth.reference, cardToken: token };
 }
@@ -158,7 +171,13 @@ export async function recordPayment(
     action: kind === 'sale' ? 'payment.captured' : 'payment.charge_captured',
     entity: 'payment',
     entityId: id,
-    data: { orderNo: input.orderNo, amount: input.amount, currency: input.currency, method: input.method, last4: card?.last4 },
+    data: {
+      orderNo: input.orderNo,
+      amount: input.amount,
+      currency: input.currency,
+      method: input.method,
+      last4: card?.last4,
+    },
     at: now,
   });
   return getPaymentIn(ctx, trx, caller, id);
@@ -202,7 +221,11 @@ export async function listPayments(ctx: Ctx, caller: Caller, f: PaymentFilter) {
       ]),
     );
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
   const views = [];
   for (const row of rows) views.push(paymentView(row, await paymentState(ctx.store.db, row)));
   return page(views, f.limit);
@@ -224,9 +247,13 @@ export async function voidOnNetwork(ctx: Ctx, caller: Caller, paymentId: string)
     })
     .catch(networkDown);
   if (!result.approved) {
-    throw new DomainError('void_not_allowed', `the network refused the void (response code ${result.responseCode})`, {
-      responseCode: result.responseCode,
-    });
+    throw new DomainError(
+      'void_not_allowed',
+      `the network refused the void (response code ${result.responseCode})`,
+      {
+        responseCode: result.responseCode,
+      },
+    );
   }
 }
 
@@ -238,10 +265,16 @@ export async function recordVoid(ctx: Ctx, trx: Tx, caller: Caller, paymentId: s
   const now = ctx.clock();
   decideVoid(state, now);
   const iso = now.toISOString();
-  await trx.updateTable('payments').set({ voided: 1, voided_at: iso, updated_at: iso }).where('id', '=', row.id).execute();
+  await trx
+    .updateTable('payments')
+    .set({ voided: 1, voided_at: iso, updated_at: iso })
+    .where('id', '=', row.id)
+    .execute();
   await trx
     .updateTable('merchants')
-    .set((eb) => ({ available_funds_minor: eb('available_funds_minor', '-', state.amountMinor - state.feeMinor) }))
+    .set((eb) => ({
+      available_funds_minor: eb('available_funds_minor', '-', state.amountMinor - state.feeMinor),
+    }))
     .where('id', '=', caller.merchantId)
     .execute();
   await appendAudit(ctx.store, trx, {

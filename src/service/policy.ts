@@ -7,7 +7,11 @@ import type { Caller, Ctx } from './context.js';
 
 export async function getPolicy(ctx: Ctx, caller: Caller): Promise<Policy> {
   requirePermission(caller.principal, 'policy.read');
-  const m = await ctx.store.db.selectFrom('merchants').select('policy_json').where('id', '=', caller.merchantId).executeTakeFirstOrThrow();
+  const m = await ctx.store.db
+    .selectFrom('merchants')
+    .select('policy_json')
+    .where('id', '=', caller.merchantId)
+    .executeTakeFirstOrThrow();
   return policyOf(m);
 }
 
@@ -17,7 +21,11 @@ export async function putPolicy(ctx: Ctx, trx: Tx, caller: Caller, patch: Partia
   const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
   const before = policyOf(merchant);
   const after = validatePolicy({ ...before, ...patch });
-  await trx.updateTable('merchants').set({ policy_json: JSON.stringify(after) }).where('id', '=', caller.merchantId).execute();
+  await trx
+    .updateTable('merchants')
+    .set({ policy_json: JSON.stringify(after) })
+    .where('id', '=', caller.merchantId)
+    .execute();
   const changed = Object.keys(after).filter(
     (k) => JSON.stringify(after[k as keyof Policy]) !== JSON.stringify(before[k as keyof Policy]),
   );

@@ -46,7 +46,8 @@ export async function createRefund(
   approvals: VerifiedApproval[],
 ) {
   requirePermission(caller.principal, 'refund.create');
-  if (!input.paymentId && !input.orderNo) throw new DomainError('validation_failed', 'paymentId or orderNo is required');
+  if (!input.paymentId && !input.orderNo)
+    throw new DomainError('validation_failed', 'paymentId or orderNo is required');
   const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
   const paymentRow = await loadPaymentRow(ctx.store, trx, caller.merchantId, input, true);
   const payment = await paymentState(trx, paymentRow);
@@ -87,7 +88,9 @@ export async function createRefund(
       method,
       status: decision.status,
       items_json: JSON.stringify(decision.items),
-      approvals_json: JSON.stringify(approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() }))),
+      approvals_json: JSON.stringify(
+        approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() })),
+      ),
       consumer_enc: input.consumer ? seal(ctx.secrets, JSON.stringify(input.consumer)) : null,
       consumer_masked_json: input.consumer ? JSON.stringify(maskConsumer(input.consumer)) : null,
       delayed: 0,
@@ -102,8 +105,15 @@ export async function createRefund(
     })
     .execute();
   const inFlight = Number(paymentRow.in_flight_minor) + decision.amountMinor;
-  invariant(inFlight + Number(paymentRow.refunded_minor) <= payment.amountMinor, 'refund reservation within captured');
-  await trx.updateTable('payments').set({ in_flight_minor: inFlight, updated_at: iso }).where('id', '=', payment.id).execute();
+  invariant(
+    inFlight + Number(paymentRow.refunded_minor) <= payment.amountMinor,
+    'refund reservation within captured',
+  );
+  await trx
+    .updateTable('payments')
+    .set({ in_flight_minor: inFlight, updated_at: iso })
+    .where('id', '=', payment.id)
+    .execute();
   for (const item of decision.items) {
     await trx
       .updateTable('payment_items')
@@ -119,7 +129,14 @@ export async function createRefund(
     .execute();
   await trx
     .insertInto('refund_events')
-    .values({ refund_id: id, from_status: null, to_status: decision.status, actor: caller.actor, note: null, at: iso })
+    .values({
+      refund_id: id,
+      from_status: null,
+      to_status: decision.status,
+      actor: caller.actor,
+      note: null,
+      at: iso,
+    })
     .execute();
   if (decision.status === 'approved') {
     await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });
@@ -145,7 +162,13 @@ export async function createRefund(
 }
 
 /** Supervisors approve a waiting refund; once the policy's approvals are met it goes to the network. */
-export async function approveRefund(ctx: Ctx, trx: Tx, caller: Caller, id: string, approvals: VerifiedApproval[]) {
+export async function approveRefund(
+  ctx: Ctx,
+  trx: Tx,
+  caller: Caller,
+  id: string,
+  approvals: VerifiedApproval[],
+) {
   requirePermission(caller.principal, 'refund.read');
   const existing = await loadRefundRow(ctx.store, trx, caller.merchantId, id, false);
   const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
@@ -165,7 +188,11 @@ export async function approveRefund(ctx: Ctx, trx: Tx, caller: Caller, id: strin
   if (status !== refund.status) {
     await moveRefund(ctx.store, trx, id, status, { actor: caller.actor, at: now, set });
   } else {
-    await trx.updateTable('refunds').set({ ...set, updated_at: now.toISOString() }).where('id', '=', id).execute();
+    await trx
+      .updateTable('refunds')
+      .set({ ...set, updated_at: now.toISOString() })
+      .where('id', '=', id)
+      .execute();
   }
   if (status === 'approved') {
     await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });
@@ -192,7 +219,8 @@ export async function reviewRefund(
   note: string | undefined,
 ) {
   requirePermission(caller.principal, to === 'canceled' ? 'refund.create' : 'refund.review');
-  if (to === 'rejected' && !note?.trim()) throw new DomainError('reason_required', 'say why the refund is rejected');
+  if (to === 'rejected' && !note?.trim())
+    throw new DomainError('reason_required', 'say why the refund is rejected');
   await loadRefundRow(ctx.store, trx, caller.merchantId, id, false);
   const now = ctx.clock();
   await moveRefund(ctx.store, trx, id, to, { actor: caller.actor, at: now, note });
@@ -253,6 +281,10 @@ export async function listRefunds(ctx: Ctx, caller: Caller, f: RefundFilter) {
       ]),
     );
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit + 1).execute();
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
   return page(rows.map(refundView), f.limit);
 }

@@ -28,7 +28,9 @@ export async function settleOnNetwork(ctx: Ctx, caller: Caller, terminalId: stri
     .where('merchant_id', '=', caller.merchantId)
     .executeTakeFirst();
   if (!terminal) throw new DomainError('not_found', `terminal ${terminalId} not found`);
-  const totals = await ctx.network.settle(caller.merchantId, terminalId, terminal.batch_no).catch(networkDown);
+  const totals = await ctx.network
+    .settle(caller.merchantId, terminalId, terminal.batch_no)
+    .catch(networkDown);
   return { batchNo: terminal.batch_no, totals };
 }
 
@@ -119,7 +121,11 @@ export async function recordSettlement(
       )
       .execute();
   }
-  await trx.updateTable('terminals').set({ batch_no: network.batchNo + 1 }).where('id', '=', terminalId).execute();
+  await trx
+    .updateTable('terminals')
+    .set({ batch_no: network.batchNo + 1 })
+    .where('id', '=', terminalId)
+    .execute();
   await appendAudit(ctx.store, trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
@@ -134,7 +140,12 @@ export async function recordSettlement(
     id,
     terminalId,
     batchNo: network.batchNo,
-    totals: { sales: view(all.sales), voids: view(all.voids), refunds: view(all.refunds), cash: view(all.cash) },
+    totals: {
+      sales: view(all.sales),
+      voids: view(all.voids),
+      refunds: view(all.refunds),
+      cash: view(all.cash),
+    },
     reconciliation: {
       balanced: differences.length === 0,
       local: { sales: view(local.sales), voids: view(local.voids), refunds: view(local.refunds) },
@@ -143,7 +154,11 @@ export async function recordSettlement(
         voids: view(network.totals.voids),
         refunds: view(network.totals.refunds),
       },
-      differences: differences.map((d) => ({ bucket: d.bucket, local: view(d.local), network: view(d.network) })),
+      differences: differences.map((d) => ({
+        bucket: d.bucket,
+        local: view(d.local),
+        network: view(d.network),
+      })),
     },
     createdAt: now.toISOString(),
   };

@@ -1,5 +1,5 @@
-import { paymentStatus, refundableMinor } from '../domain/payment.js';
 import type { PaymentState } from '../domain/payment.js';
+import { paymentStatus, refundableMinor } from '../domain/payment.js';
 import type { PaymentRow, RefundRow } from '../store/repo.js';
 
 /** Public JSON shapes of PRODUCT.md §9. Amounts are minor units; names are the contract's. */
@@ -53,7 +53,9 @@ export function refundView(row: RefundRow) {
     status: row.status,
     items: JSON.parse(row.items_json) as { sku: string; qty: number; amountMinor: number }[],
     approvals: approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at })),
-    consumer: row.consumer_masked_json ? (JSON.parse(row.consumer_masked_json) as Record<string, string>) : null,
+    consumer: row.consumer_masked_json
+      ? (JSON.parse(row.consumer_masked_json) as Record<string, string>)
+      : null,
     delayed: row.delayed === 1,
     expectedArrival: row.expected_arrival,
     network: { reference: row.network_reference, responseCode: row.response_code },

@@ -27,7 +27,8 @@ pg.types.setTypeParser(20, (v: string) => {
 });
 
 export function openStore(url: string, opts: { poolSize?: number } = {}): Store {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) return openPostgres(url, opts.poolSize ?? 10);
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
+    return openPostgres(url, opts.poolSize ?? 10);
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
   return openSqlite(path);
 }

@@ -23,11 +23,21 @@ function requestHash(f: IdempotencyScope['fingerprint']): string {
     .digest('hex');
 }
 
-function replay(row: { request_hash: string; status_code: number; response_json: string | null }, hash: string) {
+function replay(
+  row: { request_hash: string; status_code: number; response_json: string | null },
+  hash: string,
+) {
   if (row.request_hash !== hash) {
-    throw new DomainError('idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
+    throw new DomainError(
+      'idempotency_key_reused',
+      'this Idempotency-Key was already used with a different request',
+    );
   }
-  return { statusCode: row.status_code, body: JSON.parse(row.response_json ?? "null") as unknown, replayed: true as const };
+  return {
+    statusCode: row.status_code,
+    body: JSON.parse(row.response_json ?? 'null') as unknown,
+    replayed: true as const,
+  };
 }
 
 /** A completed earlier response for this key, checked before any expensive work (password hashing). */

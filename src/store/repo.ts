@@ -41,7 +41,10 @@ export async function loadPaymentRow(
   else throw new DomainError('validation_failed', 'paymentId or orderNo is required');
   const row = await (lock ? forUpdate(store, q) : q).executeTakeFirst();
   if (!row) {
-    throw new DomainError('not_found', ref.paymentId ? `payment ${ref.paymentId} not found` : `order ${ref.orderNo} not found`);
+    throw new DomainError(
+      'not_found',
+      ref.paymentId ? `payment ${ref.paymentId} not found` : `order ${ref.orderNo} not found`,
+    );
   }
   return row;
 }
@@ -91,7 +94,13 @@ export async function merchantDayTotal(trx: Tx, merchantId: string, day: string)
   return Number(r.total);
 }
 
-export async function loadRefundRow(store: Store, trx: Tx, merchantId: string | null, id: string, lock: boolean) {
+export async function loadRefundRow(
+  store: Store,
+  trx: Tx,
+  merchantId: string | null,
+  id: string,
+  lock: boolean,
+) {
   let q = trx.selectFrom('refunds').selectAll().where('id', '=', id);
   if (merchantId) q = q.where('merchant_id', '=', merchantId);
   const row = await (lock ? forUpdate(store, q) : q).executeTakeFirst();
@@ -111,7 +120,13 @@ export interface MoveOptions {
  * refunded sums, its line items' refunded quantities and the merchant's available funds.
  * Locks merchant → payment → refund, the one lock order used everywhere.
  */
-export async function moveRefund(store: Store, trx: Tx, refundId: string, to: RefundStatus, opts: MoveOptions) {
+export async function moveRefund(
+  store: Store,
+  trx: Tx,
+  refundId: string,
+  to: RefundStatus,
+  opts: MoveOptions,
+) {
   const peek = await loadRefundRow(store, trx, null, refundId, false);
   await lockMerchant(store, trx, peek.merchant_id);
   const payment = await loadPaymentRow(store, trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
@@ -143,7 +158,9 @@ export async function moveRefund(store: Store, trx: Tx, refundId: string, to: Re
     }
     await trx
       .updateTable('merchants')
-      .set((eb) => ({ available_funds_minor: eb('available_funds_minor', '+', Number(refund.net_amount_minor)) }))
+      .set((eb) => ({
+        available_funds_minor: eb('available_funds_minor', '+', Number(refund.net_amount_minor)),
+      }))
       .where('id', '=', refund.merchant_id)
       .execute();
   }
@@ -154,7 +171,14 @@ export async function moveRefund(store: Store, trx: Tx, refundId: string, to: Re
     .execute();
   await trx
     .insertInto('refund_events')
-    .values({ refund_id: refundId, from_status: from, to_status: to, actor: opts.actor, note: opts.note ?? null, at: now })
+    .values({
+      refund_id: refundId,
+      from_status: from,
+      to_status: to,
+      actor: opts.actor,
+      note: opts.note ?? null,
+      at: now,
+    })
     .execute();
   return { ...refund, ...opts.set, status: to, updated_at: now, from };
 }

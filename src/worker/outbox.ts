@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
 import type { RefundStatus } from '../domain/refund-state.js';
 import { type NetworkPort, type NetworkResult, NetworkUnavailableError } from '../network/port.js';
+import { SUBMIT_KIND } from '../service/refunds.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/db.js';
 import { moveRefund } from '../store/repo.js';
 import type { OutboxTable } from '../store/schema.js';
-import { SUBMIT_KIND } from '../service/refunds.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -144,13 +144,23 @@ export class OutboxWorker {
     } catch (err) {
       const retryAt = new Date(this.clock().getTime() + backoffMs(row.attempts));
       const message = err instanceof Error ? err.message : String(err);
-      this.log.warn({ refundId: row.ref_id, attempts: row.attempts, err: message }, 'refund submission will be retried');
+      this.log.warn(
+        { refundId: row.ref_id, attempts: row.attempts, err: message },
+        'refund submission will be retried',
+      );
       await this.store.db
         .updateTable('outbox')
-        .set({ locked_until: null, next_attempt_at: retryAt.toISOString(), last_error: message.slice(0, 500) })
+        .set({
+          locked_until: null,
+          next_attempt_at: retryAt.toISOString(),
+          last_error: message.slice(0, 500),
+        })
         .where('id', '=', row.id)
         .execute();
-      if (err instanceof NetworkUnavailableError && this.clock().getTime() - Date.parse(row.created_at) > this.delayedAfterMs) {
+      if (
+        err instanceof NetworkUnavailableError &&
+        this.clock().getTime() - Date.parse(row.created_at) > this.delayedAfterMs
+      ) {
         await this.store.db.updateTable('refunds').set({ delayed: 1 }).where('id', '=', row.ref_id).execute();
       }
     }
@@ -158,8 +168,12 @@ export class OutboxWorker {
 
   /** Step: submit → record processing. Refunds that are not to be paid out by a network settle locally. */
   private async submitRefund(row: OutboxTable): Promise<void> {
-    const refund = await this.store.db.selectFrom('refunds').selectAll().where('id', '=', row.ref_id).executeTakeFirst();
-    if (!refund || refund.status !== 'approved') {
+    const refund = await this.store.db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('id', '=', row.ref_id)
+      .executeTakeFirst();
+    if (refund?.status !== 'approved') {
       await this.finish(row.id, 'done', refund ? `refund already ${refund.status}` : 'refund missing');
       return;
     }
@@ -173,8 +187,16 @@ export class OutboxWorker {
       await this.store.tx(async (trx) => {
         const at = this.clock();
         const ref = `${refund.method === 'bank_transfer' ? 'BT' : 'CASH'}-${refund.id.slice(-10)}`;
-        await moveRefund(this.store, trx, refund.id, 'processing', { actor: 'worker', at, set: { network_reference: ref } });
-        await moveRefund(this.store, trx, refund.id, 'succeeded', { actor: 'worker', at, set: { response_code: '00' } });
+        await moveRefund(this.store, trx, refund.id, 'processing', {
+          actor: 'worker',
+          at,
+          set: { network_reference: ref },
+        });
+        await moveRefund(this.store, trx, refund.id, 'succeeded', {
+          actor: 'worker',
+          at,
+          set: { response_code: '00' },
+        });
         await this.auditResult(trx, refund.merchant_id, refund.id, 'succeeded', '00', at);
         await this.finishIn(trx, row.id, 'done', null);
       });
@@ -191,7 +213,11 @@ export class OutboxWorker {
     });
     await this.store.tx(async (trx) => {
       const at = this.clock();
-      const current = await trx.selectFrom('refunds').select('status').where('id', '=', refund.id).executeTakeFirstOrThrow();
+      const current = await trx
+        .selectFrom('refunds')
+        .select('status')
+        .where('id', '=', refund.id)
+        .executeTakeFirstOrThrow();
       if (current.status === 'approved') {
         if (ack.kind === 'accepted') {
           await moveRefund(this.store, trx, refund.id, 'processing', {
@@ -215,13 +241,21 @@ export class OutboxWorker {
   /** Step: apply the network's outcome. Idempotent: a late or repeated result changes nothing. */
   async applyResult(r: NetworkResult): Promise<void> {
     await this.store.tx(async (trx) => {
-      const refund = await trx.selectFrom('refunds').selectAll().where('id', '=', r.requestId).executeTakeFirst();
+      const refund = await trx
+        .selectFrom('refunds')
+        .selectAll()
+        .where('id', '=', r.requestId)
+        .executeTakeFirst();
       if (!refund) return;
       const status = refund.status as RefundStatus;
       const at = this.clock();
       if (status === 'approved') {
         // The result overtook our own "processing" write: record the step we missed first.
-        await moveRefund(this.store, trx, refund.id, 'processing', { actor: 'worker', at, set: { network_reference: r.reference } });
+        await moveRefund(this.store, trx, refund.id, 'processing', {
+          actor: 'worker',
+          at,
+          set: { network_reference: r.reference },
+        });
       } else if (status !== 'processing') {
         return;
       }
@@ -283,7 +317,12 @@ export class OutboxWorker {
     await this.finishIn(this.store.db, id, status, note);
   }
 
-  private async finishIn(trx: Parameters<Parameters<Store['tx']>[0]>[0], id: string, status: 'done' | 'dead', note: string | null) {
+  private async finishIn(
+    trx: Parameters<Parameters<Store['tx']>[0]>[0],
+    id: string,
+    status: 'done' | 'dead',
+    note: string | null,
+  ) {
     await trx
       .updateTable('outbox')
       .set({ status, locked_until: null, last_error: note, updated_at: this.clock().toISOString() })
@@ -294,6 +333,8 @@ export class OutboxWorker {
 
 /** Outbox depth for health and metrics. */
 export async function outboxDepth(store: Store): Promise<number> {
-  const r = await sql<{ n: number }>`select count(*) as n from outbox where status = 'pending'`.execute(store.db);
+  const r = await sql<{ n: number }>`select count(*) as n from outbox where status = 'pending'`.execute(
+    store.db,
+  );
   return Number(r.rows[0]?.n ?? 0);
 }

@@ -1,90 +1,128 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ulid } from 'ulid';
 import { requirePermission } from '../../domain/auth.js';
-import { verifyAudit } from '../../store/audit.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { getOrder, prepareAdjustment, recordAdjustment } from '../../service/orders.js';
 import { getPolicy, putPolicy } from '../../service/policy.js';
 import { recordSettlement, settleOnNetwork } from '../../service/settlements.js';
-import { ulid } from 'ulid';
+import { verifyAudit } from '../../store/audit.js';
 import { idempotencyKey, keyedId, mutate, requireCaller } from '../http.js';
 import { AdjustmentBody, OrderParams, PolicyBody, SettlementBody } from '../schemas.js';
 
-export const officeRoutes = (ctx: Ctx): FastifyPluginAsyncTypebox => async (app) => {
-  app.get(
-    '/v1/orders/:orderNo',
-    { schema: { tags: ['orders'], summary: 'An order with its payments, refunds and revision history', params: OrderParams } },
-    async (req) => getOrder(ctx, await requireCaller(ctx, req), req.params.orderNo),
-  );
-
-  app.post(
-    '/v1/orders/:orderNo/adjustments',
-    {
-      schema: {
-        tags: ['orders'],
-        summary: 'Amount adjustment (调整金额): a decrease refunds, an increase charges the difference',
-        params: OrderParams,
-        body: AdjustmentBody,
-      },
-    },
-    async (req, reply) => {
-      const caller = await requireCaller(ctx, req);
-      requirePermission(caller.principal, 'order.adjust');
-      const chargeId = keyedId('pay_', caller, idempotencyKey(req), () => `pay_${ulid()}`);
-      const { approvals, ...input } = req.body;
-      return mutate(ctx, req, reply, caller, {
-        status: 201,
-        prepare: async () => {
-          const verified = await verifyApprovals(ctx, caller.merchantId, approvals ?? []);
-          return { verified, prepared: await prepareAdjustment(ctx, caller, req.params.orderNo, input, chargeId) };
+export const officeRoutes =
+  (ctx: Ctx): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get(
+      '/v1/orders/:orderNo',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'An order with its payments, refunds and revision history',
+          params: OrderParams,
         },
-        work: (trx, p) => recordAdjustment(ctx, trx, caller, req.params.orderNo, input, p.prepared, p.verified),
-      });
-    },
-  );
+      },
+      async (req) => getOrder(ctx, await requireCaller(ctx, req), req.params.orderNo),
+    );
 
-  app.post(
-    '/v1/settlements',
-    { schema: { tags: ['settlements'], summary: 'Batch settlement (批结算) of a terminal, reconciled with the network', body: SettlementBody } },
-    async (req, reply) => {
-      const caller = await requireCaller(ctx, req);
-      return mutate(ctx, req, reply, caller, {
-        status: 201,
-        prepare: () => settleOnNetwork(ctx, caller, req.body.terminalId),
-        work: (trx, network) => recordSettlement(ctx, trx, caller, req.body.terminalId, network),
-      });
-    },
-  );
+    app.post(
+      '/v1/orders/:orderNo/adjustments',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'Amount adjustment (调整金额): a decrease refunds, an increase charges the difference',
+          params: OrderParams,
+          body: AdjustmentBody,
+        },
+      },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        requirePermission(caller.principal, 'order.adjust');
+        const chargeId = keyedId('pay_', caller, idempotencyKey(req), () => `pay_${ulid()}`);
+        const { approvals, ...input } = req.body;
+        return mutate(ctx, req, reply, caller, {
+          status: 201,
+          prepare: async () => {
+            const verified = await verifyApprovals(ctx, caller.merchantId, approvals ?? []);
+            return {
+              verified,
+              prepared: await prepareAdjustment(ctx, caller, req.params.orderNo, input, chargeId),
+            };
+          },
+          work: (trx, p) =>
+            recordAdjustment(ctx, trx, caller, req.params.orderNo, input, p.prepared, p.verified),
+        });
+      },
+    );
 
-  app.get('/v1/policy', { schema: { tags: ['policy'], summary: "The merchant's refund policy" } }, async (req) =>
-    getPolicy(ctx, await requireCaller(ctx, req)),
-  );
+    app.post(
+      '/v1/settlements',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary: 'Batch settlement (批结算) of a terminal, reconciled with the network',
+          body: SettlementBody,
+        },
+      },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        return mutate(ctx, req, reply, caller, {
+          status: 201,
+          prepare: () => settleOnNetwork(ctx, caller, req.body.terminalId),
+          work: (trx, network) => recordSettlement(ctx, trx, caller, req.body.terminalId, network),
+        });
+      },
+    );
 
-  app.put(
-    '/v1/policy',
-    { schema: { tags: ['policy'], summary: 'Change the refund policy (audited)', body: PolicyBody } },
-    async (req, reply) => {
-      const caller = await requireCaller(ctx, req);
-      return mutate(ctx, req, reply, caller, { status: 200, work: (trx) => putPolicy(ctx, trx, caller, req.body) });
-    },
-  );
+    app.get(
+      '/v1/policy',
+      { schema: { tags: ['policy'], summary: "The merchant's refund policy" } },
+      async (req) => getPolicy(ctx, await requireCaller(ctx, req)),
+    );
 
-  app.get('/v1/audit/verify', { schema: { tags: ['audit'], summary: 'Recompute the hash chain of the audit log' } }, async (req) => {
-    const caller = await requireCaller(ctx, req);
-    requirePermission(caller.principal, 'audit.read');
-    return verifyAudit(ctx.store);
-  });
+    app.put(
+      '/v1/policy',
+      { schema: { tags: ['policy'], summary: 'Change the refund policy (audited)', body: PolicyBody } },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        return mutate(ctx, req, reply, caller, {
+          status: 200,
+          work: (trx) => putPolicy(ctx, trx, caller, req.body),
+        });
+      },
+    );
 
-  app.get('/v1/audit', { schema: { tags: ['audit'], summary: 'Latest audit entries of this merchant' } }, async (req) => {
-    const caller = await requireCaller(ctx, req);
-    requirePermission(caller.principal, 'audit.read');
-    const rows = await ctx.store.db
-      .selectFrom('audit_log')
-      .selectAll()
-      .where('merchant_id', '=', caller.merchantId)
-      .orderBy('seq', 'desc')
-      .limit(100)
-      .execute();
-    return { data: rows.map((r) => ({ ...r, seq: Number(r.seq), data: JSON.parse(r.data_json), data_json: undefined })) };
-  });
-};
+    app.get(
+      '/v1/audit/verify',
+      { schema: { tags: ['audit'], summary: 'Recompute the hash chain of the audit log' } },
+      async (req) => {
+        const caller = await requireCaller(ctx, req);
+        requirePermission(caller.principal, 'audit.read');
+        return verifyAudit(ctx.store);
+      },
+    );
+
+    app.get(
+      '/v1/audit',
+      { schema: { tags: ['audit'], summary: 'Latest audit entries of this merchant' } },
+      async (req) => {
+        const caller = await requireCaller(ctx, req);
+        requirePermission(caller.principal, 'audit.read');
+        const rows = await ctx.store.db
+          .selectFrom('audit_log')
+          .selectAll()
+          .where('merchant_id', '=', caller.merchantId)
+          .orderBy('seq', 'desc')
+          .limit(100)
+          .execute();
+        return {
+          data: rows.map((r) => ({
+            ...r,
+            seq: Number(r.seq),
+            data: JSON.parse(r.data_json),
+            data_json: undefined,
+          })),
+        };
+      },
+    );
+  };

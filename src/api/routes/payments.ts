@@ -3,63 +3,92 @@ import { ulid } from 'ulid';
 import { requirePermission } from '../../domain/auth.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
-import { authorizePayment, getPayment, listPayments, recordPayment, recordVoid, voidOnNetwork } from '../../service/payments.js';
+import {
+  authorizePayment,
+  getPayment,
+  listPayments,
+  recordPayment,
+  recordVoid,
+  voidOnNetwork,
+} from '../../service/payments.js';
 import { idempotencyKey, keyedId, limitOf, mutate, requireCaller } from '../http.js';
 import { IdParams, PaymentBody, PaymentQuery, VoidBody } from '../schemas.js';
 
-export const paymentRoutes = (ctx: Ctx): FastifyPluginAsyncTypebox => async (app) => {
-  app.post(
-    '/v1/payments',
-    { schema: { tags: ['payments'], summary: 'Take a payment (sale)', body: PaymentBody } },
-    async (req, reply) => {
-      const caller = await requireCaller(ctx, req);
-      const paymentId = keyedId('pay_', caller, idempotencyKey(req), () => `pay_${ulid()}`);
-      return mutate(ctx, req, reply, caller, {
-        status: 201,
-        prepare: () => authorizePayment(ctx, caller, req.body, paymentId),
-        work: (trx, auth) => recordPayment(ctx, trx, caller, req.body, { paymentId, ...auth }),
-      });
-    },
-  );
+export const paymentRoutes =
+  (ctx: Ctx): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/v1/payments',
+      { schema: { tags: ['payments'], summary: 'Take a payment (sale)', body: PaymentBody } },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        const paymentId = keyedId('pay_', caller, idempotencyKey(req), () => `pay_${ulid()}`);
+        return mutate(ctx, req, reply, caller, {
+          status: 201,
+          prepare: () => authorizePayment(ctx, caller, req.body, paymentId),
+          work: (trx, auth) => recordPayment(ctx, trx, caller, req.body, { paymentId, ...auth }),
+        });
+      },
+    );
 
-  app.get(
-    '/v1/payments/:id',
-    { schema: { tags: ['payments'], summary: 'One payment', params: IdParams } },
-    async (req) => getPayment(ctx, await requireCaller(ctx, req), req.params.id),
-  );
+    app.get(
+      '/v1/payments/:id',
+      { schema: { tags: ['payments'], summary: 'One payment', params: IdParams } },
+      async (req) => getPayment(ctx, await requireCaller(ctx, req), req.params.id),
+    );
 
-  app.get(
-    '/v1/payments',
-    { schema: { tags: ['payments'], summary: 'Find payments (order number, card last four, amount, time)', querystring: PaymentQuery } },
-    async (req) => {
-      const q = req.query;
-      return listPayments(ctx, await requireCaller(ctx, req), {
-        ...q,
-        amount: q.amount === undefined ? undefined : Number(q.amount),
-        limit: limitOf(q),
-      });
-    },
-  );
-
-  app.post(
-    '/v1/payments/:id/void',
-    { schema: { tags: ['payments'], summary: 'Void (撤销) a same-day, unsettled payment', params: IdParams, body: VoidBody } },
-    async (req, reply) => {
-      const caller = await requireCaller(ctx, req);
-      requirePermission(caller.principal, 'payment.void');
-      return mutate(ctx, req, reply, caller, {
-        status: 200,
-        prepare: async () => {
-          const approvals = await verifyApprovals(ctx, caller.merchantId, req.body.approvals);
-          if (approvals.length === 0) {
-            const { DomainError } = await import('../../domain/errors.js');
-            throw new DomainError('validation_failed', 'a void needs a supervisor approval');
-          }
-          await voidOnNetwork(ctx, caller, req.params.id);
-          return approvals;
+    app.get(
+      '/v1/payments',
+      {
+        schema: {
+          tags: ['payments'],
+          summary: 'Find payments (order number, card last four, amount, time)',
+          querystring: PaymentQuery,
         },
-        work: (trx, approvals) => recordVoid(ctx, trx, caller, req.params.id, approvals.map((a) => a.operatorNo)),
-      });
-    },
-  );
-};
+      },
+      async (req) => {
+        const q = req.query;
+        return listPayments(ctx, await requireCaller(ctx, req), {
+          ...q,
+          amount: q.amount === undefined ? undefined : Number(q.amount),
+          limit: limitOf(q),
+        });
+      },
+    );
+
+    app.post(
+      '/v1/payments/:id/void',
+      {
+        schema: {
+          tags: ['payments'],
+          summary: 'Void (撤销) a same-day, unsettled payment',
+          params: IdParams,
+          body: VoidBody,
+        },
+      },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        requirePermission(caller.principal, 'payment.void');
+        return mutate(ctx, req, reply, caller, {
+          status: 200,
+          prepare: async () => {
+            const approvals = await verifyApprovals(ctx, caller.merchantId, req.body.approvals);
+            if (approvals.length === 0) {
+              const { DomainError } = await import('../../domain/errors.js');
+              throw new DomainError('validation_failed', 'a void needs a supervisor approval');
+            }
+            await voidOnNetwork(ctx, caller, req.params.id);
+            return approvals;
+          },
+          work: (trx, approvals) =>
+            recordVoid(
+              ctx,
+              trx,
+              caller,
+              req.params.id,
+              approvals.map((a) => a.operatorNo),
+            ),
+        });
+      },
+    );
+  };

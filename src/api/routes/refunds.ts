@@ -2,76 +2,99 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requirePermission } from '../../domain/auth.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
-import { approveRefund, createRefund, getRefund, listRefunds, refundHistory, reviewRefund } from '../../service/refunds.js';
+import {
+  approveRefund,
+  createRefund,
+  getRefund,
+  listRefunds,
+  refundHistory,
+  reviewRefund,
+} from '../../service/refunds.js';
 import { limitOf, mutate, requireCaller } from '../http.js';
 import { ApproveBody, IdParams, NoteBody, RefundBody, RefundQuery } from '../schemas.js';
 
-export const refundRoutes = (ctx: Ctx): FastifyPluginAsyncTypebox => async (app) => {
-  app.post(
-    '/v1/refunds',
-    {
-      schema: {
-        tags: ['refunds'],
-        summary: 'Create a refund (full, partial or by line items); send Idempotency-Key',
-        body: RefundBody,
-      },
-    },
-    async (req, reply) => {
-      const caller = await requireCaller(ctx, req);
-      requirePermission(caller.principal, 'refund.create');
-      const { approvals, ...input } = req.body;
-      return mutate(ctx, req, reply, caller, {
-        status: 201,
-        prepare: () => verifyApprovals(ctx, caller.merchantId, approvals ?? []),
-        work: (trx, verified) => createRefund(ctx, trx, caller, input, verified),
-      });
-    },
-  );
-
-  app.get(
-    '/v1/refunds/:id',
-    { schema: { tags: ['refunds'], summary: 'One refund', params: IdParams } },
-    async (req) => getRefund(ctx, await requireCaller(ctx, req), req.params.id),
-  );
-
-  app.get(
-    '/v1/refunds/:id/events',
-    { schema: { tags: ['refunds'], summary: "A refund's status history", params: IdParams } },
-    async (req) => ({ data: await refundHistory(ctx, await requireCaller(ctx, req), req.params.id) }),
-  );
-
-  app.get(
-    '/v1/refunds',
-    { schema: { tags: ['refunds'], summary: 'List refunds (review queue: ?status=requested)', querystring: RefundQuery } },
-    async (req) => listRefunds(ctx, await requireCaller(ctx, req), { ...req.query, limit: limitOf(req.query) }),
-  );
-
-  app.post(
-    '/v1/refunds/:id/approve',
-    { schema: { tags: ['refunds'], summary: 'Supervisor approval (refund password)', params: IdParams, body: ApproveBody } },
-    async (req, reply) => {
-      const caller = await requireCaller(ctx, req);
-      return mutate(ctx, req, reply, caller, {
-        status: 200,
-        prepare: () => verifyApprovals(ctx, caller.merchantId, req.body.approvals),
-        work: (trx, verified) => approveRefund(ctx, trx, caller, req.params.id, verified),
-      });
-    },
-  );
-
-  const review = (path: string, to: 'under_review' | 'rejected' | 'canceled', summary: string) =>
+export const refundRoutes =
+  (ctx: Ctx): FastifyPluginAsyncTypebox =>
+  async (app) => {
     app.post(
-      `/v1/refunds/:id/${path}`,
-      { schema: { tags: ['refunds'], summary, params: IdParams, body: NoteBody } },
+      '/v1/refunds',
+      {
+        schema: {
+          tags: ['refunds'],
+          summary: 'Create a refund (full, partial or by line items); send Idempotency-Key',
+          body: RefundBody,
+        },
+      },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        requirePermission(caller.principal, 'refund.create');
+        const { approvals, ...input } = req.body;
+        return mutate(ctx, req, reply, caller, {
+          status: 201,
+          prepare: () => verifyApprovals(ctx, caller.merchantId, approvals ?? []),
+          work: (trx, verified) => createRefund(ctx, trx, caller, input, verified),
+        });
+      },
+    );
+
+    app.get(
+      '/v1/refunds/:id',
+      { schema: { tags: ['refunds'], summary: 'One refund', params: IdParams } },
+      async (req) => getRefund(ctx, await requireCaller(ctx, req), req.params.id),
+    );
+
+    app.get(
+      '/v1/refunds/:id/events',
+      { schema: { tags: ['refunds'], summary: "A refund's status history", params: IdParams } },
+      async (req) => ({ data: await refundHistory(ctx, await requireCaller(ctx, req), req.params.id) }),
+    );
+
+    app.get(
+      '/v1/refunds',
+      {
+        schema: {
+          tags: ['refunds'],
+          summary: 'List refunds (review queue: ?status=requested)',
+          querystring: RefundQuery,
+        },
+      },
+      async (req) =>
+        listRefunds(ctx, await requireCaller(ctx, req), { ...req.query, limit: limitOf(req.query) }),
+    );
+
+    app.post(
+      '/v1/refunds/:id/approve',
+      {
+        schema: {
+          tags: ['refunds'],
+          summary: 'Supervisor approval (refund password)',
+          params: IdParams,
+          body: ApproveBody,
+        },
+      },
       async (req, reply) => {
         const caller = await requireCaller(ctx, req);
         return mutate(ctx, req, reply, caller, {
           status: 200,
-          work: (trx) => reviewRefund(ctx, trx, caller, req.params.id, to, req.body?.note),
+          prepare: () => verifyApprovals(ctx, caller.merchantId, req.body.approvals),
+          work: (trx, verified) => approveRefund(ctx, trx, caller, req.params.id, verified),
         });
       },
     );
-  review('accept', 'under_review', 'Accept a requested refund for review (受理)');
-  review('reject', 'rejected', 'Reject a refund with a note');
-  review('cancel', 'canceled', 'Cancel a refund before it reaches the network');
-};
+
+    const review = (path: string, to: 'under_review' | 'rejected' | 'canceled', summary: string) =>
+      app.post(
+        `/v1/refunds/:id/${path}`,
+        { schema: { tags: ['refunds'], summary, params: IdParams, body: NoteBody } },
+        async (req, reply) => {
+          const caller = await requireCaller(ctx, req);
+          return mutate(ctx, req, reply, caller, {
+            status: 200,
+            work: (trx) => reviewRefund(ctx, trx, caller, req.params.id, to, req.body?.note),
+          });
+        },
+      );
+    review('accept', 'under_review', 'Accept a requested refund for review (受理)');
+    review('reject', 'rejected', 'Reject a refund with a note');
+    review('cancel', 'canceled', 'Cancel a refund before it reaches the network');
+  };

@@ -102,10 +102,14 @@ export class InProcessAcquirer implements NetworkPort {
         this.store,
         trx.selectFrom('acq_transactions').selectAll().where('reference', '=', req.originalReference),
       ).executeTakeFirst();
-      if (!sale || sale.kind !== 'sale') return { approved: false, responseCode: responseCodes.originalNotFound };
+      if (sale?.kind !== 'sale') return { approved: false, responseCode: responseCodes.originalNotFound };
       if (sale.status === 'voided') return { approved: true, responseCode: responseCodes.approved };
       if (sale.batch_no !== null) return { approved: false, responseCode: responseCodes.invalidTransaction };
-      await trx.updateTable('acq_transactions').set({ status: 'voided' }).where('reference', '=', sale.reference).execute();
+      await trx
+        .updateTable('acq_transactions')
+        .set({ status: 'voided' })
+        .where('reference', '=', sale.reference)
+        .execute();
       await this.credit(trx, req.merchantId, -(Number(sale.amount_minor) - Number(sale.fee_minor)));
       return { approved: true, responseCode: responseCodes.approved };
     });
@@ -151,12 +155,15 @@ export class InProcessAcquirer implements NetworkPort {
   }
 
   /** Seed 004's review: the reasons a scheme refuses a refund. */
-  private async review(trx: Parameters<Parameters<Store['tx']>[0]>[0], req: RefundSubmission): Promise<string> {
+  private async review(
+    trx: Parameters<Parameters<Store['tx']>[0]>[0],
+    req: RefundSubmission,
+  ): Promise<string> {
     const sale = await forUpdate(
       this.store,
       trx.selectFrom('acq_transactions').selectAll().where('reference', '=', req.originalReference),
     ).executeTakeFirst();
-    if (!sale || sale.kind !== 'sale' || sale.status !== 'completed') return responseCodes.originalNotFound;
+    if (sale?.kind !== 'sale' || sale.status !== 'completed') return responseCodes.originalNotFound;
     const refunded = await trx
       .selectFrom('acq_transactions')
       .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_minor'), eb.lit(0)).as('total'))
@@ -164,9 +171,11 @@ export class InProcessAcquirer implements NetworkPort {
       .where('kind', '=', 'refund')
       .where('status', '=', 'succeeded')
       .executeTakeFirstOrThrow();
-    if (Number(refunded.total) + req.amountMinor > Number(sale.amount_minor)) return responseCodes.invalidAmount;
+    if (Number(refunded.total) + req.amountMinor > Number(sale.amount_minor))
+      return responseCodes.invalidAmount;
     // The scheme wants a reason it can check: "other" must say what happened in a few words.
-    if (req.reason.code === 'other' && (req.reason.note ?? '').trim().length < 4) return responseCodes.notPermitted;
+    if (req.reason.code === 'other' && (req.reason.note ?? '').trim().length < 4)
+      return responseCodes.notPermitted;
     const account = await forUpdate(
       this.store,
       trx.selectFrom('acq_accounts').selectAll().where('merchant_id', '=', req.merchantId),
@@ -208,7 +217,13 @@ export class InProcessAcquirer implements NetworkPort {
       };
       for (const t of open) {
         const bucket =
-          t.kind === 'sale' ? (t.status === 'voided' ? totals.voids : totals.sales) : t.status === 'succeeded' ? totals.refunds : null;
+          t.kind === 'sale'
+            ? t.status === 'voided'
+              ? totals.voids
+              : totals.sales
+            : t.status === 'succeeded'
+              ? totals.refunds
+              : null;
         if (!bucket) continue;
         bucket.count++;
         bucket.amountMinor += Number(t.amount_minor);
@@ -248,12 +263,18 @@ export class InProcessAcquirer implements NetworkPort {
     }
   }
 
-  private async credit(trx: Parameters<Parameters<Store['tx']>[0]>[0], merchantId: string, amountMinor: number) {
+  private async credit(
+    trx: Parameters<Parameters<Store['tx']>[0]>[0],
+    merchantId: string,
+    amountMinor: number,
+  ) {
     await trx
       .insertInto('acq_accounts')
       .values({ merchant_id: merchantId, balance_minor: amountMinor })
       .onConflict((oc) =>
-        oc.column('merchant_id').doUpdateSet((eb) => ({ balance_minor: eb('acq_accounts.balance_minor', '+', amountMinor) })),
+        oc
+          .column('merchant_id')
+          .doUpdateSet((eb) => ({ balance_minor: eb('acq_accounts.balance_minor', '+', amountMinor) })),
       )
       .execute();
   }

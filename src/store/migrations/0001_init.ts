@@ -93,7 +93,11 @@ export async function up(db: Db, dialect: 'sqlite' | 'postgres'): Promise<void> 
     .unique()
     .where(sql.ref('kind'), '=', 'sale')
     .execute();
-  await db.schema.createIndex('payments_last4').on('payments').columns(['merchant_id', 'card_last4']).execute();
+  await db.schema
+    .createIndex('payments_last4')
+    .on('payments')
+    .columns(['merchant_id', 'card_last4'])
+    .execute();
   await db.schema
     .createTable('payment_items')
     .addColumn('payment_id', 'text', (c) => c.notNull().references('payments.id'))
@@ -135,11 +139,22 @@ export async function up(db: Db, dialect: 'sqlite' | 'postgres'): Promise<void> 
     .addColumn('created_day', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('updated_at', 'text', (c) => c.notNull())
-    .addCheckConstraint('refunds_amounts', sql`amount_minor > 0 and net_amount_minor + fee_minor = amount_minor`)
+    .addCheckConstraint(
+      'refunds_amounts',
+      sql`amount_minor > 0 and net_amount_minor + fee_minor = amount_minor`,
+    )
     .execute();
   await db.schema.createIndex('refunds_payment').on('refunds').column('payment_id').execute();
-  await db.schema.createIndex('refunds_merchant_status').on('refunds').columns(['merchant_id', 'status']).execute();
-  await db.schema.createIndex('refunds_merchant_day').on('refunds').columns(['merchant_id', 'created_day']).execute();
+  await db.schema
+    .createIndex('refunds_merchant_status')
+    .on('refunds')
+    .columns(['merchant_id', 'status'])
+    .execute();
+  await db.schema
+    .createIndex('refunds_merchant_day')
+    .on('refunds')
+    .columns(['merchant_id', 'created_day'])
+    .execute();
   await db.schema
     .createTable('refund_events')
     .addColumn('id', autoId, (c) => c.primaryKey())

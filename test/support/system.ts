@@ -1,0 +1,100 @@
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import type { Config } from '../../src/config.js';
+import { DEMO } from '../../src/demo.js';
+import { type System, startSystem } from '../../src/system.js';
+
+export { DEMO };
+
+export interface TestSystem extends System {
+  base: string;
+  url: string;
+}
+
+/** The whole service on a fresh store, listening on a free port, demo seeded. */
+export async function startTestSystem(
+  url: string,
+  overrides: Partial<Config> = {},
+  opts: { clock?: () => Date; logStream?: NodeJS.WritableStream } = {},
+): Promise<TestSystem> {
+  const config: Config = {
+    port: 0,
+    host: '127.0.0.1',
+    databaseUrl: url,
+    dataDir: `/tmp/refund-desk-test-data-${process.pid}`,
+    logLevel: opts.logStream ? 'info' : 'silent',
+    seedDemo: true,
+    worker: true,
+    networkDelayMs: 20,
+    dataKey: undefined,
+    tokenKey: undefined,
+    ...overrides,
+  };
+  const log = pino({ level: config.logLevel }, opts.logStream ?? process.stdout);
+  const system = await startSystem(config, { log, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const address = await system.app.listen({ port: 0, host: '127.0.0.1' });
+  return { ...system, base: address, url };
+}
+
+export interface Client {
+  token: string;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field in tests
+  call<T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: T; headers: Headers }>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field in tests
+export async function call<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : null) as T, headers: res.headers };
+}
+
+export async function signIn(base: string, operatorNo: string, password: string): Promise<Client> {
+  const r = await call(base, 'POST', '/v1/sessions', { terminalId: DEMO.terminalId, operatorNo, password });
+  if (r.status !== 201) throw new Error(`sign-in failed: ${r.status} ${JSON.stringify(r.body)}`);
+  const token = r.body.token as string;
+  return {
+    token,
+    call: (method, path, body, headers = {}) =>
+      call(base, method, path, body, { authorization: `Bearer ${token}`, ...headers }),
+  };
+}
+
+export const supervisor = { operatorNo: '00', password: '123456' };
+export const supervisor2 = { operatorNo: '02', password: '222222' };
+
+let orderCounter = 0;
+export function orderNo(prefix = 'T'): string {
+  return `${prefix}-${process.pid}-${Date.now()}-${orderCounter++}`;
+}
+
+/** A Luhn-valid UnionPay-style test card number. */
+export { testPan } from '../../src/demo.js';
+
+export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`condition not met within ${timeoutMs} ms: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export type { FastifyInstance };
