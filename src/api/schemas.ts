@@ -17,6 +17,7 @@ export const OrderNo = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-
 export const OperatorNo = Type.String({ minLength: 1, maxLength: 16, pattern: '^[0-9A-Za-z]+$' });
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' });
 export const IsoTime = Type.String({ maxLength: 40, format: 'date-time' });
+export const Cursor = Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' });
 export const Limit = Type.String({ pattern: '^([1-9]|[1-9][0-9]|100)$', description: '1–100, default 20' });
 
 export const Approvals = Type.Array(
@@ -78,7 +79,7 @@ export const PaymentQuery = Type.Object(
     amount: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
     from: Type.Optional(IsoTime),
     to: Type.Optional(IsoTime),
-    cursor: Type.Optional(Id),
+    cursor: Type.Optional(Cursor),
     limit: Type.Optional(Limit),
   },
   { additionalProperties: false },
@@ -128,7 +129,7 @@ export const RefundQuery = Type.Object(
     orderNo: Type.Optional(OrderNo),
     from: Type.Optional(IsoTime),
     to: Type.Optional(IsoTime),
-    cursor: Type.Optional(Id),
+    cursor: Type.Optional(Cursor),
     limit: Type.Optional(Limit),
   },
   { additionalProperties: false },

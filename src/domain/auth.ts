@@ -75,6 +75,8 @@ export function afterFailedAttempt(
   now: Date,
   lockout: { maxAttempts: number; minutes: number },
 ): LockState {
+  // A wrong password while locked (a concurrent attempt that passed the lock check) keeps the lock.
+  if (isLocked(state, now)) return { ...state };
   const base = state.lockedUntil && state.lockedUntil.getTime() <= now.getTime() ? 0 : state.failedAttempts;
   const failedAttempts = base + 1;
   if (failedAttempts >= lockout.maxAttempts) {

@@ -64,7 +64,10 @@ export function mulDivFloor(amountMinor: number, numerator: number, denominator:
   assertAmountMinor(amountMinor);
   assertAmountMinor(numerator);
   invariant(Number.isSafeInteger(denominator) && denominator > 0, 'denominator must be a positive integer');
-  const result = (BigInt(amountMinor) * BigInt(numerator)) / BigInt(denominator);
+  const product = BigInt(amountMinor) * BigInt(numerator);
+  const divisor = BigInt(denominator);
+  // BigInt division truncates toward zero; step down once more for a negative inexact quotient.
+  const result = product / divisor - (product < 0n && product % divisor !== 0n ? 1n : 0n);
   const asNumber = Number(result);
   assertAmountMinor(asNumber, 'pro-rata result');
   return asNumber;
