@@ -108,6 +108,19 @@ export async function loadRefundRow(
   return row;
 }
 
+/** Take the merchant → payment → refund locks in the one global order; returns the refund as locked. */
+export async function lockRefund(store: Store, trx: Tx, refundId: string): Promise<RefundRow | undefined> {
+  const peek = await trx
+    .selectFrom('refunds')
+    .select(['merchant_id', 'payment_id'])
+    .where('id', '=', refundId)
+    .executeTakeFirst();
+  if (!peek) return undefined;
+  await lockMerchant(store, trx, peek.merchant_id);
+  await loadPaymentRow(store, trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
+  return loadRefundRow(store, trx, null, refundId, true);
+}
+
 export interface MoveOptions {
   actor: string;
   note?: string | undefined;

@@ -6,7 +6,7 @@ import { type NetworkPort, type NetworkResult, NetworkUnavailableError } from '.
 import { SUBMIT_KIND } from '../service/refunds.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/db.js';
-import { moveRefund } from '../store/repo.js';
+import { lockRefund, moveRefund } from '../store/repo.js';
 import type { OutboxTable } from '../store/schema.js';
 
 export interface WorkerOptions {
@@ -187,17 +187,19 @@ export class OutboxWorker {
       await this.store.tx(async (trx) => {
         const at = this.clock();
         const ref = `${refund.method === 'bank_transfer' ? 'BT' : 'CASH'}-${refund.id.slice(-10)}`;
-        await moveRefund(this.store, trx, refund.id, 'processing', {
-          actor: 'worker',
-          at,
-          set: { network_reference: ref },
-        });
-        await moveRefund(this.store, trx, refund.id, 'succeeded', {
-          actor: 'worker',
-          at,
-          set: { response_code: '00' },
-        });
-        await this.auditResult(trx, refund.merchant_id, refund.id, 'succeeded', '00', at);
+        if ((await lockRefund(this.store, trx, refund.id))?.status === 'approved') {
+          await moveRefund(this.store, trx, refund.id, 'processing', {
+            actor: 'worker',
+            at,
+            set: { network_reference: ref },
+          });
+          await moveRefund(this.store, trx, refund.id, 'succeeded', {
+            actor: 'worker',
+            at,
+            set: { response_code: '00' },
+          });
+          await this.auditResult(trx, refund.merchant_id, refund.id, 'succeeded', '00', at);
+        }
         await this.finishIn(trx, row.id, 'done', null);
       });
       return;
@@ -213,12 +215,9 @@ export class OutboxWorker {
     });
     await this.store.tx(async (trx) => {
       const at = this.clock();
-      const current = await trx
-        .selectFrom('refunds')
-        .select('status')
-        .where('id', '=', refund.id)
-        .executeTakeFirstOrThrow();
-      if (current.status === 'approved') {
+      // Re-read under lock: a notification may have applied the result meanwhile.
+      const current = await lockRefund(this.store, trx, refund.id);
+      if (current?.status === 'approved') {
         if (ack.kind === 'accepted') {
           await moveRefund(this.store, trx, refund.id, 'processing', {
             actor: 'worker',
@@ -241,11 +240,7 @@ export class OutboxWorker {
   /** Step: apply the network's outcome. Idempotent: a late or repeated result changes nothing. */
   async applyResult(r: NetworkResult): Promise<void> {
     await this.store.tx(async (trx) => {
-      const refund = await trx
-        .selectFrom('refunds')
-        .selectAll()
-        .where('id', '=', r.requestId)
-        .executeTakeFirst();
+      const refund = await lockRefund(this.store, trx, r.requestId);
       if (!refund) return;
       const status = refund.status as RefundStatus;
       const at = this.clock();
