@@ -228,6 +228,7 @@ export async function verifyApprovals(
   if (approvals.length > MAX_APPROVALS)
     throw new DomainError('validation_failed', `at most ${MAX_APPROVALS} approvals`);
   checkDistinctApprovers(approvals);
+  if (approvals.length === 0) return [];
   const policy = await policyFor(ctx, merchantId);
   const verified: VerifiedApproval[] = [];
   for (const a of approvals) {

@@ -9,6 +9,7 @@ import { type ConsumerContact, maskConsumer, seal } from '../security.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
 import {
+  addToDayTotal,
   enqueueOutbox,
   loadPaymentRow,
   loadRefundRow,
@@ -127,6 +128,7 @@ export async function createRefund(
     .set({ available_funds_minor: Number(merchant.available_funds_minor) - decision.netAmountMinor })
     .where('id', '=', caller.merchantId)
     .execute();
+  await addToDayTotal(trx, caller.merchantId, today, decision.amountMinor);
   await trx
     .insertInto('refund_events')
     .values({

@@ -85,13 +85,35 @@ export async function paymentState(trx: Tx, row: PaymentRow): Promise<PaymentSta
 /** Sum of the merchant's refunds created on `day` (Shanghai) that still count against the daily cap. */
 export async function merchantDayTotal(trx: Tx, merchantId: string, day: string): Promise<number> {
   const r = await trx
-    .selectFrom('refunds')
-    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_minor'), eb.lit(0)).as('total'))
+    .selectFrom('merchant_day_totals')
+    .select('amount_minor')
     .where('merchant_id', '=', merchantId)
-    .where('created_day', '=', day)
-    .where('status', 'not in', ['failed', 'rejected', 'canceled'])
-    .executeTakeFirstOrThrow();
-  return Number(r.total);
+    .where('day', '=', day)
+    .executeTakeFirst();
+  return Number(r?.amount_minor ?? 0);
+}
+
+/** Move the daily running total; callers hold the merchant lock. */
+export async function addToDayTotal(trx: Tx, merchantId: string, day: string, deltaMinor: number): Promise<void> {
+  if (deltaMinor < 0) {
+    // A release always follows its own reservation, so the row exists (and the CHECK keeps it ≥ 0).
+    await trx
+      .updateTable('merchant_day_totals')
+      .set((eb) => ({ amount_minor: eb('amount_minor', '+', deltaMinor) }))
+      .where('merchant_id', '=', merchantId)
+      .where('day', '=', day)
+      .execute();
+    return;
+  }
+  await trx
+    .insertInto('merchant_day_totals')
+    .values({ merchant_id: merchantId, day, amount_minor: deltaMinor })
+    .onConflict((oc) =>
+      oc
+        .columns(['merchant_id', 'day'])
+        .doUpdateSet((eb) => ({ amount_minor: eb('merchant_day_totals.amount_minor', '+', deltaMinor) })),
+    )
+    .execute();
 }
 
 export async function loadRefundRow(
@@ -176,6 +198,7 @@ export async function moveRefund(
       }))
       .where('id', '=', refund.merchant_id)
       .execute();
+    await addToDayTotal(trx, refund.merchant_id, refund.created_day, -amount);
   }
   await trx
     .updateTable('refunds')

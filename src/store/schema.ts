@@ -220,7 +220,15 @@ export interface SettlementTable {
   created_at: string;
 }
 
+/** Running sum of a merchant's refunds per Shanghai day, for the daily cap in O(1). */
+export interface MerchantDayTotalTable {
+  merchant_id: string;
+  day: string;
+  amount_minor: number;
+}
+
 export interface Database {
+  merchant_day_totals: MerchantDayTotalTable;
   settlements: SettlementTable;
   merchants: MerchantTable;
   terminals: TerminalTable;

@@ -96,6 +96,22 @@ describe.each(storeTargets)('ledger invariants under random operation sequences 
 
   async function checkInvariants(paymentIds: string[]) {
     const db = sys.ctx.store.db;
+    // The daily-cap running totals equal the refunds that still count, day by day.
+    const counted = await db
+      .selectFrom('refunds')
+      .select(['created_day', (eb) => eb.fn.sum<number>('amount_minor').as('total')])
+      .where('merchant_id', '=', DEMO.merchantId)
+      .where('status', 'not in', ['failed', 'rejected', 'canceled'])
+      .groupBy('created_day')
+      .execute();
+    const days = await db
+      .selectFrom('merchant_day_totals')
+      .selectAll()
+      .where('merchant_id', '=', DEMO.merchantId)
+      .execute();
+    for (const d of days) {
+      expect(Number(d.amount_minor)).toBe(Number(counted.find((c) => c.created_day === d.day)?.total ?? 0));
+    }
     for (const id of paymentIds) {
       const p = await db.selectFrom('payments').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
       const refunds = await db.selectFrom('refunds').selectAll().where('payment_id', '=', id).execute();

@@ -261,6 +261,14 @@ export async function up(db: Db, dialect: 'sqlite' | 'postgres'): Promise<void> 
     .addColumn('created_at', 'text', (c) => c.notNull())
     .execute();
   await db.schema
+    .createTable('merchant_day_totals')
+    .addColumn('merchant_id', 'text', (c) => c.notNull())
+    .addColumn('day', 'text', (c) => c.notNull())
+    .addColumn('amount_minor', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('merchant_day_totals_pk', ['merchant_id', 'day'])
+    .addCheckConstraint('merchant_day_totals_nonneg', sql`amount_minor >= 0`)
+    .execute();
+  await db.schema
     .createTable('settlements')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('merchant_id', 'text', (c) => c.notNull())
