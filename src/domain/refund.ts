@@ -132,9 +132,6 @@ export function decideRefund(ctx: RefundContext, req: RefundRequest): RefundDeci
   if (!policy.methods.includes(req.method)) {
     throw new DomainError('method_not_allowed', `refund method ${req.method} is not allowed by the policy`);
   }
-  if (req.method === 'original' && payment.method === 'cash') {
-    // Original route of a cash sale is cash.
-  }
   if (payment.voided) {
     throw new DomainError(
       'payment_not_completed',
@@ -151,6 +148,13 @@ export function decideRefund(ctx: RefundContext, req: RefundRequest): RefundDeci
   }
   if (req.amountMinor !== undefined && req.items !== undefined) {
     throw new DomainError('validation_failed', 'give either amount or items, not both');
+  }
+  // Malformed requests are told so, whatever the payment's state.
+  if (req.amountMinor !== undefined && (!Number.isSafeInteger(req.amountMinor) || req.amountMinor <= 0)) {
+    throw new DomainError('validation_failed', 'amount must be a positive integer of minor units');
+  }
+  if (req.items !== undefined && req.items.length === 0) {
+    throw new DomainError('validation_failed', 'items must not be empty');
   }
   const items = req.items ? itemsAmount(payment.items, req.items) : [];
   const remaining = refundableMinor(payment);
