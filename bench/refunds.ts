@@ -283,6 +283,7 @@ async function benchStore(store: Row['store'], databaseUrl: string): Promise<Row
     seedDemo: true,
     worker: true,
     networkDelayMs: NETWORK_DELAY_MS,
+    workerLeaseMs: 30_000,
     // Fresh keys for this run: nothing is written to the data directory.
     dataKey: randomBytes(32).toString('base64'),
     tokenKey: randomBytes(32).toString('base64'),

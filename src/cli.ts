@@ -30,10 +30,15 @@ async function serve(): Promise<void> {
       `  Store          ${store}`,
       `  Network        in-process acquirer (results after ${config.networkDelayMs} ms)`,
       '',
-      `  Demo merchant ${DEMO.merchantId}, terminal ${DEMO.terminalId}`,
-      ...DEMO.operators.map(
-        (o) => `    operator ${o.no.padEnd(3)} ${o.role.padEnd(11)} password ${o.password}`,
-      ),
+      // The demo's credentials are public (PRODUCT.md §9); with SEED_DEMO=0 nothing is printed.
+      ...(config.seedDemo
+        ? [
+            `  Demo merchant ${DEMO.merchantId}, terminal ${DEMO.terminalId}`,
+            ...DEMO.operators.map(
+              (o) => `    operator ${o.no.padEnd(3)} ${o.role.padEnd(11)} password ${o.password}`,
+            ),
+          ]
+        : []),
       '',
       `  Try: curl -s -XPOST ${base}/v1/sessions -H 'content-type: application/json' \\`,
       `         -d '{"terminalId":"${DEMO.terminalId}","operatorNo":"01","password":"1111"}'`,

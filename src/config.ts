@@ -13,6 +13,8 @@ export interface Config {
   worker: boolean;
   /** In-process acquirer: how long review and processing take. */
   networkDelayMs: number;
+  /** How long a worker's claim on an outbox row lasts before another worker may take it over. */
+  workerLeaseMs: number;
   dataKey: string | undefined;
   tokenKey: string | undefined;
 }
@@ -45,6 +47,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: bool(env.SEED_DEMO, true),
     worker: bool(env.WORKER, true),
     networkDelayMs: int('NETWORK_DELAY_MS', env.NETWORK_DELAY_MS, 1500, 0, 600_000),
+    workerLeaseMs: int('WORKER_LEASE_MS', env.WORKER_LEASE_MS, 30_000, 1_000, 3_600_000),
     dataKey: env.DATA_KEY,
     tokenKey: env.TOKEN_KEY,
   };

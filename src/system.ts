@@ -60,7 +60,9 @@ export async function startSystem(
   const network = new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
   const ctx: Ctx = { store, secrets: loadSecrets(config), calendar: loadCalendarFile(), network, clock, log };
   if (config.seedDemo) await seedDemo(ctx);
-  const worker = config.worker ? new OutboxWorker({ store, network, log, clock }) : null;
+  const worker = config.worker
+    ? new OutboxWorker({ store, network, log, clock, leaseMs: config.workerLeaseMs })
+    : null;
   worker?.start();
   const app = await buildApp(ctx, { logger: config.logLevel !== 'silent' });
   return {

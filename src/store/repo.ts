@@ -94,7 +94,12 @@ export async function merchantDayTotal(trx: Tx, merchantId: string, day: string)
 }
 
 /** Move the daily running total; callers hold the merchant lock. */
-export async function addToDayTotal(trx: Tx, merchantId: string, day: string, deltaMinor: number): Promise<void> {
+export async function addToDayTotal(
+  trx: Tx,
+  merchantId: string,
+  day: string,
+  deltaMinor: number,
+): Promise<void> {
   if (deltaMinor < 0) {
     // A release always follows its own reservation, so the row exists (and the CHECK keeps it ≥ 0).
     await trx

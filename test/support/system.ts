@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import { redactPaths } from '../../src/api/app.js';
 import type { Config } from '../../src/config.js';
 import { DEMO } from '../../src/demo.js';
 import { type System, startSystem } from '../../src/system.js';
@@ -26,11 +27,16 @@ export async function startTestSystem(
     seedDemo: true,
     worker: true,
     networkDelayMs: 20,
+    workerLeaseMs: 30_000,
     dataKey: undefined,
     tokenKey: undefined,
     ...overrides,
   };
-  const log = pino({ level: config.logLevel }, opts.logStream ?? process.stdout);
+  // The production logger's redaction, so tests see what production would log.
+  const log = pino(
+    { level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' } },
+    opts.logStream ?? process.stdout,
+  );
   const system = await startSystem(config, { log, ...(opts.clock ? { clock: opts.clock } : {}) });
   const address = await system.app.listen({ port: 0, host: '127.0.0.1' });
   return { ...system, base: address, url };
