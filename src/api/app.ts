@@ -42,6 +42,16 @@ export async function buildApp(ctx: Ctx, opts: { logger?: boolean } = {}): Promi
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
+  // Graceful shutdown: requests in flight finish, and their keep-alive connections close after
+  // the answer instead of holding the server open.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    app.server.closeIdleConnections();
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, {
