@@ -13,6 +13,7 @@ import {
   type SubmitAck,
   type VoidRequest,
 } from '../port.js';
+import { reviewRefund } from '../review.js';
 
 /** Acquirer fee (MDR) per method in basis points, charged on sales. */
 export const acquirerFeeBps = { card: 60, qr: 38, cash: 0 } as const;
@@ -154,7 +155,7 @@ export class InProcessAcquirer implements NetworkPort {
     return { kind: 'accepted', reference: ack.reference };
   }
 
-  /** Seed 004's review: the reasons a scheme refuses a refund. */
+  /** Gather the facts of seed 004's review from the acquirer's books and apply the shared rules. */
   private async review(
     trx: Parameters<Parameters<Store['tx']>[0]>[0],
     req: RefundSubmission,
@@ -163,25 +164,27 @@ export class InProcessAcquirer implements NetworkPort {
       this.store,
       trx.selectFrom('acq_transactions').selectAll().where('reference', '=', req.originalReference),
     ).executeTakeFirst();
-    if (sale?.kind !== 'sale' || sale.status !== 'completed') return responseCodes.originalNotFound;
     const refunded = await trx
       .selectFrom('acq_transactions')
       .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('amount_minor'), eb.lit(0)).as('total'))
-      .where('original_reference', '=', sale.reference)
+      .where('original_reference', '=', req.originalReference)
       .where('kind', '=', 'refund')
       .where('status', '=', 'succeeded')
       .executeTakeFirstOrThrow();
-    if (Number(refunded.total) + req.amountMinor > Number(sale.amount_minor))
-      return responseCodes.invalidAmount;
-    // The scheme wants a reason it can check: "other" must say what happened in a few words.
-    if (req.reason.code === 'other' && (req.reason.note ?? '').trim().length < 4)
-      return responseCodes.notPermitted;
     const account = await forUpdate(
       this.store,
       trx.selectFrom('acq_accounts').selectAll().where('merchant_id', '=', req.merchantId),
     ).executeTakeFirst();
-    if (!account || Number(account.balance_minor) < req.amountMinor) return responseCodes.insufficientFunds;
-    return responseCodes.approved;
+    return reviewRefund({
+      sale:
+        sale?.kind === 'sale'
+          ? { completed: sale.status === 'completed', amountMinor: Number(sale.amount_minor) }
+          : null,
+      refundedMinor: Number(refunded.total),
+      amountMinor: req.amountMinor,
+      reason: req.reason,
+      merchantBalanceMinor: Number(account?.balance_minor ?? 0),
+    });
   }
 
   async queryRefund(requestId: string): Promise<NetworkResult | null> {
