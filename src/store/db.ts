@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import * as m0001 from './migrations/0001_init.js';
+import * as m0002 from './migrations/0002_card_link.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -77,6 +78,7 @@ function openPostgres(url: string, poolSize: number): Store {
 
 const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise<void> }[] = [
   { name: '0001_init', up: m0001.up },
+  { name: '0002_card_link', up: m0002.up },
 ];
 
 /**

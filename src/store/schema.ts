@@ -18,6 +18,7 @@ export interface TerminalTable {
   merchant_id: string;
   name: string;
   batch_no: number;
+  stan: Generated<number>;
   created_at: string;
 }
 
@@ -227,7 +228,25 @@ export interface MerchantDayTotalTable {
   amount_minor: number;
 }
 
+/** One request sent to the acquirer host over the card link, and what became of it. */
+export interface LinkAttemptTable {
+  id: string;
+  kind: string;
+  ref_id: string;
+  terminal_id: string;
+  stan: string;
+  batch_no: string;
+  request_json: string;
+  /** sent → answered | reversing → reversed */
+  state: string;
+  response_code: string | null;
+  reference: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
+  link_attempts: LinkAttemptTable;
   merchant_day_totals: MerchantDayTotalTable;
   settlements: SettlementTable;
   merchants: MerchantTable;

@@ -25,6 +25,7 @@ const schemaTables = {
   outbox: true,
   acq_transactions: true,
   acq_accounts: true,
+  link_attempts: true,
 } as const satisfies Record<keyof Database, true>;
 
 export const databaseTables = Object.keys(schemaTables) as (keyof Database)[];
