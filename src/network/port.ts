@@ -15,6 +15,9 @@ export interface SaleRequest {
   currency: string;
   method: PaymentMethod;
   cardToken?: string | undefined;
+  /** Card data for the authorisation message only: never stored, never logged. */
+  pan?: string | undefined;
+  expiry?: string | undefined;
 }
 
 export interface SaleResult {
@@ -26,6 +29,8 @@ export interface SaleResult {
 export interface VoidRequest {
   requestId: string;
   merchantId: string;
+  terminalId: string | null;
+  method: PaymentMethod;
   originalReference: string;
   amountMinor: number;
   currency: string;
@@ -36,6 +41,8 @@ export interface RefundSubmission {
   requestId: string;
   merchantId: string;
   terminalId: string | null;
+  /** How the original was paid: decides which network gets the refund. */
+  method: PaymentMethod;
   originalReference: string;
   amountMinor: number;
   currency: string;
@@ -59,6 +66,13 @@ export interface SettlementTotals {
   voids: { count: number; amountMinor: number };
 }
 
+export interface SettlementRequest {
+  merchantId: string;
+  terminalId: string;
+  batchNo: number;
+  local: SettlementTotals;
+}
+
 /** The network could not be reached or did not answer: nothing is known to have happened. */
 export class NetworkUnavailableError extends Error {
   constructor(message: string) {
@@ -76,9 +90,14 @@ export interface NetworkPort {
   /** Hand a refund to the acquirer; the outcome arrives later through `onResult` or `queryRefund`. */
   submitRefund(req: RefundSubmission): Promise<SubmitAck>;
   /** The final outcome, or null while the network is still working on it. */
-  queryRefund(requestId: string): Promise<NetworkResult | null>;
-  /** The network's totals for a terminal's open batch; closes that batch on the network side. */
-  settle(merchantId: string, terminalId: string, batchNo: number): Promise<SettlementTotals>;
+  queryRefund(requestId: string, method?: PaymentMethod): Promise<NetworkResult | null>;
+  /**
+   * Close a terminal's batch (批结算) on the network, telling it our totals; returns the network's
+   * totals for the same batch.
+   */
+  settle(req: SettlementRequest): Promise<SettlementTotals>;
+  /** Send a reversal (冲正) queued in the outbox; resolves once the host acknowledged it. */
+  reverse?(payload: unknown): Promise<void>;
   onResult(handler: (r: NetworkResult) => Promise<void>): void;
   close(): Promise<void>;
 }

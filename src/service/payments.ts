@@ -85,6 +85,8 @@ export async function authorizePayment(ctx: Ctx, caller: Caller, input: PaymentI
       currency: input.currency,
       method: input.method,
       cardToken: token,
+      pan: input.card?.pan,
+      expiry: input.card?.expiry,
     })
     .catch(networkDown);
   if (!auth.approved) {
@@ -241,6 +243,8 @@ export async function voidOnNetwork(ctx: Ctx, caller: Caller, paymentId: string)
     .voidSale({
       requestId: `void_${row.id}`,
       merchantId: row.merchant_id,
+      terminalId: row.terminal_id,
+      method: row.method as PaymentMethod,
       originalReference: row.network_reference,
       amountMinor: Number(row.amount_minor),
       currency: row.currency,

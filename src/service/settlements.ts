@@ -18,35 +18,12 @@ export function compareTotals(local: SettlementTotals, network: SettlementTotals
     .map((b) => ({ bucket: b, local: local[b], network: network[b] }));
 }
 
-/** 批结算, step 1 (outside the store transaction): close the terminal's batch on the network. */
-export async function settleOnNetwork(ctx: Ctx, caller: Caller, terminalId: string) {
-  requirePermission(caller.principal, 'settlement.create');
-  const terminal = await ctx.store.db
-    .selectFrom('terminals')
-    .selectAll()
-    .where('id', '=', terminalId)
-    .where('merchant_id', '=', caller.merchantId)
-    .executeTakeFirst();
-  if (!terminal) throw new DomainError('not_found', `terminal ${terminalId} not found`);
-  const totals = await ctx.network
-    .settle(caller.merchantId, terminalId, terminal.batch_no)
-    .catch(networkDown);
-  return { batchNo: terminal.batch_no, totals };
-}
-
-/** 批结算, step 2: total the local batch, reconcile with the network's totals, close the batch. */
-export async function recordSettlement(
-  ctx: Ctx,
-  trx: Tx,
-  caller: Caller,
-  terminalId: string,
-  network: { batchNo: number; totals: SettlementTotals },
-) {
-  await lockMerchant(ctx.store, trx, caller.merchantId);
+/** The terminal's open batch as our ledger has it: what the network saw, and everything incl. cash. */
+export async function localBatch(trx: Tx, merchantId: string, terminalId: string) {
   const payments = await trx
     .selectFrom('payments')
     .select(['id', 'amount_minor', 'voided', 'method'])
-    .where('merchant_id', '=', caller.merchantId)
+    .where('merchant_id', '=', merchantId)
     .where('terminal_id', '=', terminalId)
     .where('settled', '=', 0)
     .execute();
@@ -54,7 +31,7 @@ export async function recordSettlement(
     .selectFrom('refunds')
     .innerJoin('payments', 'payments.id', 'refunds.payment_id')
     .select(['refunds.id', 'refunds.net_amount_minor', 'payments.method as paymentMethod', 'refunds.method'])
-    .where('refunds.merchant_id', '=', caller.merchantId)
+    .where('refunds.merchant_id', '=', merchantId)
     .where('refunds.terminal_id', '=', terminalId)
     .where('refunds.status', '=', 'succeeded')
     .where('refunds.settlement_id', 'is', null)
@@ -82,6 +59,36 @@ export async function recordSettlement(
     local.refunds.count++;
     local.refunds.amountMinor += Number(r.net_amount_minor);
   }
+  return { payments, refunds, local, all };
+}
+
+/** 批结算, step 1 (outside the store transaction): close the terminal's batch on the network. */
+export async function settleOnNetwork(ctx: Ctx, caller: Caller, terminalId: string) {
+  requirePermission(caller.principal, 'settlement.create');
+  const terminal = await ctx.store.db
+    .selectFrom('terminals')
+    .selectAll()
+    .where('id', '=', terminalId)
+    .where('merchant_id', '=', caller.merchantId)
+    .executeTakeFirst();
+  if (!terminal) throw new DomainError('not_found', `terminal ${terminalId} not found`);
+  const { local } = await localBatch(ctx.store.db, caller.merchantId, terminalId);
+  const totals = await ctx.network
+    .settle({ merchantId: caller.merchantId, terminalId, batchNo: terminal.batch_no, local })
+    .catch(networkDown);
+  return { batchNo: terminal.batch_no, totals };
+}
+
+/** 批结算, step 2: total the local batch, reconcile with the network's totals, close the batch. */
+export async function recordSettlement(
+  ctx: Ctx,
+  trx: Tx,
+  caller: Caller,
+  terminalId: string,
+  network: { batchNo: number; totals: SettlementTotals },
+) {
+  await lockMerchant(ctx.store, trx, caller.merchantId);
+  const { payments, refunds, local, all } = await localBatch(trx, caller.merchantId, terminalId);
   const differences = compareTotals(local, network.totals);
   const id = `stl_${ulid()}`;
   const now = ctx.clock();

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
+import type { PaymentMethod } from '../domain/payment.js';
 import type { RefundStatus } from '../domain/refund-state.js';
 import { type NetworkPort, type NetworkResult, NetworkUnavailableError } from '../network/port.js';
 import { SUBMIT_KIND } from '../service/refunds.js';
@@ -25,6 +26,8 @@ export interface WorkerOptions {
 }
 
 const MAX_BACKOFF_MS = 60_000;
+/** Outbox rows the card link writes when a request went unanswered. */
+export const REVERSE_KIND = 'network.reverse';
 
 export function backoffMs(attempts: number): number {
   return Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(attempts, 10));
@@ -135,12 +138,13 @@ export class OutboxWorker {
   }
 
   private async handle(row: OutboxTable): Promise<void> {
-    if (row.kind !== SUBMIT_KIND) {
+    if (row.kind !== SUBMIT_KIND && row.kind !== REVERSE_KIND) {
       await this.finish(row.id, 'dead', `unknown outbox kind ${row.kind}`);
       return;
     }
     try {
-      await this.submitRefund(row);
+      if (row.kind === REVERSE_KIND) await this.reverse(row);
+      else await this.submitRefund(row);
     } catch (err) {
       const retryAt = new Date(this.clock().getTime() + backoffMs(row.attempts));
       const message = err instanceof Error ? err.message : String(err);
@@ -164,6 +168,16 @@ export class OutboxWorker {
         await this.store.db.updateTable('refunds').set({ delayed: 1 }).where('id', '=', row.ref_id).execute();
       }
     }
+  }
+
+  /** Compensation step: a reversal (冲正) retried until the host acknowledges it. */
+  private async reverse(row: OutboxTable): Promise<void> {
+    if (!this.network.reverse) {
+      await this.finish(row.id, 'dead', `network ${this.network.name} has no reversals`);
+      return;
+    }
+    await this.network.reverse(JSON.parse(row.payload_json));
+    await this.finish(row.id, 'done', null);
   }
 
   /** Step: submit → record processing. Refunds that are not to be paid out by a network settle locally. */
@@ -208,6 +222,7 @@ export class OutboxWorker {
       requestId: refund.id,
       merchantId: refund.merchant_id,
       terminalId: refund.terminal_id,
+      method: payment.method as PaymentMethod,
       originalReference: payment.network_reference,
       amountMinor: Number(refund.net_amount_minor),
       currency: refund.currency,

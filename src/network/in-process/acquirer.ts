@@ -9,6 +9,7 @@ import {
   responseCodes,
   type SaleRequest,
   type SaleResult,
+  type SettlementRequest,
   type SettlementTotals,
   type SubmitAck,
   type VoidRequest,
@@ -203,7 +204,7 @@ export class InProcessAcquirer implements NetworkPort {
     };
   }
 
-  async settle(merchantId: string, terminalId: string, batchNo: number): Promise<SettlementTotals> {
+  async settle({ merchantId, terminalId, batchNo }: SettlementRequest): Promise<SettlementTotals> {
     this.checkUp();
     return this.store.tx(async (trx) => {
       const open = await trx
