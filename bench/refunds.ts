@@ -284,6 +284,13 @@ async function benchStore(store: Row['store'], databaseUrl: string): Promise<Row
     worker: true,
     networkDelayMs: NETWORK_DELAY_MS,
     workerLeaseMs: 30_000,
+    workerBackoffMs: 500,
+    network: 'in-process',
+    acquirerHost: '127.0.0.1',
+    acquirerPort: 0,
+    simControlPort: 0,
+    terminalMasterKey: '0123456789ABCDEFFEDCBA9876543210',
+    networkTimeoutMs: 5_000,
     // Fresh keys for this run: nothing is written to the data directory.
     dataKey: randomBytes(32).toString('base64'),
     tokenKey: randomBytes(32).toString('base64'),

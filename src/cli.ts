@@ -9,10 +9,24 @@ Usage:
   refund-desk serve            start the API (and worker) on PORT with DATABASE_URL (default)
   refund-desk worker           run only the outbox worker (more workers on PostgreSQL)
   refund-desk migrate          apply database migrations and exit
+  refund-desk network-sim      run the acquirer/scheme/issuer simulator alone (ISO 8583 on ACQUIRER_PORT,
+                               control API on 127.0.0.1:SIM_CONTROL_PORT)
+  refund-desk iso8583 decode <hex> [--dialect cup|ascii87]
+  refund-desk iso8583 encode <json> [--dialect cup|ascii87]
   refund-desk help             this text
 
 Environment: PORT (3000), DATABASE_URL (sqlite:./data/refund-desk.db | postgres://…), DATA_DIR (./data),
-  LOG_LEVEL (info), SEED_DEMO (1), WORKER (1), NETWORK_DELAY_MS (1500), DATA_KEY / TOKEN_KEY (base64, 32 bytes)`;
+  LOG_LEVEL (info), SEED_DEMO (1), WORKER (1), DATA_KEY / TOKEN_KEY (base64, 32 bytes),
+  NETWORK (sim | host | in-process), ACQUIRER_HOST / ACQUIRER_PORT (127.0.0.1:3900), SIM_CONTROL_PORT (3901),
+  TERMINAL_MASTER_KEY (32 hex), NETWORK_TIMEOUT_MS (5000), NETWORK_DELAY_MS (1500, in-process only)`;
+
+function networkLine(config: ReturnType<typeof loadConfig>, cardPort?: number, controlPort?: number): string {
+  if (config.network === 'in-process')
+    return `in-process acquirer (results after ${config.networkDelayMs} ms)`;
+  if (config.network === 'host')
+    return `ISO 8583 acquirer host ${config.acquirerHost}:${config.acquirerPort}`;
+  return `bundled simulator: ISO 8583 on 127.0.0.1:${cardPort}, control API http://127.0.0.1:${controlPort} (PUT /faults, GET /ledger)`;
+}
 
 async function serve(): Promise<void> {
   const config = loadConfig();
@@ -28,7 +42,7 @@ async function serve(): Promise<void> {
       `  API docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
       `  Health         ${base}/v1/health`,
       `  Store          ${store}`,
-      `  Network        in-process acquirer (results after ${config.networkDelayMs} ms)`,
+      `  Network        ${networkLine(config, system.simulator?.cardPort, system.simulator?.controlPort)}`,
       '',
       // The demo's credentials are public (PRODUCT.md §9); with SEED_DEMO=0 nothing is printed.
       ...(config.seedDemo
@@ -69,6 +83,35 @@ async function workerOnly(): Promise<void> {
   process.on('SIGINT', () => void stop());
 }
 
+async function networkSim(): Promise<void> {
+  const config = loadConfig();
+  const { startSimulator } = await import('./network/simulator/index.js');
+  const { makeLogger } = await import('./system.js');
+  const sim = await startSimulator({
+    dataDir: config.dataDir,
+    cardPort: config.acquirerPort,
+    controlPort: config.simControlPort,
+    log: makeLogger(config.logLevel),
+    merchants: [
+      {
+        id: DEMO.merchantId,
+        name: DEMO.merchantName,
+        balanceMinor: DEMO.openingFundsMinor,
+        terminals: [DEMO.terminalId],
+      },
+    ],
+  });
+  process.stdout.write(
+    `network simulator: ISO 8583 on 127.0.0.1:${sim.cardPort}, control API http://127.0.0.1:${sim.controlPort}\n`,
+  );
+  const stop = async () => {
+    await sim.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command = 'serve'] = argv;
   switch (command) {
@@ -76,6 +119,16 @@ async function main(argv: string[]): Promise<void> {
       return serve();
     case 'worker':
       return workerOnly();
+    case 'network-sim':
+      return networkSim();
+    case 'iso8583': {
+      const { iso8583Cli } = await import('./network/iso8583/cli.js');
+      process.exitCode = await iso8583Cli(argv.slice(1), {
+        stdout: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
+        stderr: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+      });
+      return;
+    }
     case 'migrate': {
       const { openStore, migrate } = await import('./store/db.js');
       const store = openStore(loadConfig().databaseUrl);

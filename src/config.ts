@@ -15,8 +15,23 @@ export interface Config {
   networkDelayMs: number;
   /** How long a worker's claim on an outbox row lasts before another worker may take it over. */
   workerLeaseMs: number;
+  /** First retry delay of outbox work (doubles per attempt, up to a minute). */
+  workerBackoffMs: number;
   dataKey: string | undefined;
   tokenKey: string | undefined;
+  /**
+   * `sim` (default): start the bundled network simulator and talk ISO 8583 to it;
+   * `host`: talk ISO 8583 to ACQUIRER_HOST:ACQUIRER_PORT (a real acquirer or a separate simulator);
+   * `in-process`: the in-process acquirer (no sockets; used by fast tests).
+   */
+  network: 'sim' | 'host' | 'in-process';
+  acquirerHost: string;
+  acquirerPort: number;
+  simControlPort: number;
+  /** Terminal master key (hex, 16 bytes) the working keys arrive under. */
+  terminalMasterKey: string;
+  /** How long the card link waits for an answer before reversing. */
+  networkTimeoutMs: number;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -25,6 +40,24 @@ function int(name: string, value: string | undefined, fallback: number, min: num
   if (!Number.isInteger(n) || n < min || n > max)
     throw new Error(`${name} must be an integer in ${min}..${max}, got "${value}"`);
   return n;
+}
+
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined || value === '') return fallback;
+  if (!(allowed as readonly string[]).includes(value))
+    throw new Error(`${name} must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+function hexKey(name: string, value: string): string {
+  if (!/^[0-9A-Fa-f]{32}$/.test(value))
+    throw new Error(`${name} must be 32 hex characters (a double-length 3DES key)`);
+  return value.toUpperCase();
 }
 
 function bool(value: string | undefined, fallback: boolean): boolean {
@@ -48,7 +81,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     worker: bool(env.WORKER, true),
     networkDelayMs: int('NETWORK_DELAY_MS', env.NETWORK_DELAY_MS, 1500, 0, 600_000),
     workerLeaseMs: int('WORKER_LEASE_MS', env.WORKER_LEASE_MS, 30_000, 1_000, 3_600_000),
+    workerBackoffMs: int('WORKER_BACKOFF_MS', env.WORKER_BACKOFF_MS, 500, 10, 60_000),
     dataKey: env.DATA_KEY,
     tokenKey: env.TOKEN_KEY,
+    network: oneOf('NETWORK', env.NETWORK, ['sim', 'host', 'in-process'] as const, 'sim'),
+    acquirerHost: env.ACQUIRER_HOST ?? '127.0.0.1',
+    acquirerPort: int('ACQUIRER_PORT', env.ACQUIRER_PORT, 3900, 0, 65535),
+    simControlPort: int('SIM_CONTROL_PORT', env.SIM_CONTROL_PORT, 3901, 0, 65535),
+    terminalMasterKey: hexKey(
+      'TERMINAL_MASTER_KEY',
+      env.TERMINAL_MASTER_KEY ?? '0123456789ABCDEFFEDCBA9876543210',
+    ),
+    networkTimeoutMs: int('NETWORK_TIMEOUT_MS', env.NETWORK_TIMEOUT_MS, 5_000, 100, 120_000),
   };
 }

@@ -5,12 +5,16 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildApp, redactPaths } from './api/app.js';
 import type { Config } from './config.js';
-import { seedDemo } from './demo.js';
+import { DEMO, seedDemo } from './demo.js';
+import { CardLinkPort } from './network/card-link/adapter.js';
 import { InProcessAcquirer } from './network/in-process/acquirer.js';
+import type { NetworkPort } from './network/port.js';
+import { RoutingPort } from './network/routing.js';
+import { type Simulator, startSimulator } from './network/simulator/index.js';
 import type { Secrets } from './security.js';
 import type { Ctx } from './service/context.js';
 import { loadCalendarFile } from './store/calendar-file.js';
-import { migrate, openStore } from './store/db.js';
+import { migrate, openStore, type Store } from './store/db.js';
 import { OutboxWorker } from './worker/outbox.js';
 
 /** Keys from the environment, or generated once and kept (mode 600) in the data directory. */
@@ -44,8 +48,51 @@ export interface System {
   ctx: Ctx;
   app: FastifyInstance;
   worker: OutboxWorker | null;
-  network: InProcessAcquirer;
+  network: NetworkPort;
+  /** The in-process acquirer, when NETWORK=in-process (tests switch its link down). */
+  inProcess: InProcessAcquirer | null;
+  /** The bundled simulator, when NETWORK=sim. */
+  simulator: Simulator | null;
   close(): Promise<void>;
+}
+
+async function buildNetwork(config: Config, store: Store, log: Logger, clock: () => Date) {
+  if (config.network === 'in-process') {
+    const acquirer = new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
+    return { network: acquirer as NetworkPort, inProcess: acquirer, simulator: null };
+  }
+  let port = config.acquirerPort;
+  let simulator: Simulator | null = null;
+  if (config.network === 'sim') {
+    simulator = await startSimulator({
+      dataDir: config.dataDir,
+      cardPort: config.acquirerPort,
+      controlPort: config.simControlPort,
+      log,
+      merchants: [
+        {
+          id: DEMO.merchantId,
+          name: DEMO.merchantName,
+          balanceMinor: DEMO.openingFundsMinor,
+          terminals: [DEMO.terminalId],
+        },
+      ],
+    });
+    port = simulator.cardPort;
+  }
+  const card = new CardLinkPort({
+    host: config.network === 'sim' ? '127.0.0.1' : config.acquirerHost,
+    port,
+    store,
+    log,
+    tmkHex: config.terminalMasterKey,
+    timeoutMs: config.networkTimeoutMs,
+    clock,
+  });
+  card.start();
+  // QR wallets: the in-process acquirer until the wallet adapter is wired.
+  const qr = new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
+  return { network: new RoutingPort({ card, qr }) as NetworkPort, inProcess: null, simulator };
 }
 
 /** Wire the whole service: store → migrations → demo → network → worker → HTTP. */
@@ -57,11 +104,18 @@ export async function startSystem(
   const store = openStore(config.databaseUrl);
   await migrate(store);
   const clock = opts.clock ?? (() => new Date());
-  const network = new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
+  const { network, inProcess, simulator } = await buildNetwork(config, store, log, clock);
   const ctx: Ctx = { store, secrets: loadSecrets(config), calendar: loadCalendarFile(), network, clock, log };
   if (config.seedDemo) await seedDemo(ctx);
   const worker = config.worker
-    ? new OutboxWorker({ store, network, log, clock, leaseMs: config.workerLeaseMs })
+    ? new OutboxWorker({
+        store,
+        network,
+        log,
+        clock,
+        leaseMs: config.workerLeaseMs,
+        backoffBaseMs: config.workerBackoffMs,
+      })
     : null;
   worker?.start();
   const app = await buildApp(ctx, { logger: config.logLevel !== 'silent' });
@@ -70,10 +124,13 @@ export async function startSystem(
     app,
     worker,
     network,
+    inProcess,
+    simulator,
     async close() {
       await app.close();
       await worker?.stop();
       await network.close();
+      await simulator?.close();
       await store.close();
     },
   };

@@ -71,7 +71,12 @@ export interface SettlementRequest {
   terminalId: string;
   batchNo: number;
   local: SettlementTotals;
+  /** The same totals split by payment method, for ports that route to several networks. */
+  byMethod?: Partial<Record<PaymentMethod, SettlementTotals>>;
 }
+
+/** Outbox kind of the reversals a card link queues when a request went unanswered. */
+export const REVERSE_KIND = 'network.reverse';
 
 /** The network could not be reached or did not answer: nothing is known to have happened. */
 export class NetworkUnavailableError extends Error {

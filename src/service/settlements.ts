@@ -1,6 +1,7 @@
 import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
+import type { PaymentMethod } from '../domain/payment.js';
 import type { SettlementTotals } from '../network/port.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
@@ -36,30 +37,33 @@ export async function localBatch(trx: Tx, merchantId: string, terminalId: string
     .where('refunds.status', '=', 'succeeded')
     .where('refunds.settlement_id', 'is', null)
     .execute();
-  // The network only sees what went through it: card and QR sales, original-route refunds.
-  const viaNetwork = (method: string) => method !== 'cash';
-  const local: SettlementTotals = {
+  const empty = (): SettlementTotals => ({
     sales: { count: 0, amountMinor: 0 },
     voids: { count: 0, amountMinor: 0 },
     refunds: { count: 0, amountMinor: 0 },
+  });
+  const add = (t: SettlementTotals, bucket: keyof SettlementTotals, amount: number) => {
+    t[bucket].count++;
+    t[bucket].amountMinor += amount;
   };
-  const all = { ...structuredClone(local), cash: { count: 0, amountMinor: 0 } };
+  const byMethod: Record<PaymentMethod, SettlementTotals> = { card: empty(), qr: empty(), cash: empty() };
+  const local = empty();
+  const all = empty();
   for (const p of payments) {
     const bucket = p.voided === 1 ? 'voids' : 'sales';
-    all[bucket].count++;
-    all[bucket].amountMinor += Number(p.amount_minor);
-    if (!viaNetwork(p.method)) continue;
-    local[bucket].count++;
-    local[bucket].amountMinor += Number(p.amount_minor);
+    add(all, bucket, Number(p.amount_minor));
+    add(byMethod[p.method as PaymentMethod], bucket, Number(p.amount_minor));
+    // The network only sees what went through it: card and QR sales, original-route refunds.
+    if (p.method !== 'cash') add(local, bucket, Number(p.amount_minor));
   }
   for (const r of refunds) {
-    all.refunds.count++;
-    all.refunds.amountMinor += Number(r.net_amount_minor);
-    if (r.method !== 'original' || !viaNetwork(r.paymentMethod)) continue;
-    local.refunds.count++;
-    local.refunds.amountMinor += Number(r.net_amount_minor);
+    add(all, 'refunds', Number(r.net_amount_minor));
+    if (r.method !== 'original' || r.paymentMethod === 'cash') continue;
+    add(byMethod[r.paymentMethod as PaymentMethod], 'refunds', Number(r.net_amount_minor));
+    add(local, 'refunds', Number(r.net_amount_minor));
   }
-  return { payments, refunds, local, all };
+  const cash = byMethod.cash.sales;
+  return { payments, refunds, local, all: { ...all, cash }, byMethod };
 }
 
 /** 批结算, step 1 (outside the store transaction): close the terminal's batch on the network. */
@@ -72,9 +76,9 @@ export async function settleOnNetwork(ctx: Ctx, caller: Caller, terminalId: stri
     .where('merchant_id', '=', caller.merchantId)
     .executeTakeFirst();
   if (!terminal) throw new DomainError('not_found', `terminal ${terminalId} not found`);
-  const { local } = await localBatch(ctx.store.db, caller.merchantId, terminalId);
+  const { local, byMethod } = await localBatch(ctx.store.db, caller.merchantId, terminalId);
   const totals = await ctx.network
-    .settle({ merchantId: caller.merchantId, terminalId, batchNo: terminal.batch_no, local })
+    .settle({ merchantId: caller.merchantId, terminalId, batchNo: terminal.batch_no, local, byMethod })
     .catch(networkDown);
   return { batchNo: terminal.batch_no, totals };
 }

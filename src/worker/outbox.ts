@@ -3,7 +3,12 @@ import type { Logger } from 'pino';
 import { DomainError } from '../domain/errors.js';
 import type { PaymentMethod } from '../domain/payment.js';
 import type { RefundStatus } from '../domain/refund-state.js';
-import { type NetworkPort, type NetworkResult, NetworkUnavailableError } from '../network/port.js';
+import {
+  type NetworkPort,
+  type NetworkResult,
+  NetworkUnavailableError,
+  REVERSE_KIND,
+} from '../network/port.js';
 import { SUBMIT_KIND } from '../service/refunds.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/db.js';
@@ -23,14 +28,14 @@ export interface WorkerOptions {
   /** Processing longer than this marks the refund `delayed` (seed 004: 退款延迟). */
   delayedAfterMs?: number;
   workerId?: string;
+  /** First retry delay; doubles per attempt up to a minute. */
+  backoffBaseMs?: number;
 }
 
 const MAX_BACKOFF_MS = 60_000;
-/** Outbox rows the card link writes when a request went unanswered. */
-export const REVERSE_KIND = 'network.reverse';
 
-export function backoffMs(attempts: number): number {
-  return Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(attempts, 10));
+export function backoffMs(attempts: number, baseMs = 500): number {
+  return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.min(attempts, 10));
 }
 
 /**
@@ -48,6 +53,7 @@ export class OutboxWorker {
   private readonly pollIntervalMs: number;
   private readonly leaseMs: number;
   private readonly delayedAfterMs: number;
+  private readonly backoffBaseMs: number;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
@@ -61,6 +67,7 @@ export class OutboxWorker {
     this.pollIntervalMs = opts.pollIntervalMs ?? 250;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.delayedAfterMs = opts.delayedAfterMs ?? 60_000;
+    this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.network.onResult((r) => this.applyResult(r));
   }
 
@@ -146,7 +153,7 @@ export class OutboxWorker {
       if (row.kind === REVERSE_KIND) await this.reverse(row);
       else await this.submitRefund(row);
     } catch (err) {
-      const retryAt = new Date(this.clock().getTime() + backoffMs(row.attempts));
+      const retryAt = new Date(this.clock().getTime() + backoffMs(row.attempts, this.backoffBaseMs));
       const message = err instanceof Error ? err.message : String(err);
       this.log.warn(
         { refundId: row.ref_id, attempts: row.attempts, err: message },

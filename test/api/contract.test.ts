@@ -35,6 +35,11 @@ describe.each(storeTargets)('REST API v1 on $name', (target) => {
     await sys?.close();
   });
 
+  const inProcess = () => {
+    if (!sys.inProcess) throw new Error('this suite runs on the in-process acquirer');
+    return sys.inProcess;
+  };
+
   async function pay(amount: number, extra: Record<string, unknown> = {}) {
     const r = await cashier.call('POST', '/v1/payments', {
       orderNo: orderNo(),
@@ -399,7 +404,7 @@ describe.each(storeTargets)('REST API v1 on $name', (target) => {
 
   it('keeps an approved refund waiting while the network is down and finishes it when the link is back', async () => {
     const p = await pay(3_000);
-    sys.network.down = true;
+    inProcess().down = true;
     try {
       const h = await call(sys.base, 'GET', '/v1/health');
       expect(h.body.network).toBe('down');
@@ -421,7 +426,7 @@ describe.each(storeTargets)('REST API v1 on $name', (target) => {
       expect(r.status).toBe(201);
       await new Promise((res) => setTimeout(res, 300));
       expect((await cashier.call('GET', `/v1/refunds/${r.body.id}`)).body.status).toBe('approved');
-      sys.network.down = false;
+      inProcess().down = false;
       await sys.ctx.store.db
         .updateTable('outbox')
         .set({ next_attempt_at: new Date(0).toISOString() })
@@ -429,7 +434,7 @@ describe.each(storeTargets)('REST API v1 on $name', (target) => {
         .execute();
       expect((await settledRefund(r.body.id)).status).toBe('succeeded');
     } finally {
-      sys.network.down = false;
+      inProcess().down = false;
     }
   });
 

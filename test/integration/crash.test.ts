@@ -118,6 +118,7 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('crash (kill -9) on
       DATABASE_URL: url,
       DATA_DIR: dataDir,
       NETWORK_DELAY_MS: '50',
+      NETWORK: 'in-process',
       LOG_LEVEL: 'silent',
       WORKER_LEASE_MS: '3000',
     };

@@ -405,7 +405,7 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('personal data on %
     );
 
     // Network down: the sale fails, the refund waits in the outbox and the worker logs its retries.
-    system.network.down = true;
+    (system.inProcess as NonNullable<typeof system.inProcess>).down = true;
     await remember(
       'card sale while the network is down',
       cashier.call('POST', '/v1/payments', {
@@ -429,7 +429,7 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('personal data on %
       (l) => l.includes('refund submission will be retried'),
       10_000,
     );
-    system.network.down = false;
+    (system.inProcess as NonNullable<typeof system.inProcess>).down = false;
 
     refundIds.push(r1.id, r2.id, r3.id, r4.id, r5.id, r6.id);
     await until(
@@ -579,6 +579,7 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('personal data on %
       DATABASE_URL: url,
       DATA_DIR: mkdtempSync(join(tmpdir(), 'refund-desk-pii-')),
       NETWORK_DELAY_MS: '20',
+      NETWORK: 'in-process',
       LOG_LEVEL: 'info',
     });
     const tokens: string[] = [];

@@ -8,7 +8,11 @@ import { spawnServer } from './support/server.js';
 describe('graceful shutdown', () => {
   it('finishes the requests in flight on SIGTERM, then exits 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'refund-desk-shutdown-'));
-    const server = await spawnServer({ DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, DATA_DIR: dir });
+    const server = await spawnServer({
+      DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
+      DATA_DIR: dir,
+      NETWORK: 'in-process',
+    });
     const cashier = await signIn(server.base, '01', '1111');
     const pay = await cashier.call('POST', '/v1/payments', {
       orderNo: 'SHUT-1',

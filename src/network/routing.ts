@@ -1,0 +1,81 @@
+import type { PaymentMethod } from '../domain/payment.js';
+import type {
+  NetworkPort,
+  NetworkResult,
+  RefundSubmission,
+  SaleRequest,
+  SaleResult,
+  SettlementRequest,
+  SettlementTotals,
+  SubmitAck,
+  VoidRequest,
+} from './port.js';
+
+const zero = () => ({ count: 0, amountMinor: 0 });
+
+/**
+ * One port in front of several networks: card payments go to the card link (ISO 8583), QR
+ * payments to the wallet. Adding a network is a new entry here, not edits across the code.
+ */
+export class RoutingPort implements NetworkPort {
+  readonly name: string;
+
+  constructor(private readonly routes: { card: NetworkPort; qr: NetworkPort }) {
+    this.name = `card:${routes.card.name}+qr:${routes.qr.name}`;
+  }
+
+  private of(method: PaymentMethod): NetworkPort {
+    return method === 'qr' ? this.routes.qr : this.routes.card;
+  }
+
+  echo(): Promise<boolean> {
+    return this.routes.card.echo();
+  }
+
+  authorizeSale(req: SaleRequest): Promise<SaleResult> {
+    return this.of(req.method).authorizeSale(req);
+  }
+
+  voidSale(req: VoidRequest) {
+    return this.of(req.method).voidSale(req);
+  }
+
+  submitRefund(req: RefundSubmission): Promise<SubmitAck> {
+    return this.of(req.method).submitRefund(req);
+  }
+
+  async queryRefund(requestId: string, method?: PaymentMethod): Promise<NetworkResult | null> {
+    if (method) return this.of(method).queryRefund(requestId, method);
+    return (await this.routes.card.queryRefund(requestId)) ?? this.routes.qr.queryRefund(requestId);
+  }
+
+  /** Each network settles its own part of the batch; their totals are added up. */
+  async settle(req: SettlementRequest): Promise<SettlementTotals> {
+    const total: SettlementTotals = { sales: zero(), refunds: zero(), voids: zero() };
+    for (const method of ['card', 'qr'] as const) {
+      const local = req.byMethod?.[method] ?? { sales: zero(), refunds: zero(), voids: zero() };
+      const part = await this.of(method).settle({ ...req, local });
+      for (const b of ['sales', 'refunds', 'voids'] as const) {
+        total[b].count += part[b].count;
+        total[b].amountMinor += part[b].amountMinor;
+      }
+    }
+    return total;
+  }
+
+  async reverse(payload: unknown): Promise<void> {
+    const card = this.routes.card;
+    if (!card.reverse) throw new Error(`network ${card.name} has no reversals`);
+    await card.reverse(payload);
+  }
+
+  onResult(handler: (r: NetworkResult) => Promise<void>): void {
+    this.routes.card.onResult(handler);
+    this.routes.qr.onResult(handler);
+  }
+
+  async close(): Promise<void> {
+    await this.routes.card.close();
+    await this.routes.qr.close();
+  }
+}
