@@ -97,7 +97,9 @@ export class OutboxWorker {
   /** One pass: submit what is due, then ask the network about refunds still processing. */
   async tick(): Promise<{ submitted: number; polled: number }> {
     const claimed = await this.claim();
-    for (const row of claimed) await this.handle(row);
+    // Claimed rows are independent (one refund or reversal each): work them concurrently, so one
+    // slow answer from the network does not hold up the rest of the batch.
+    await Promise.all(claimed.map((row) => this.handle(row)));
     const polled = await this.pollProcessing();
     return { submitted: claimed.length, polled };
   }

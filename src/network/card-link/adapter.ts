@@ -19,7 +19,7 @@ import {
   type VoidRequest,
 } from '../port.js';
 import { AnswerTimeoutError, HostConnection } from './connection.js';
-import { IsoFrameCodec, macValid, type WireMessage } from './wire.js';
+import { IsoFrameCodec, MAC_REJECTED, macValid, SIGN_IN_AGAIN, type WireMessage } from './wire.js';
 
 /** After this many reversed attempts a refund is given up as failed (98: no answer). */
 export const MAX_REFUND_ATTEMPTS = 3;
@@ -138,9 +138,22 @@ export class CardLinkPort implements NetworkPort {
     return macKey;
   }
 
+  private readonly signingIn = new Map<string, Promise<Buffer>>();
+
+  /**
+   * The terminal's MAC key, signing in once if there is none. Single-flight: concurrent requests
+   * share one sign-in, since every sign-in makes the host replace the terminal's keys.
+   */
   private async macKeyFor(terminalId: string, merchantId: string, batchNo: number): Promise<Buffer> {
     await this.conn.ensure();
-    return this.macKeys.get(terminalId) ?? this.signIn(terminalId, merchantId, batchNo);
+    const key = this.macKeys.get(terminalId);
+    if (key) return key;
+    let pending = this.signingIn.get(terminalId);
+    if (!pending) {
+      pending = this.signIn(terminalId, merchantId, batchNo).finally(() => this.signingIn.delete(terminalId));
+      this.signingIn.set(terminalId, pending);
+    }
+    return pending;
   }
 
   // ---- attempts ---------------------------------------------------------------------------
@@ -202,7 +215,7 @@ export class CardLinkPort implements NetworkPort {
     reversal: (stan: string, batch: string) => ReversalData,
   ): Promise<{ answer: WireMessage; attempt: LinkAttemptTable }> {
     const terminal = await this.terminalFor(merchantId, terminalId);
-    await this.macKeyFor(terminal.id, merchantId, terminal.batch_no);
+    const usedKey = await this.macKeyFor(terminal.id, merchantId, terminal.batch_no);
     const stan = await this.nextStan(terminal.id);
     const batch = this.batchOf(terminal.batch_no);
     const now = this.clock().toISOString();
@@ -243,7 +256,12 @@ export class CardLinkPort implements NetworkPort {
       throw new NetworkUnavailableError('the acquirer answer failed its MAC check; reversed automatically');
     }
     const code = answer.fields['39'] ?? responseCodes.systemError;
-    if (code === 'A0') this.macKeys.delete(terminal.id);
+    if (code === MAC_REJECTED || code === SIGN_IN_AGAIN) {
+      // The host refused our MAC or key and applied nothing: sign in again and retry later.
+      if (this.macKeys.get(terminal.id) === usedKey) this.macKeys.delete(terminal.id);
+      await this.updateAttempt(row.id, { state: 'unsent', response_code: code });
+      throw new NetworkUnavailableError(`the host refused the working key (${code}); signing in again`);
+    }
     const done = { state: 'answered', response_code: code, reference: answer.fields['37'] ?? null };
     await this.updateAttempt(row.id, done);
     return { answer, attempt: { ...row, ...done } };

@@ -18,6 +18,10 @@ export const TERMINAL_TPDU = '6000030000';
 export const HOST_TPDU = '6000000003';
 export const CUP_HEADER = '603100310000';
 
+/** Host answers meaning "your MAC / working key is wrong" (UnionPay A0, 77): nothing was applied. */
+export const MAC_REJECTED = 'A0';
+export const SIGN_IN_AGAIN = '77';
+
 /** Message types that carry a MAC, both ways. */
 export const MACED = new Set(['0200', '0210', '0220', '0230', '0400', '0410']);
 

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { answerMti, CUP_HEADER, DIALECT, MACED } from '../card-link/wire.js';
+import { answerMti, CUP_HEADER, DIALECT, MAC_REJECTED, MACED, SIGN_IN_AGAIN } from '../card-link/wire.js';
 import {
   attachMac,
   decode,
@@ -17,10 +17,6 @@ import {
 import { responseCodes } from '../port.js';
 import type { FaultPlan } from './faults.js';
 import { SimLedger } from './ledger.js';
-
-/** Response code for a failed MAC check (UnionPay A0); 77 asks the terminal to sign in again. */
-export const MAC_ERROR = 'A0';
-export const SIGN_IN_AGAIN = '77';
 
 export interface CardHostOptions {
   ledger: SimLedger;
@@ -129,7 +125,7 @@ export class CardHost {
     const macKey = this.macKeys.get(terminalId) ?? this.restoreKey(terminalId);
     if (MACED.has(req.mti)) {
       if (!macKey) return this.answerTo(req, { '39': SIGN_IN_AGAIN });
-      if (!verifyMac(bytes, DIALECT, macKey)) return this.answerTo(req, { '39': MAC_ERROR });
+      if (!verifyMac(bytes, DIALECT, macKey)) return this.answerTo(req, { '39': MAC_REJECTED });
     }
     const now = this.clock();
     const ledger = this.opts.ledger;
