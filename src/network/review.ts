@@ -18,7 +18,7 @@ export const MIN_OTHER_NOTE_LENGTH = 4;
 
 export function reviewRefund(f: RefundReviewFacts): string {
   // 原交易未完成: no completed original to refund.
-  if (!f.sale || !f.sale.completed) return responseCodes.originalNotFound;
+  if (!f.sale?.completed) return responseCodes.originalNotFound;
   // 退款金额超限: more than is left of the original.
   if (f.amountMinor <= 0 || f.refundedMinor + f.amountMinor > f.sale.amountMinor)
     return responseCodes.invalidAmount;

@@ -458,7 +458,7 @@ export class CardLinkPort implements NetworkPort {
       .selectAll()
       .where('id', '=', attemptId)
       .executeTakeFirst();
-    if (!a || a.state !== 'reversing') return;
+    if (a?.state !== 'reversing') return;
     const original = JSON.parse(a.request_json) as ReversalData;
     const terminal = await this.opts.store.db
       .selectFrom('terminals')

@@ -237,7 +237,7 @@ export class SimLedger {
       const sale = this.txn(req.originalRrn);
       const at = req.now.toISOString();
       let code: string = responseCodes.approved;
-      if (!sale || sale.kind !== 'sale' || sale.status !== 'approved') code = responseCodes.originalNotFound;
+      if (sale?.kind !== 'sale' || sale.status !== 'approved') code = responseCodes.originalNotFound;
       else if (sale.settled_batch !== null || sale.terminal_id !== req.terminalId)
         code = responseCodes.invalidTransaction;
       else if (sale.amount_minor !== req.amountMinor) code = responseCodes.invalidAmount;
@@ -455,16 +455,14 @@ export class SimLedger {
     const header =
       'rrn,terminal_id,stan,batch_no,kind,amount_minor,currency,original_rrn,status,response_code,created_at';
     const esc = (v: string | number | null) => (v === null ? '' : String(v).replace(/[,\n"]/g, ' '));
-    return (
-      [
-        header,
-        ...rows.map((r) =>
-          header
-            .split(',')
-            .map((k) => esc(r[k] ?? null))
-            .join(','),
-        ),
-      ].join('\n') + '\n'
-    );
+    return `${[
+      header,
+      ...rows.map((r) =>
+        header
+          .split(',')
+          .map((k) => esc(r[k] ?? null))
+          .join(','),
+      ),
+    ].join('\n')}\n`;
   }
 }
