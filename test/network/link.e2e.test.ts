@@ -45,6 +45,7 @@ describe.each(storeTargets)('card link under faults, with a crash, on $name', (t
         },
       ],
     });
+    const simLedger = sim.ledger;
     const control = `http://127.0.0.1:${sim.controlPort}`;
     const dataDir = mkdtempSync(join(tmpdir(), 'refund-desk-link-'));
     const env = {
@@ -102,7 +103,7 @@ describe.each(storeTargets)('card link under faults, with a crash, on $name', (t
     // Keep the faults on until every refund went to the network at least once.
     const attempted = () =>
       (
-        sim?.ledger.db
+        simLedger.db
           .prepare("select count(distinct amount_minor) as n from txns where kind = 'refund'")
           .get() as { n: number }
       ).n;
@@ -112,7 +113,7 @@ describe.each(storeTargets)('card link under faults, with a crash, on $name', (t
       const { openStore } = await import('../../src/store/db.js');
       const st = openStore(env.DATABASE_URL);
       const seen = (
-        sim?.ledger.db.prepare("select distinct amount_minor a from txns where kind = 'refund'").all() as {
+        simLedger.db.prepare("select distinct amount_minor a from txns where kind = 'refund'").all() as {
           a: number;
         }[]
       ).map((x) => x.a);
