@@ -3,18 +3,24 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { ulid } from 'ulid';
 import { buildApp, redactPaths } from './api/app.js';
 import type { Config } from './config.js';
 import { DEMO, seedDemo } from './demo.js';
 import { CardLinkPort } from './network/card-link/adapter.js';
 import { InProcessAcquirer } from './network/in-process/acquirer.js';
 import type { NetworkPort } from './network/port.js';
-import { RoutingPort } from './network/routing.js';
+import { REVERSE_KIND } from './network/port.js';
+import { QrWalletPort } from './network/qr-wallet/client.js';
+import { QR_NOTIFY_PATH } from './network/qr-wallet/notify-route.js';
+import { DEMO_AUTH_CODE, type QrWalletSim, startQrWalletSim } from './network/qr-wallet/wallet-sim.js';
+import { type QrReversal, RoutingPort } from './network/routing.js';
 import { type Simulator, startSimulator } from './network/simulator/index.js';
 import type { Secrets } from './security.js';
 import type { Ctx } from './service/context.js';
 import { loadCalendarFile } from './store/calendar-file.js';
 import { migrate, openStore, type Store } from './store/db.js';
+import { enqueueOutbox } from './store/repo.js';
 import { OutboxWorker } from './worker/outbox.js';
 
 /** Keys from the environment, or generated once and kept (mode 600) in the data directory. */
@@ -59,7 +65,13 @@ export interface System {
 async function buildNetwork(config: Config, store: Store, log: Logger, clock: () => Date) {
   if (config.network === 'in-process') {
     const acquirer = new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
-    return { network: acquirer as NetworkPort, inProcess: acquirer, simulator: null };
+    return {
+      network: acquirer as NetworkPort,
+      inProcess: acquirer,
+      simulator: null,
+      wallet: null,
+      qrPort: null,
+    };
   }
   let port = config.acquirerPort;
   let simulator: Simulator | null = null;
@@ -90,9 +102,46 @@ async function buildNetwork(config: Config, store: Store, log: Logger, clock: ()
     clock,
   });
   card.start();
-  // QR wallets: the in-process acquirer until the wallet adapter is wired.
-  const qr = new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
-  return { network: new RoutingPort({ card, qr }) as NetworkPort, inProcess: null, simulator };
+  // QR wallets: the bundled wallet simulator in sim mode; otherwise the in-process acquirer
+  // stands in until a real wallet account is configured.
+  let qr: NetworkPort;
+  let wallet: QrWalletSim | null = null;
+  let qrPort: QrWalletPort | null = null;
+  if (config.network === 'sim') {
+    wallet = await startQrWalletSim({
+      dataDir: join(config.dataDir, 'qr-wallet'),
+      merchants: [{ merchantId: DEMO.merchantId, openingBalanceMinor: DEMO.openingFundsMinor }],
+      refundDelayMs: config.networkDelayMs,
+      faults: () => (simulator as Simulator).faults.faults,
+    });
+    (simulator as Simulator).wallet = wallet;
+    qrPort = new QrWalletPort({
+      clients: [wallet.client(DEMO.merchantId, config.networkTimeoutMs)],
+      demoAuthCode: DEMO_AUTH_CODE,
+    });
+    qr = qrPort;
+  } else {
+    qr = new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
+  }
+  const queueReversal = async (payload: QrReversal) => {
+    const now = clock();
+    await store.tx((trx) =>
+      enqueueOutbox(trx, {
+        id: `ob_${ulid()}`,
+        kind: REVERSE_KIND,
+        refId: payload.requestId,
+        payload,
+        at: now,
+      }),
+    );
+  };
+  return {
+    network: new RoutingPort({ card, qr, queueReversal }) as NetworkPort,
+    inProcess: null,
+    simulator,
+    wallet,
+    qrPort,
+  };
 }
 
 /** Wire the whole service: store → migrations → demo → network → worker → HTTP. */
@@ -104,7 +153,7 @@ export async function startSystem(
   const store = openStore(config.databaseUrl);
   await migrate(store);
   const clock = opts.clock ?? (() => new Date());
-  const { network, inProcess, simulator } = await buildNetwork(config, store, log, clock);
+  const { network, inProcess, simulator, wallet, qrPort } = await buildNetwork(config, store, log, clock);
   const ctx: Ctx = { store, secrets: loadSecrets(config), calendar: loadCalendarFile(), network, clock, log };
   if (config.seedDemo) await seedDemo(ctx);
   const worker = config.worker
@@ -118,7 +167,19 @@ export async function startSystem(
       })
     : null;
   worker?.start();
-  const app = await buildApp(ctx, { logger: config.logLevel !== 'silent' });
+  const app = await buildApp(ctx, {
+    logger: config.logLevel !== 'silent',
+    ...(qrPort ? { qrNotify: (body: unknown) => (qrPort as QrWalletPort).handleNotification(body) } : {}),
+  });
+  const api = app;
+  // The wallet posts refund results to our notify URL once we know our own address.
+  if (wallet) {
+    api.addHook('onListen', async () => {
+      const addr = api.server.address();
+      if (typeof addr === 'object' && addr)
+        wallet.notifyUrls.set(DEMO.merchantId, `http://127.0.0.1:${addr.port}${QR_NOTIFY_PATH}`);
+    });
+  }
   return {
     ctx,
     app,
@@ -130,6 +191,7 @@ export async function startSystem(
       await app.close();
       await worker?.stop();
       await network.close();
+      await wallet?.close();
       await simulator?.close();
       await store.close();
     },

@@ -3,6 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ulid } from 'ulid';
+import type { NetworkResult } from '../network/port.js';
+import { qrNotifyRoutes } from '../network/qr-wallet/notify-route.js';
 import type { Ctx } from '../service/context.js';
 import { errorHandler, problem, sendProblem } from './errors.js';
 import { officeRoutes } from './routes/office.js';
@@ -22,7 +24,13 @@ export const redactPaths = [
   '*.approvals[*].password',
 ];
 
-export async function buildApp(ctx: Ctx, opts: { logger?: boolean } = {}): Promise<FastifyInstance> {
+export interface AppOptions {
+  logger?: boolean;
+  /** Verify and apply a QR wallet notification (mounted without bearer auth: the wallet signs it). */
+  qrNotify?: (body: unknown) => Promise<NetworkResult>;
+}
+
+export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger === false ? undefined : (ctx.log as unknown as FastifyBaseLogger),
     genReqId: (req) => {
@@ -82,5 +90,6 @@ export async function buildApp(ctx: Ctx, opts: { logger?: boolean } = {}): Promi
   await app.register(paymentRoutes(ctx));
   await app.register(refundRoutes(ctx));
   await app.register(officeRoutes(ctx));
+  if (opts.qrNotify) await app.register(qrNotifyRoutes({ handle: opts.qrNotify }));
   return app as unknown as FastifyInstance;
 }

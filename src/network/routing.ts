@@ -1,17 +1,24 @@
 import type { PaymentMethod } from '../domain/payment.js';
-import type {
-  NetworkPort,
-  NetworkResult,
-  RefundSubmission,
-  SaleRequest,
-  SaleResult,
-  SettlementRequest,
-  SettlementTotals,
-  SubmitAck,
-  VoidRequest,
+import {
+  type NetworkPort,
+  type NetworkResult,
+  NetworkUnavailableError,
+  type RefundSubmission,
+  type SaleRequest,
+  type SaleResult,
+  type SettlementRequest,
+  type SettlementTotals,
+  type SubmitAck,
+  type VoidRequest,
 } from './port.js';
 
 const zero = () => ({ count: 0, amountMinor: 0 });
+
+export interface QrReversal {
+  network: 'qr';
+  requestId: string;
+  merchantId: string;
+}
 
 /**
  * One port in front of several networks: card payments go to the card link (ISO 8583), QR
@@ -20,7 +27,14 @@ const zero = () => ({ count: 0, amountMinor: 0 });
 export class RoutingPort implements NetworkPort {
   readonly name: string;
 
-  constructor(private readonly routes: { card: NetworkPort; qr: NetworkPort }) {
+  constructor(
+    private readonly routes: {
+      card: NetworkPort;
+      qr: NetworkPort;
+      /** Queue a reversal (outbox) for a QR sale that got no answer: it may have been applied. */
+      queueReversal?: (payload: QrReversal) => Promise<void>;
+    },
+  ) {
     this.name = `card:${routes.card.name}+qr:${routes.qr.name}`;
   }
 
@@ -32,8 +46,20 @@ export class RoutingPort implements NetworkPort {
     return this.routes.card.echo();
   }
 
-  authorizeSale(req: SaleRequest): Promise<SaleResult> {
-    return this.of(req.method).authorizeSale(req);
+  async authorizeSale(req: SaleRequest): Promise<SaleResult> {
+    try {
+      return await this.of(req.method).authorizeSale(req);
+    } catch (err) {
+      // The card link reverses its own unanswered requests; a QR sale is cancelled by its id.
+      if (req.method === 'qr' && err instanceof NetworkUnavailableError && this.routes.queueReversal) {
+        await this.routes.queueReversal({
+          network: 'qr',
+          requestId: req.requestId,
+          merchantId: req.merchantId,
+        });
+      }
+      throw err;
+    }
   }
 
   voidSale(req: VoidRequest) {
@@ -64,9 +90,10 @@ export class RoutingPort implements NetworkPort {
   }
 
   async reverse(payload: unknown): Promise<void> {
-    const card = this.routes.card;
-    if (!card.reverse) throw new Error(`network ${card.name} has no reversals`);
-    await card.reverse(payload);
+    const target =
+      (payload as Partial<QrReversal> | null)?.network === 'qr' ? this.routes.qr : this.routes.card;
+    if (!target.reverse) throw new Error(`network ${target.name} has no reversals`);
+    await target.reverse(payload);
   }
 
   onResult(handler: (r: NetworkResult) => Promise<void>): void {

@@ -22,6 +22,12 @@ export interface SimulatorOptions {
 
 export interface Simulator {
   ledger: SimLedger;
+  /** The QR wallet simulator, when one runs beside the card host: GET /ledger shows its effects too. */
+  wallet?: {
+    ledger: {
+      effects(): { reference: string; kind: string; amount: number; merchantId: string; at: string }[];
+    };
+  } | null;
   faults: FaultPlan;
   cardPort: number;
   controlPort: number;
@@ -58,10 +64,16 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     }
   });
   control.get<{ Querystring: { all?: string; merchantId?: string } }>('/ledger', async (req) => ({
-    effects: ledger.effects({
-      all: req.query.all === '1',
-      ...(req.query.merchantId ? { merchantId: req.query.merchantId } : {}),
-    }),
+    effects: [
+      ...ledger.effects({
+        all: req.query.all === '1',
+        ...(req.query.merchantId ? { merchantId: req.query.merchantId } : {}),
+      }),
+      // Declared below; the handler only runs once the simulator is up.
+      ...(sim.wallet?.ledger.effects() ?? []).filter(
+        (e) => !req.query.merchantId || e.merchantId === req.query.merchantId,
+      ),
+    ],
     merchants: ledger.db.prepare('select id, balance_minor as balance from merchants').all(),
   }));
   control.get<{ Params: { merchantId: string; day: string } }>(
@@ -84,7 +96,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const addr = control.server.address();
   const controlPort = typeof addr === 'object' && addr ? addr.port : opts.controlPort;
   log.info({ cardPort, controlPort }, 'network simulator listening');
-  return {
+  const sim: Simulator = {
     ledger,
     faults,
     cardPort,
@@ -96,4 +108,5 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       ledger.close();
     },
   };
+  return sim;
 }
