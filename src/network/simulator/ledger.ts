@@ -23,7 +23,7 @@ export interface TxnRow {
   currency: string;
   card_hash: string | null;
   original_rrn: string | null;
-  status: 'approved' | 'declined' | 'reversed';
+  status: 'approved' | 'declined' | 'reversed' | 'voided';
   response_code: string;
   reason: string | null;
   request_key: string;
@@ -261,7 +261,11 @@ export class SimLedger {
         created_at: at,
       };
       this.insertTxn(row);
-      if (code === '00' && sale) this.undoSale(sale, at);
+      if (code === '00' && sale) {
+        this.undoSale(sale, at);
+        // A voided sale is out of the batch totals and can be neither voided nor refunded again.
+        this.db.prepare("update txns set status = 'voided' where rrn = ?").run(sale.rrn);
+      }
       return { ...row, settled_batch: null };
     })();
   }
@@ -364,6 +368,7 @@ export class SimLedger {
       if (t.kind === 'void' && t.original_rrn) {
         const sale = this.txn(t.original_rrn);
         if (sale) {
+          this.db.prepare("update txns set status = 'approved' where rrn = ?").run(sale.rrn);
           if (sale.card_hash) this.moveCardholder(sale.card_hash, -sale.amount_minor);
           this.moveMerchant(sale.merchant_id, sale.amount_minor);
           this.db
@@ -449,7 +454,7 @@ export class SimLedger {
     const rows = this.db
       .prepare(
         `select rrn, terminal_id, stan, batch_no, kind, amount_minor, currency, original_rrn, status, response_code, created_at
-         from txns where merchant_id = ? and substr(created_at, 1, 10) = ? and status in ('approved', 'reversed') order by created_at, rrn`,
+         from txns where merchant_id = ? and substr(created_at, 1, 10) = ? and status in ('approved', 'reversed', 'voided') order by created_at, rrn`,
       )
       .all(merchantId, day) as Record<string, string | number | null>[];
     const header =
