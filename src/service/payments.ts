@@ -45,10 +45,8 @@ export function checkPaymentInput(input: PaymentInput): void {
 
 export function networkDown(err: unknown): never {
   if (err instanceof NetworkUnavailableError) {
-    throw new DomainError(
-      'network_unavailable',
-      'the payment network cannot be reached; check the link and try again',
-    );
+    // The link's own words say whether anything was sent (and is now being reversed).
+    throw new DomainError('network_unavailable', `the payment network did not answer: ${err.message}`);
   }
   throw err;
 }

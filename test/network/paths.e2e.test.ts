@@ -165,6 +165,60 @@ describe.each(storeTargets)(
       expect(s.body.reconciliation).toMatchObject({ balanced: true, differences: [] });
     });
 
+    it('reverses a card sale that got no answer, so the cardholder is not charged', async () => {
+      const control = `http://127.0.0.1:${sys.simulator?.controlPort}`;
+      const ledger = sys.simulator?.ledger;
+      const reversedSales = () =>
+        (
+          ledger?.db
+            .prepare("select count(*) as n from txns where kind = 'sale' and status = 'reversed'")
+            .get() as { n: number }
+        ).n;
+      const before = reversedSales();
+      await call(control, 'PUT', '/faults', { dropRate: 1 });
+      try {
+        const sale = await cashier.call('POST', '/v1/payments', {
+          orderNo: orderNo('LOST'),
+          amount: 3_300,
+          currency: 'CNY',
+          method: 'card',
+          card: { pan: PAN, expiry: '2912' },
+        });
+        expect(sale.status).toBe(503);
+        expect(sale.body.code).toBe('network_unavailable');
+        expect(sale.body.detail).toMatch(/revers/);
+      } finally {
+        await call(control, 'PUT', '/faults', { dropRate: 0 });
+      }
+      await until(
+        async () => reversedSales(),
+        (n) => n === before + 1,
+        15_000,
+      );
+    });
+
+    it('reports an unbalanced batch when the host counts differently, and uploads the batch (0320)', async () => {
+      const sale = await cashier.call('POST', '/v1/payments', {
+        orderNo: orderNo('UNBAL'),
+        amount: 5_000,
+        currency: 'CNY',
+        method: 'card',
+        card: { pan: PAN, expiry: '2912' },
+      });
+      expect(sale.status).toBe(201);
+      // The host's books say something else about this sale.
+      sys.simulator?.ledger.db
+        .prepare('update txns set amount_minor = 5001 where rrn = ?')
+        .run(sale.body.network.reference);
+      const s = await cashier.call('POST', '/v1/settlements', { terminalId: DEMO.terminalId });
+      expect(s.status).toBe(201);
+      expect(s.body.reconciliation.balanced).toBe(false);
+      const [diff, ...others] = s.body.reconciliation.differences;
+      expect(others).toEqual([]);
+      expect(diff.bucket).toBe('sales');
+      expect(diff.network).toEqual({ count: diff.local.count, amount: diff.local.amount + 1 });
+    });
+
     it('the host refuses a message with a bad MAC (A0) and applies nothing', async () => {
       const port = sys.simulator?.cardPort as number;
       const signInAnswer = await exchange(
