@@ -285,6 +285,7 @@ async function benchStore(store: Row['store'], databaseUrl: string): Promise<Row
     networkDelayMs: NETWORK_DELAY_MS,
     workerLeaseMs: 30_000,
     workerBackoffMs: 500,
+    workerDelayedAfterMs: 60_000,
     network: 'in-process',
     acquirerHost: '127.0.0.1',
     acquirerPort: 0,

@@ -17,6 +17,8 @@ export interface Config {
   workerLeaseMs: number;
   /** First retry delay of outbox work (doubles per attempt, up to a minute). */
   workerBackoffMs: number;
+  /** Processing SLA: a refund still not through after this long is shown `delayed` (seed 004 退款延迟). */
+  workerDelayedAfterMs: number;
   dataKey: string | undefined;
   tokenKey: string | undefined;
   /**
@@ -82,6 +84,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     networkDelayMs: int('NETWORK_DELAY_MS', env.NETWORK_DELAY_MS, 1500, 0, 600_000),
     workerLeaseMs: int('WORKER_LEASE_MS', env.WORKER_LEASE_MS, 30_000, 1_000, 3_600_000),
     workerBackoffMs: int('WORKER_BACKOFF_MS', env.WORKER_BACKOFF_MS, 500, 10, 60_000),
+    workerDelayedAfterMs: int(
+      'WORKER_DELAYED_AFTER_MS',
+      env.WORKER_DELAYED_AFTER_MS,
+      60_000,
+      100,
+      7 * 86_400_000,
+    ),
     dataKey: env.DATA_KEY,
     tokenKey: env.TOKEN_KEY,
     network: oneOf('NETWORK', env.NETWORK, ['sim', 'host', 'in-process'] as const, 'sim'),

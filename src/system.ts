@@ -164,6 +164,8 @@ export async function startSystem(
         clock,
         leaseMs: config.workerLeaseMs,
         backoffBaseMs: config.workerBackoffMs,
+        delayedAfterMs: config.workerDelayedAfterMs,
+        calendar: ctx.calendar,
       })
     : null;
   worker?.start();

@@ -8,6 +8,7 @@ import { qrNotifyRoutes } from '../network/qr-wallet/notify-route.js';
 import type { Ctx } from '../service/context.js';
 import { errorHandler, problem, sendProblem } from './errors.js';
 import { officeRoutes } from './routes/office.js';
+import { outcomeRoutes } from './routes/outcomes.js';
 import { paymentRoutes } from './routes/payments.js';
 import { refundRoutes } from './routes/refunds.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -90,6 +91,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(paymentRoutes(ctx));
   await app.register(refundRoutes(ctx));
   await app.register(officeRoutes(ctx));
+  await app.register(outcomeRoutes(ctx));
   if (opts.qrNotify) await app.register(qrNotifyRoutes({ handle: opts.qrNotify }));
   return app as unknown as FastifyInstance;
 }

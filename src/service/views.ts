@@ -1,5 +1,7 @@
+import { explainOutcome } from '../domain/outcomes.js';
 import type { PaymentState } from '../domain/payment.js';
 import { paymentStatus, refundableMinor } from '../domain/payment.js';
+import type { RefundStatus } from '../domain/refund-state.js';
 import type { PaymentRow, RefundRow } from '../store/repo.js';
 
 /** Public JSON shapes of PRODUCT.md §9. Amounts are minor units; names are the contract's. */
@@ -58,7 +60,15 @@ export function refundView(row: RefundRow) {
       : null,
     delayed: row.delayed === 1,
     expectedArrival: row.expected_arrival,
-    network: { reference: row.network_reference, responseCode: row.response_code },
+    network: {
+      reference: row.network_reference,
+      responseCode: row.response_code,
+      /** The response code (or the delay) in plain words with its fix, zh-CN / zh-TW / en. */
+      outcome: explainOutcome(row.response_code, row.status as RefundStatus, {
+        delayed: row.delayed === 1,
+        expectedArrival: row.expected_arrival,
+      }),
+    },
     terminalId: row.terminal_id,
     createdBy: row.created_by,
     createdAt: row.created_at,

@@ -1,7 +1,10 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import type { BusinessCalendar } from '../domain/calendar.js';
 import { DomainError } from '../domain/errors.js';
 import type { PaymentMethod } from '../domain/payment.js';
+import type { RefundMethod } from '../domain/policy.js';
+import { expectedArrival } from '../domain/refund.js';
 import type { RefundStatus } from '../domain/refund-state.js';
 import {
   type NetworkPort,
@@ -12,7 +15,7 @@ import {
 import { SUBMIT_KIND } from '../service/refunds.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/db.js';
-import { lockRefund, moveRefund } from '../store/repo.js';
+import { loadPaymentRow, lockRefund, moveRefund, paymentState, policyOf } from '../store/repo.js';
 import type { OutboxTable } from '../store/schema.js';
 
 export interface WorkerOptions {
@@ -27,12 +30,20 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Processing longer than this marks the refund `delayed` (seed 004: 退款延迟). */
   delayedAfterMs?: number;
+  /**
+   * Business-day calendar: a refund that becomes delayed gets its expected arrival recomputed from
+   * today. Without one, the delayed flag is still set but the date is left as it was.
+   */
+  calendar?: BusinessCalendar;
   workerId?: string;
   /** First retry delay; doubles per attempt up to a minute. */
   backoffBaseMs?: number;
 }
 
 const MAX_BACKOFF_MS = 60_000;
+
+/** Refunds that can become delayed: approved (waiting to be submitted) or processing at the network. */
+const delayableStatuses: ReadonlySet<string> = new Set<RefundStatus>(['approved', 'processing']);
 
 export function backoffMs(attempts: number, baseMs = 500): number {
   return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.min(attempts, 10));
@@ -54,6 +65,7 @@ export class OutboxWorker {
   private readonly leaseMs: number;
   private readonly delayedAfterMs: number;
   private readonly backoffBaseMs: number;
+  private readonly calendar: BusinessCalendar | null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
@@ -68,6 +80,7 @@ export class OutboxWorker {
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.delayedAfterMs = opts.delayedAfterMs ?? 60_000;
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
+    this.calendar = opts.calendar ?? null;
     this.network.onResult((r) => this.applyResult(r));
   }
 
@@ -174,7 +187,7 @@ export class OutboxWorker {
         err instanceof NetworkUnavailableError &&
         this.clock().getTime() - Date.parse(row.created_at) > this.delayedAfterMs
       ) {
-        await this.store.db.updateTable('refunds').set({ delayed: 1 }).where('id', '=', row.ref_id).execute();
+        await this.markDelayed(row.ref_id, 'submission_failing');
       }
     }
   }
@@ -304,13 +317,79 @@ export class OutboxWorker {
         const result = await this.network.queryRefund(row.id);
         if (result) await this.applyResult(result);
         else if (row.delayed === 0 && now.getTime() - Date.parse(row.updated_at) > this.delayedAfterMs) {
-          await this.store.db.updateTable('refunds').set({ delayed: 1 }).where('id', '=', row.id).execute();
+          await this.markDelayed(row.id, 'processing_overdue');
         }
       } catch (err) {
         if (!(err instanceof NetworkUnavailableError || err instanceof DomainError)) throw err;
       }
     }
     return rows.length;
+  }
+
+  /**
+   * 退款延迟 (seed 004): the refund is past its SLA. Once per refund, and only while it is still in
+   * flight: flag it `delayed`, push its expected arrival out to today (Shanghai) plus the policy's
+   * business days for its route — never earlier than the date already promised — and audit it.
+   * No status moves, so no refund event is written. A row that is not a refund (a sale's
+   * reversal) or a refund already flagged or finished is left alone.
+   */
+  private async markDelayed(refundId: string, cause: 'submission_failing' | 'processing_overdue') {
+    const peek = await this.store.db
+      .selectFrom('refunds')
+      .select(['status', 'delayed'])
+      .where('id', '=', refundId)
+      .executeTakeFirst();
+    // Cheap check first: a failing submission calls this on every retry.
+    if (!peek || peek.delayed === 1 || !delayableStatuses.has(peek.status)) return;
+    await this.store.tx(async (trx) => {
+      const refund = await lockRefund(this.store, trx, refundId);
+      if (!refund || refund.delayed === 1 || !delayableStatuses.has(refund.status)) return;
+      const at = this.clock();
+      let arrival = refund.expected_arrival;
+      if (this.calendar) {
+        const merchant = await trx
+          .selectFrom('merchants')
+          .select('policy_json')
+          .where('id', '=', refund.merchant_id)
+          .executeTakeFirstOrThrow();
+        const paymentRow = await loadPaymentRow(
+          this.store,
+          trx,
+          refund.merchant_id,
+          { paymentId: refund.payment_id },
+          false,
+        );
+        const pushed = expectedArrival(
+          policyOf(merchant),
+          this.calendar,
+          await paymentState(trx, paymentRow),
+          refund.method as RefundMethod,
+          at,
+        );
+        // ISO dates compare as strings.
+        if (pushed > arrival) arrival = pushed;
+      }
+      await trx
+        .updateTable('refunds')
+        .set({ delayed: 1, expected_arrival: arrival, updated_at: at.toISOString() })
+        .where('id', '=', refundId)
+        .execute();
+      await appendAudit(this.store, trx, {
+        merchantId: refund.merchant_id,
+        actor: 'worker',
+        action: 'refund.delayed',
+        entity: 'refund',
+        entityId: refundId,
+        data: {
+          cause,
+          status: refund.status,
+          expectedArrival: arrival,
+          previousExpectedArrival: refund.expected_arrival,
+        },
+        at,
+      });
+      this.log.warn({ refundId, cause, expectedArrival: arrival }, 'refund delayed past its SLA');
+    });
   }
 
   private async auditResult(

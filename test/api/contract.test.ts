@@ -170,7 +170,11 @@ describe.each(storeTargets)('REST API v1 on $name', (target) => {
     expect(r.body.expectedArrival).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     const done = await settledRefund(r.body.id);
     expect(done.status).toBe('succeeded');
-    expect(done.network).toEqual({ reference: expect.any(String), responseCode: '00' });
+    expect(done.network).toMatchObject({
+      reference: expect.any(String),
+      responseCode: '00',
+      outcome: { kind: 'success' },
+    });
     const after = (await cashier.call('GET', `/v1/payments/${p.id}`)).body;
     expect(after).toMatchObject({
       status: 'partially_refunded',

@@ -29,6 +29,7 @@ export async function startTestSystem(
     networkDelayMs: 20,
     workerLeaseMs: 30_000,
     workerBackoffMs: 500,
+    workerDelayedAfterMs: 60_000,
     network: 'in-process',
     acquirerHost: '127.0.0.1',
     acquirerPort: 0,
