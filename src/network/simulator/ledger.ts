@@ -140,7 +140,7 @@ export class SimLedger {
       .get(terminalId, stan) as TxnRow | undefined;
   }
 
-  private insertTxn(t: Omit<TxnRow, 'settled_batch'>): void {
+  private insertTxn(t: TxnRow): void {
     this.db
       .prepare(
         `insert into txns (rrn, merchant_id, terminal_id, stan, batch_no, kind, amount_minor, currency, card_hash,
@@ -149,6 +149,43 @@ export class SimLedger {
           @original_rrn, @status, @response_code, @reason, @request_key, @created_at)`,
       )
       .run(t);
+  }
+
+  /** Record one transaction of a terminal request with its outcome; returns the stored row. */
+  private record(
+    req: {
+      merchantId: string;
+      terminalId: string;
+      stan: string;
+      batchNo: string;
+      amountMinor: number;
+      requestKey: string;
+      now: Date;
+    },
+    kind: TxnKind,
+    code: string,
+    extra: { currency: string; cardHash: string | null; originalRrn: string | null; reason: string | null },
+  ): TxnRow {
+    const row: TxnRow = {
+      rrn: this.nextRrn(req.now),
+      merchant_id: req.merchantId,
+      terminal_id: req.terminalId,
+      stan: req.stan,
+      batch_no: req.batchNo,
+      kind,
+      amount_minor: req.amountMinor,
+      currency: extra.currency,
+      card_hash: extra.cardHash,
+      original_rrn: extra.originalRrn,
+      status: code === responseCodes.approved ? 'approved' : 'declined',
+      response_code: code,
+      reason: extra.reason,
+      request_key: req.requestKey,
+      created_at: req.now.toISOString(),
+      settled_batch: null,
+    };
+    this.insertTxn(row);
+    return row;
   }
 
   private effect(
@@ -192,33 +229,21 @@ export class SimLedger {
     now: Date;
   }): TxnRow {
     return this.db.transaction(() => {
-      const rrn = this.nextRrn(req.now);
       const at = req.now.toISOString();
       const code = req.issuerDown ? responseCodes.issuerUnavailable : responseCodes.approved;
-      const row = {
-        rrn,
-        merchant_id: req.merchantId,
-        terminal_id: req.terminalId,
-        stan: req.stan,
-        batch_no: req.batchNo,
-        kind: 'sale' as const,
-        amount_minor: req.amountMinor,
+      const row = this.record(req, 'sale', code, {
         currency: req.currency,
-        card_hash: req.cardHash,
-        original_rrn: null,
-        status: code === '00' ? ('approved' as const) : ('declined' as const),
-        response_code: code,
+        cardHash: req.cardHash,
+        originalRrn: null,
         reason: null,
-        request_key: req.requestKey,
-        created_at: at,
-      };
-      this.insertTxn(row);
+      });
+      const rrn = row.rrn;
       if (code === '00') {
         this.moveCardholder(req.cardHash, -req.amountMinor);
         this.moveMerchant(req.merchantId, req.amountMinor);
         this.effect(rrn, 'sale', req.amountMinor, req.merchantId, at);
       }
-      return { ...row, settled_batch: null };
+      return row;
     })();
   }
 
@@ -242,31 +267,18 @@ export class SimLedger {
         code = responseCodes.invalidTransaction;
       else if (sale.amount_minor !== req.amountMinor) code = responseCodes.invalidAmount;
       else if (this.refundedOf(sale.rrn) > 0) code = responseCodes.invalidTransaction;
-      const rrn = this.nextRrn(req.now);
-      const row = {
-        rrn,
-        merchant_id: req.merchantId,
-        terminal_id: req.terminalId,
-        stan: req.stan,
-        batch_no: req.batchNo,
-        kind: 'void' as const,
-        amount_minor: req.amountMinor,
+      const row = this.record(req, 'void', code, {
         currency: sale?.currency ?? 'CNY',
-        card_hash: sale?.card_hash ?? null,
-        original_rrn: req.originalRrn,
-        status: code === '00' ? ('approved' as const) : ('declined' as const),
-        response_code: code,
+        cardHash: sale?.card_hash ?? null,
+        originalRrn: req.originalRrn,
         reason: null,
-        request_key: req.requestKey,
-        created_at: at,
-      };
-      this.insertTxn(row);
+      });
       if (code === '00' && sale) {
         this.undoSale(sale, at);
         // A voided sale is out of the batch totals and can be neither voided nor refunded again.
         this.db.prepare("update txns set status = 'voided' where rrn = ?").run(sale.rrn);
       }
-      return { ...row, settled_batch: null };
+      return row;
     })();
   }
 
@@ -315,31 +327,19 @@ export class SimLedger {
             reason: req.reason,
             merchantBalanceMinor: this.merchantBalance(req.merchantId),
           });
-      const rrn = this.nextRrn(req.now);
-      const row = {
-        rrn,
-        merchant_id: req.merchantId,
-        terminal_id: req.terminalId,
-        stan: req.stan,
-        batch_no: req.batchNo,
-        kind: 'refund' as const,
-        amount_minor: req.amountMinor,
+      const row = this.record(req, 'refund', code, {
         currency: sale?.currency ?? 'CNY',
-        card_hash: sale?.card_hash ?? null,
-        original_rrn: req.originalRrn,
-        status: code === '00' ? ('approved' as const) : ('declined' as const),
-        response_code: code,
+        cardHash: sale?.card_hash ?? null,
+        originalRrn: req.originalRrn,
         reason: `${req.reason.code}${req.reason.note ? `:${req.reason.note}` : ''}`,
-        request_key: req.requestKey,
-        created_at: at,
-      };
-      this.insertTxn(row);
+      });
+      const rrn = row.rrn;
       if (code === '00' && sale) {
         this.moveMerchant(req.merchantId, -req.amountMinor);
         if (sale.card_hash) this.moveCardholder(sale.card_hash, req.amountMinor);
         this.effect(rrn, 'refund', req.amountMinor, req.merchantId, at);
       }
-      return { ...row, settled_batch: null };
+      return row;
     })();
   }
 
