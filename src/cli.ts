@@ -13,12 +13,16 @@ Usage:
                                control API on 127.0.0.1:SIM_CONTROL_PORT)
   refund-desk iso8583 decode <hex> [--dialect cup|ascii87]
   refund-desk iso8583 encode <json> [--dialect cup|ascii87]
+  refund-desk reconcile <file.csv> --day YYYY-MM-DD [--merchant 898100000000001]
+                               reconcile the network's settlement file against DATABASE_URL's ledger;
+                               the run as JSON on stdout; exit 0 balanced, 3 mismatches or bad rows
   refund-desk help             this text
 
 Environment: PORT (3000), DATABASE_URL (sqlite:./data/refund-desk.db | postgres://…), DATA_DIR (./data),
   LOG_LEVEL (info), SEED_DEMO (1), WORKER (1), DATA_KEY / TOKEN_KEY (base64, 32 bytes),
   NETWORK (sim | host | in-process), ACQUIRER_HOST / ACQUIRER_PORT (127.0.0.1:3900), SIM_CONTROL_PORT (3901),
-  TERMINAL_MASTER_KEY (32 hex), NETWORK_TIMEOUT_MS (5000), NETWORK_DELAY_MS (1500, in-process only)`;
+  TERMINAL_MASTER_KEY (32 hex), NETWORK_TIMEOUT_MS (5000), NETWORK_DELAY_MS (1500, in-process only),
+  SETTLEMENT_FILE_URL (http://127.0.0.1:SIM_CONTROL_PORT/settlement-files/{merchantId}/{day})`;
 
 function networkLine(config: ReturnType<typeof loadConfig>, cardPort?: number, controlPort?: number): string {
   if (config.network === 'in-process')
@@ -126,6 +130,16 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = await iso8583Cli(argv.slice(1), {
         stdout: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
         stderr: (t) => process.stderr.write(t.endsWith('\n') ? t : `${t}\n`),
+      });
+      return;
+    }
+    case 'reconcile': {
+      const { reconcileFileCommand } = await import('./service/reconciliation.js');
+      process.exitCode = await reconcileFileCommand(argv.slice(1), {
+        env: process.env,
+        stdout: (t) => process.stdout.write(t),
+        stderr: (t) => process.stderr.write(t),
+        progress: process.stderr.isTTY === true,
       });
       return;
     }

@@ -10,6 +10,8 @@ import { errorHandler, problem, sendProblem } from './errors.js';
 import { officeRoutes } from './routes/office.js';
 import { outcomeRoutes } from './routes/outcomes.js';
 import { paymentRoutes } from './routes/payments.js';
+import { receiptRoutes } from './routes/receipts.js';
+import { reconciliationRoutes } from './routes/reconciliation.js';
 import { refundRoutes } from './routes/refunds.js';
 import { sessionRoutes } from './routes/sessions.js';
 
@@ -90,7 +92,9 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(sessionRoutes(ctx));
   await app.register(paymentRoutes(ctx));
   await app.register(refundRoutes(ctx));
+  await app.register(receiptRoutes(ctx));
   await app.register(officeRoutes(ctx));
+  await app.register(reconciliationRoutes(ctx));
   await app.register(outcomeRoutes(ctx));
   if (opts.qrNotify) await app.register(qrNotifyRoutes({ handle: opts.qrNotify }));
   return app as unknown as FastifyInstance;

@@ -19,6 +19,7 @@ export const permissions = [
   'policy.read',
   'policy.write',
   'audit.read',
+  'reconciliation.run',
   'operator.manage',
 ] as const;
 export type Permission = (typeof permissions)[number];
@@ -38,7 +39,7 @@ const cashier: Permission[] = [
 /** Who may do what. Approving (the refund password) is the supervisor's, never the cashier's. */
 export const permissionTable: Readonly<Record<Principal, readonly Permission[]>> = {
   cashier,
-  supervisor: [...cashier, 'refund.review', 'refund.approve', 'audit.read'],
+  supervisor: [...cashier, 'refund.review', 'refund.approve', 'audit.read', 'reconciliation.run'],
   admin: [...permissions],
   merchant_system: [
     'payment.create',

@@ -5,6 +5,8 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'k
 import pg from 'pg';
 import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_card_link.js';
+import * as m0003 from './migrations/0003_reconciliation.js';
+import * as m0004 from './migrations/0004_receipts.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -79,6 +81,8 @@ function openPostgres(url: string, poolSize: number): Store {
 const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise<void> }[] = [
   { name: '0001_init', up: m0001.up },
   { name: '0002_card_link', up: m0002.up },
+  { name: '0003_reconciliation', up: m0003.up },
+  { name: '0004_receipts', up: m0004.up },
 ];
 
 /**

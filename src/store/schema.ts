@@ -245,7 +245,38 @@ export interface LinkAttemptTable {
   updated_at: string;
 }
 
+/** One print of a refund's voucher; print_no 1 is the original, later ones are reprints. */
+export interface ReceiptPrintTable {
+  id: string;
+  refund_id: string;
+  print_no: number;
+  format: string;
+  width_mm: number;
+  actor: string;
+  printed_at: string;
+}
+
+/** One reconciliation run: the network's settlement file of a day against our ledger. */
+export interface ReconciliationTable {
+  id: string;
+  merchant_id: string;
+  /** The settlement day, YYYY-MM-DD (see settlementDayWindow in domain/reconcile.ts). */
+  day: string;
+  /** `upload` (CSV in the request), `network` (fetched from the settlement-file URL) or `file` (CLI). */
+  source: string;
+  balanced: number;
+  matched: number;
+  mismatch_count: number;
+  mismatches_json: string;
+  /** `{count, rows:[{line, detail}]}`: every bad row counted, the first ones listed. */
+  invalid_rows_json: string;
+  totals_json: string;
+  created_by: string;
+  created_at: string;
+}
+
 export interface Database {
+  reconciliations: ReconciliationTable;
   link_attempts: LinkAttemptTable;
   merchant_day_totals: MerchantDayTotalTable;
   settlements: SettlementTable;
@@ -265,4 +296,5 @@ export interface Database {
   outbox: OutboxTable;
   acq_transactions: AcqTransactionTable;
   acq_accounts: AcqAccountTable;
+  receipt_prints: ReceiptPrintTable;
 }

@@ -45,6 +45,7 @@ const expected: Record<Principal, Permission[]> = {
     'return.create',
     'policy.read',
     'audit.read',
+    'reconciliation.run',
   ],
   admin: [...permissions],
   merchant_system: [
@@ -75,6 +76,7 @@ describe('permission table', () => {
       'refund.review',
       'policy.write',
       'audit.read',
+      'reconciliation.run',
       'operator.manage',
     ] as const) {
       expect(can('cashier', p), p).toBe(false);
@@ -95,6 +97,7 @@ describe('permission table', () => {
 
   it('a supervisor can approve and review refunds but not write the policy', () => {
     expect(can('supervisor', 'refund.approve')).toBe(true);
+    expect(can('supervisor', 'reconciliation.run')).toBe(true);
     expect(can('supervisor', 'refund.review')).toBe(true);
     expect(can('supervisor', 'policy.write')).toBe(false);
     expect(can('supervisor', 'operator.manage')).toBe(false);

@@ -168,9 +168,10 @@ describe.each(storeTargets)(
     it('reverses a card sale that got no answer, so the cardholder is not charged', async () => {
       const control = `http://127.0.0.1:${sys.simulator?.controlPort}`;
       const ledger = sys.simulator?.ledger;
+      if (!ledger) throw new Error('the simulator runs in this suite');
       const reversedSales = () =>
         (
-          ledger?.db
+          ledger.db
             .prepare("select count(*) as n from txns where kind = 'sale' and status = 'reversed'")
             .get() as { n: number }
         ).n;

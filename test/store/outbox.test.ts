@@ -99,7 +99,12 @@ describe.each(storeTargets)('migrations on $name', (target) => {
   it('are versioned and apply once', async () => {
     const store = openStore(await target.freshUrl());
     try {
-      expect(await migrate(store)).toEqual(['0001_init', '0002_card_link']);
+      expect(await migrate(store)).toEqual([
+        '0001_init',
+        '0002_card_link',
+        '0003_reconciliation',
+        '0004_receipts',
+      ]);
       expect(await migrate(store)).toEqual([]);
     } finally {
       await store.close();

@@ -26,6 +26,8 @@ const schemaTables = {
   acq_transactions: true,
   acq_accounts: true,
   link_attempts: true,
+  reconciliations: true,
+  receipt_prints: true,
 } as const satisfies Record<keyof Database, true>;
 
 export const databaseTables = Object.keys(schemaTables) as (keyof Database)[];

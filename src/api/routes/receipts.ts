@@ -1,0 +1,68 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePermission } from '../../domain/auth.js';
+import { printReceipt } from '../../receipts/service.js';
+import type { Ctx } from '../../service/context.js';
+import { requireCaller } from '../http.js';
+import { IdParams } from '../schemas.js';
+
+const ReceiptQuery = Type.Object(
+  {
+    format: Type.Optional(
+      Type.Union([Type.Literal('text'), Type.Literal('html'), Type.Literal('escpos')], {
+        description: 'text (default), html or escpos',
+      }),
+    ),
+    width: Type.Optional(
+      Type.Union([Type.Literal('58'), Type.Literal('80')], { description: 'paper roll in mm, default 58' }),
+    ),
+    lang: Type.Optional(
+      Type.Union([Type.Literal('zh-CN'), Type.Literal('zh-TW'), Type.Literal('en')], {
+        description: 'labels: zh-CN (default) and zh-TW with English beside them, or English alone',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The page's scripts are none: a malicious note could not run even if escaping ever failed. */
+const HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+export const receiptRoutes =
+  (ctx: Ctx): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get(
+      '/v1/refunds/:id/receipt',
+      {
+        // Every GET is a print (counted, audited); a HEAD must not be one.
+        exposeHeadRoute: false,
+        schema: {
+          tags: ['refunds'],
+          summary:
+            'The refund voucher (退款凭证): text, printable HTML or ESC/POS (GB18030) for 58 or 80 mm paper. ' +
+            'The first print is the original; every later one is marked 重打印 / REPRINT.',
+          params: IdParams,
+          querystring: ReceiptQuery,
+        },
+      },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        requirePermission(caller.principal, 'refund.read');
+        const format = req.query.format ?? 'text';
+        const printed = await printReceipt(ctx, caller, req.params.id, {
+          format,
+          width: req.query.width === '80' ? 80 : 58,
+          lang: req.query.lang ?? 'zh-CN',
+        });
+        reply
+          .header('content-type', printed.contentType)
+          .header('cache-control', 'no-store')
+          .header('x-receipt-print-no', String(printed.printNo))
+          .header('x-receipt-reprint', String(printed.reprint));
+        if (format === 'html') reply.header('content-security-policy', HTML_CSP);
+        if (format === 'escpos')
+          reply.header('content-disposition', `attachment; filename="${req.params.id}.escpos.bin"`);
+        return reply.send(printed.body);
+      },
+    );
+  };
