@@ -9,7 +9,7 @@ import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
 import { loadPaymentRow, lockMerchant, paymentState } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
-import { decodeCursor, page, paymentView } from './views.js';
+import { afterCursor, page, paymentView } from './views.js';
 
 export interface PaymentInput {
   orderNo: string;
@@ -211,16 +211,8 @@ export async function listPayments(ctx: Ctx, caller: Caller, f: PaymentFilter) {
   if (f.amount !== undefined) q = q.where('amount_minor', '=', f.amount);
   if (f.from) q = q.where('created_at', '>=', f.from);
   if (f.to) q = q.where('created_at', '<', f.to);
-  const after = f.cursor ? decodeCursor(f.cursor) : null;
-  if (f.cursor && !after) throw new DomainError('validation_failed', 'cursor is not valid');
-  if (after) {
-    q = q.where((eb) =>
-      eb.or([
-        eb('created_at', '<', after.createdAt),
-        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-      ]),
-    );
-  }
+  const after = afterCursor(f.cursor);
+  if (after) q = q.where(after);
   const rows = await q
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')

@@ -25,7 +25,7 @@ import { appendAudit } from '../store/audit.js';
 import { migrate, openStore, type Tx } from '../store/db.js';
 import type { ReconciliationTable } from '../store/schema.js';
 import type { Caller, Ctx } from './context.js';
-import { decodeCursor, page } from './views.js';
+import { afterCursor, page } from './views.js';
 
 /**
  * Reconciliation (对账, PRODUCT.md §6): the network's daily settlement file of a merchant against
@@ -437,16 +437,8 @@ export async function listReconciliations(
   requirePermission(caller.principal, 'reconciliation.run');
   let q = ctx.store.db.selectFrom('reconciliations').selectAll().where('merchant_id', '=', caller.merchantId);
   if (f.day) q = q.where('day', '=', f.day);
-  const after = f.cursor ? decodeCursor(f.cursor) : null;
-  if (f.cursor && !after) throw new DomainError('validation_failed', 'cursor is not valid');
-  if (after) {
-    q = q.where((eb) =>
-      eb.or([
-        eb('created_at', '<', after.createdAt),
-        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-      ]),
-    );
-  }
+  const after = afterCursor(f.cursor);
+  if (after) q = q.where(after);
   const rows = await q
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')

@@ -20,7 +20,7 @@ import {
   policyOf,
 } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
-import { decodeCursor, page, refundView } from './views.js';
+import { afterCursor, page, refundView } from './views.js';
 
 export interface RefundInput {
   paymentId?: string | undefined;
@@ -273,16 +273,8 @@ export async function listRefunds(ctx: Ctx, caller: Caller, f: RefundFilter) {
   if (f.orderNo) q = q.where('order_no', '=', f.orderNo);
   if (f.from) q = q.where('created_at', '>=', f.from);
   if (f.to) q = q.where('created_at', '<', f.to);
-  const after = f.cursor ? decodeCursor(f.cursor) : null;
-  if (f.cursor && !after) throw new DomainError('validation_failed', 'cursor is not valid');
-  if (after) {
-    q = q.where((eb) =>
-      eb.or([
-        eb('created_at', '<', after.createdAt),
-        eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-      ]),
-    );
-  }
+  const after = afterCursor(f.cursor);
+  if (after) q = q.where(after);
   const rows = await q
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')

@@ -1,3 +1,5 @@
+import { type Expression, type SqlBool, sql } from 'kysely';
+import { DomainError } from '../domain/errors.js';
 import { explainOutcome } from '../domain/outcomes.js';
 import type { PaymentState } from '../domain/payment.js';
 import { paymentStatus, refundableMinor } from '../domain/payment.js';
@@ -86,6 +88,17 @@ export function encodeCursor(row: { createdAt: string; id: string }): string {
 export function decodeCursor(cursor: string): { createdAt: string; id: string } | null {
   const [createdAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   return createdAt && id ? { createdAt, id } : null;
+}
+
+/**
+ * The filter for the page after `cursor` (newest first by created_at, then id). Written once in
+ * plain SQL: the row's own created_at and id, the same in SQLite and PostgreSQL.
+ */
+export function afterCursor(cursor: string | undefined): Expression<SqlBool> | null {
+  if (!cursor) return null;
+  const after = decodeCursor(cursor);
+  if (!after) throw new DomainError('validation_failed', 'cursor is not valid');
+  return sql<SqlBool>`(created_at < ${after.createdAt} or (created_at = ${after.createdAt} and id < ${after.id}))`;
 }
 
 export function page<T extends { id: string; createdAt: string }>(rows: T[], limit: number) {
