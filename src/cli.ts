@@ -42,6 +42,7 @@ async function serve(): Promise<void> {
     [
       '',
       '  Refund Desk is running',
+      `  Terminal       ${base}/terminal/`,
       `  API            ${base}/v1`,
       `  API docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
       `  Health         ${base}/v1/health`,

@@ -14,6 +14,7 @@ import { receiptRoutes } from './routes/receipts.js';
 import { reconciliationRoutes } from './routes/reconciliation.js';
 import { refundRoutes } from './routes/refunds.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { defaultTerminalRoot, terminalRoutes } from './web.js';
 
 /** Log redaction: no credential, card number or personal data ever reaches a log line. */
 export const redactPaths = [
@@ -31,6 +32,8 @@ export interface AppOptions {
   logger?: boolean;
   /** Verify and apply a QR wallet notification (mounted without bearer auth: the wallet signs it). */
   qrNotify?: (body: unknown) => Promise<NetworkResult>;
+  /** The built terminal web app (`vite build` output); default `dist/web/terminal` of this package. */
+  terminalRoot?: string;
 }
 
 export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<FastifyInstance> {
@@ -97,5 +100,6 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(reconciliationRoutes(ctx));
   await app.register(outcomeRoutes(ctx));
   if (opts.qrNotify) await app.register(qrNotifyRoutes({ handle: opts.qrNotify }));
+  await terminalRoutes(app as unknown as FastifyInstance, opts.terminalRoot ?? defaultTerminalRoot);
   return app as unknown as FastifyInstance;
 }

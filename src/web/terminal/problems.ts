@@ -1,0 +1,402 @@
+import { ApiError, type Lang, type Problem } from './api';
+import { formatFen } from './money';
+
+/**
+ * Every problem `code` of the API (PRODUCT.md §9, src/api/errors.ts) in plain words with what to
+ * do, in the three languages. The cashier never sees a bare code; the server's `detail` is only a
+ * small footnote for support.
+ */
+export interface Explained {
+  message: string;
+  fix: string;
+  /** The server's own words, for support. */
+  detail?: string;
+}
+
+type Texts = readonly [string, string, string];
+type Row = { message: Texts; fix: Texts };
+
+const at: Record<Lang, 0 | 1 | 2> = { 'zh-CN': 0, 'zh-TW': 1, en: 2 };
+
+const num = (p: Problem, key: string): number | null => {
+  const v = p[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+};
+
+const minutesLeft = (p: Problem): number => {
+  const s = num(p, 'retryAfterSeconds');
+  if (s !== null) return Math.max(1, Math.ceil(s / 60));
+  const until = typeof p.lockedUntil === 'string' ? Date.parse(p.lockedUntil) : Number.NaN;
+  return Number.isFinite(until) ? Math.max(1, Math.ceil((until - Date.now()) / 60_000)) : 15;
+};
+
+function rowFor(p: Problem): Row {
+  const code = p.code;
+  switch (code) {
+    case 'offline':
+      return {
+        message: ['无法连接到服务器', '無法連線到伺服器', 'The server cannot be reached'],
+        fix: [
+          '请检查终端的网线或 Wi-Fi 后重试；没有收到答复的退款不会重复扣款，重试是安全的。',
+          '請檢查終端的網路線或 Wi-Fi 後重試；沒有收到回覆的退款不會重複扣款，重試是安全的。',
+          "Check the terminal's cable or Wi-Fi and try again; retrying is safe, nothing is done twice.",
+        ],
+      };
+    case 'unauthenticated': {
+      const left = num(p, 'attemptsLeft');
+      if (left !== null)
+        return {
+          message: ['操作员号或密码错误', '操作員號或密碼錯誤', 'Wrong operator number or password'],
+          fix: [
+            `请重新输入；还可尝试 ${left} 次，之后将被锁定。`,
+            `請重新輸入；還可嘗試 ${left} 次，之後將被鎖定。`,
+            `Type them again; ${left} more ${left === 1 ? 'try' : 'tries'} before the operator is locked.`,
+          ],
+        };
+      return {
+        message: ['需要重新签到', '需要重新簽到', 'Sign in again'],
+        fix: [
+          '登录已失效或操作员号、密码不对，请重新签到。',
+          '登入已失效或操作員號、密碼不對，請重新簽到。',
+          'The session ended or the number or password is wrong: sign in again.',
+        ],
+      };
+    }
+    case 'operator_locked': {
+      const n = minutesLeft(p);
+      return {
+        message: [
+          '该操作员因多次输错密码已被锁定',
+          '該操作員因多次輸錯密碼已被鎖定',
+          'This operator is locked after too many wrong passwords',
+        ],
+        fix: [
+          `请 ${n} 分钟后再试，或请管理员解锁。`,
+          `請 ${n} 分鐘後再試，或請管理員解鎖。`,
+          `Try again in ${n} minute${n === 1 ? '' : 's'}, or ask an admin to unlock it.`,
+        ],
+      };
+    }
+    case 'supervisor_password_invalid': {
+      const left = num(p, 'attemptsLeft');
+      return {
+        message: [
+          '主管工号或退款密码错误',
+          '主管工號或退款密碼錯誤',
+          'Wrong supervisor number or refund password',
+        ],
+        fix:
+          left !== null
+            ? [
+                `请主管重新输入；还可尝试 ${left} 次，之后该主管将被锁定。`,
+                `請主管重新輸入；還可嘗試 ${left} 次，之後該主管將被鎖定。`,
+                `The supervisor may try again: ${left} more ${left === 1 ? 'try' : 'tries'} before they are locked.`,
+              ]
+            : ['请主管重新输入。', '請主管重新輸入。', 'The supervisor may try again.'],
+      };
+    }
+    case 'supervisor_locked': {
+      const n = minutesLeft(p);
+      return {
+        message: [
+          '主管因多次输错退款密码已被锁定',
+          '主管因多次輸錯退款密碼已被鎖定',
+          'The supervisor is locked after too many wrong passwords',
+        ],
+        fix: [
+          `还需等待 ${n} 分钟；也可以请另一位主管授权。`,
+          `還需等待 ${n} 分鐘；也可以請另一位主管授權。`,
+          `${n} minute${n === 1 ? '' : 's'} left; another supervisor can approve instead.`,
+        ],
+      };
+    }
+    case 'same_approver':
+      return {
+        message: [
+          '两次授权来自同一位主管',
+          '兩次授權來自同一位主管',
+          'Both approvals came from the same supervisor',
+        ],
+        fix: [
+          '大额退款需要两位不同的主管，请另一位主管输入工号和密码。',
+          '大額退款需要兩位不同的主管，請另一位主管輸入工號和密碼。',
+          'A large refund needs two different supervisors: ask another one.',
+        ],
+      };
+    case 'approver_not_authorised':
+      return {
+        message: [
+          '该工号不是主管，不能授权退款',
+          '該工號不是主管，不能授權退款',
+          'This operator is not a supervisor and cannot approve',
+        ],
+        fix: [
+          '请由主管输入其工号和退款密码。',
+          '請由主管輸入其工號和退款密碼。',
+          'Ask a supervisor to enter their number and refund password.',
+        ],
+      };
+    case 'forbidden':
+      return {
+        message: ['当前操作员无权进行此操作', '目前操作員無權進行此操作', 'Your role may not do this'],
+        fix: [
+          '请签退后由主管或管理员签到操作。',
+          '請簽退後由主管或管理員簽到操作。',
+          'Sign out and let a supervisor or admin sign in.',
+        ],
+      };
+    case 'not_found':
+      return {
+        message: ['没有找到', '沒有找到', 'Not found'],
+        fix: [
+          '请核对订单号或凭证号，或按日期、金额、卡号后四位查找。',
+          '請核對訂單號或憑證號，或按日期、金額、卡號後四位查找。',
+          'Check the order or voucher number, or search by date, amount or card last four.',
+        ],
+      };
+    case 'refunds_disabled':
+      return {
+        message: ['商户已关闭退款功能', '商戶已關閉退款功能', 'Refunds are switched off for this shop'],
+        fix: [
+          '请管理员在后台的退款政策中开启退款。',
+          '請管理員在後台的退款政策中開啟退款。',
+          'An admin can switch them on in the back office policy.',
+        ],
+      };
+    case 'refund_exceeds_refundable': {
+      const amount = num(p, 'refundableAmount');
+      const qty = num(p, 'refundableQty');
+      const sku = typeof p.sku === 'string' ? p.sku : '';
+      if (qty !== null)
+        return {
+          message: [
+            `商品 ${sku} 只剩 ${qty} 件可退`,
+            `商品 ${sku} 只剩 ${qty} 件可退`,
+            `Only ${qty} of ${sku} can still be refunded`,
+          ],
+          fix: [
+            `请把数量改为 ${qty} 件以内。`,
+            `請把數量改為 ${qty} 件以內。`,
+            `Change the quantity to ${qty} or less.`,
+          ],
+        };
+      if (amount === 0)
+        return {
+          message: ['这笔交易已没有可退金额', '這筆交易已沒有可退金額', 'Nothing is left to refund'],
+          fix: [
+            '已全部退款或正在退款中，无需再退；可在交易查询中查看。',
+            '已全部退款或正在退款中，無需再退；可在交易查詢中查看。',
+            'It is refunded or being refunded; see Transactions.',
+          ],
+        };
+      const max = amount !== null ? formatFen(amount) : '';
+      return {
+        message: [
+          `退款金额超过可退金额 ${max}`,
+          `退款金額超過可退金額 ${max}`,
+          `The refund is more than the refundable ${max}`,
+        ],
+        fix: [`请改为 ${max} 以内。`, `請改為 ${max} 以內。`, `Enter ${max} or less.`],
+      };
+    }
+    case 'refund_window_expired': {
+      const d = num(p, 'refundWindowDays');
+      return {
+        message: [
+          `已超过退款期限${d !== null ? `（${d} 天）` : ''}`,
+          `已超過退款期限${d !== null ? `（${d} 天）` : ''}`,
+          `Past the refund window${d !== null ? ` (${d} days)` : ''}`,
+        ],
+        fix: [
+          '终端不能再退这笔交易，请请示店长，通过现金或银行转账等方式处理。',
+          '終端不能再退這筆交易，請請示店長，以現金或銀行轉帳等方式處理。',
+          'The terminal cannot refund it any more; ask the manager about a cash or bank-transfer refund.',
+        ],
+      };
+    }
+    case 'payment_not_completed':
+      return {
+        message: [
+          '原交易未完成或已撤销',
+          '原交易未完成或已撤銷',
+          'The original payment is not completed or was voided',
+        ],
+        fix: [
+          '顾客没有被扣款，无需退款；请在交易查询中核对原交易状态。',
+          '顧客沒有被扣款，無需退款；請在交易查詢中核對原交易狀態。',
+          'The customer was not charged, so there is nothing to refund; check it in Transactions.',
+        ],
+      };
+    case 'reason_required':
+      return {
+        message: ['请写明退款原因', '請寫明退款原因', 'A reason is needed'],
+        fix: ['选择"其它"时需要写明原因。', '選擇「其他」時需要寫明原因。', 'With "Other", write why.'],
+      };
+    case 'reason_not_allowed':
+      return {
+        message: ['该退款原因未启用', '該退款原因未啟用', 'This reason is not in use'],
+        fix: [
+          '请选择其他原因，或请管理员在退款政策中启用。',
+          '請選擇其他原因，或請管理員在退款政策中啟用。',
+          'Choose another reason, or ask an admin to allow it.',
+        ],
+      };
+    case 'method_not_allowed':
+      return {
+        message: ['该退款方式未开放', '該退款方式未開放', 'This refund method is not allowed'],
+        fix: ['请选择原路退回。', '請選擇原路退回。', 'Use the original route.'],
+      };
+    case 'refund_exceeds_limit': {
+      const max = formatFen(num(p, 'maxRefundAmount') ?? 0);
+      return {
+        message: [
+          `超过单笔退款上限 ${max}`,
+          `超過單筆退款上限 ${max}`,
+          `More than the per-refund limit of ${max}`,
+        ],
+        fix: [
+          `请分成多笔、每笔不超过 ${max}，或请管理员调整上限。`,
+          `請分成多筆、每筆不超過 ${max}，或請管理員調整上限。`,
+          `Split it into refunds of ${max} or less, or ask an admin to raise the limit.`,
+        ],
+      };
+    }
+    case 'daily_limit_exceeded': {
+      const limit = formatFen(num(p, 'dailyRefundLimit') ?? 0);
+      const used = formatFen(num(p, 'usedToday') ?? 0);
+      return {
+        message: [
+          `超过今日退款总额上限 ${limit}（今日已退 ${used}）`,
+          `超過今日退款總額上限 ${limit}（今日已退 ${used}）`,
+          `Over today's refund limit of ${limit} (${used} refunded today)`,
+        ],
+        fix: [
+          '请明天再退，或请管理员调整每日上限。',
+          '請明天再退，或請管理員調整每日上限。',
+          'Refund tomorrow, or ask an admin to raise the daily limit.',
+        ],
+      };
+    }
+    case 'void_not_allowed':
+      return {
+        message: ['这笔交易不能撤销', '這筆交易不能撤銷', 'This payment can no longer be voided'],
+        fix: [
+          '撤销只限当天、未结算且未退过款的交易；请改用"退货"退款。',
+          '撤銷只限當天、未結算且未退過款的交易；請改用「退貨」退款。',
+          'Voids are for same-day payments not settled and not refunded: make a refund instead.',
+        ],
+      };
+    case 'adjustment_amount_mismatch':
+      return {
+        message: [
+          '原金额与订单当前金额不一致',
+          '原金額與訂單目前金額不一致',
+          "The original amount is not the order's current amount",
+        ],
+        fix: [
+          '请按订单当前金额输入原金额（可在交易查询中核对）。',
+          '請按訂單目前金額輸入原金額（可在交易查詢中核對）。',
+          "Enter the order's current amount as the original (see Transactions).",
+        ],
+      };
+    case 'idempotency_key_reused':
+      return {
+        message: [
+          '这次提交与之前确认的内容不一致',
+          '這次提交與之前確認的內容不一致',
+          'This differs from what was confirmed before',
+        ],
+        fix: ['请返回重新确认后再提交。', '請返回重新確認後再提交。', 'Go back and confirm again.'],
+      };
+    case 'insufficient_merchant_funds': {
+      const avail = num(p, 'availableAmount');
+      return {
+        message: [
+          '商户可用资金不足，无法退款',
+          '商戶可用資金不足，無法退款',
+          "The shop's available funds do not cover this refund",
+        ],
+        fix: [
+          `${avail !== null ? `当前可用 ${formatFen(avail)}；` : ''}请商户向结算账户补足资金后再退，或联系收单机构。没有发生任何扣款。`,
+          `${avail !== null ? `目前可用 ${formatFen(avail)}；` : ''}請商戶向結算帳戶補足資金後再退，或聯絡收單機構。沒有發生任何扣款。`,
+          `${avail !== null ? `${formatFen(avail)} available; ` : ''}top up the settlement account and refund again, or call the acquirer. Nothing was taken.`,
+        ],
+      };
+    }
+    case 'network_unavailable':
+      return {
+        message: [
+          '无法连接银联 / 收单网络',
+          '無法連線銀聯 / 收單網路',
+          'The payment network cannot be reached',
+        ],
+        fix: [
+          '请检查网络后重试；已授权的退款会在网络恢复后自动提交。',
+          '請檢查網路後重試；已授權的退款會在網路恢復後自動提交。',
+          'Check the network and try again; approved refunds are sent when it is back.',
+        ],
+      };
+    case 'invalid_state_transition':
+      return {
+        message: [
+          '这笔退款当前状态下不能这样操作',
+          '這筆退款目前狀態下不能這樣操作',
+          'Not possible in the current state',
+        ],
+        fix: [
+          '请在交易查询中查看最新状态。',
+          '請在交易查詢中查看最新狀態。',
+          'See its latest state in Transactions.',
+        ],
+      };
+    case 'currency_mismatch':
+      return {
+        message: ['币种不一致', '幣別不一致', 'Currency does not match'],
+        fix: ['本商户只收人民币。', '本商戶只收人民幣。', 'This shop takes CNY only.'],
+      };
+    case 'duplicate_order':
+      return {
+        message: ['订单号已存在', '訂單號已存在', 'This order number already has a payment'],
+        fix: ['请换一个订单号。', '請換一個訂單號。', 'Use another order number.'],
+      };
+    case 'validation_failed':
+      return {
+        message: ['输入的内容不正确', '輸入的內容不正確', 'Something entered is not valid'],
+        fix: ['请检查后重新输入。', '請檢查後重新輸入。', 'Check it and enter it again.'],
+      };
+    case 'internal_error':
+      return {
+        message: [
+          '系统出错了，没有做任何改动',
+          '系統出錯了，沒有做任何變更',
+          'Something went wrong; nothing was changed',
+        ],
+        fix: [
+          '请稍后重试；多次出现请联系技术支持。',
+          '請稍後重試；多次出現請聯絡技術支援。',
+          'Try again shortly; if it keeps happening, call support.',
+        ],
+      };
+    default:
+      return {
+        message: ['操作未能完成', '操作未能完成', 'That did not work'],
+        fix: [
+          '请重试；多次出现请联系技术支持。',
+          '請重試；多次出現請聯絡技術支援。',
+          'Try again; if it keeps happening, call support.',
+        ],
+      };
+  }
+}
+
+export function explain(err: unknown, lang: Lang): Explained {
+  const problem: Problem =
+    err instanceof ApiError ? err.problem : { status: 0, code: 'internal_error', detail: String(err) };
+  const row = rowFor(problem);
+  const i = at[lang];
+  return {
+    message: row.message[i],
+    fix: row.fix[i],
+    ...(problem.detail ? { detail: problem.detail } : {}),
+  };
+}
