@@ -292,6 +292,9 @@ async function benchStore(store: Row['store'], databaseUrl: string): Promise<Row
     simControlPort: 0,
     terminalMasterKey: '0123456789ABCDEFFEDCBA9876543210',
     networkTimeoutMs: 5_000,
+    smtpUrl: undefined,
+    mailFrom: 'Refund Desk <refund-desk@localhost>',
+    smsGatewayUrl: undefined,
     // Fresh keys for this run: nothing is written to the data directory.
     dataKey: randomBytes(32).toString('base64'),
     tokenKey: randomBytes(32).toString('base64'),

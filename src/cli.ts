@@ -48,6 +48,7 @@ async function serve(): Promise<void> {
       `  Health         ${base}/v1/health`,
       `  Store          ${store}`,
       `  Network        ${networkLine(config, system.simulator?.cardPort, system.simulator?.controlPort)}`,
+      `  Vouchers       ${system.senders.describe}`,
       '',
       // The demo's credentials are public (PRODUCT.md §9); with SEED_DEMO=0 nothing is printed.
       ...(config.seedDemo

@@ -34,6 +34,12 @@ export interface Config {
   terminalMasterKey: string;
   /** How long the card link waits for an answer before reversing. */
   networkTimeoutMs: number;
+  /** SMTP server for e-mailed vouchers (`smtp://host:port`); unset: `.eml` files under DATA_DIR/mail/. */
+  smtpUrl: string | undefined;
+  /** The From of e-mailed vouchers. */
+  mailFrom: string;
+  /** SMS gateway (POST JSON `{to, text}`); unset: one JSON line per message in DATA_DIR/sms.log. */
+  smsGatewayUrl: string | undefined;
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -60,6 +66,12 @@ function hexKey(name: string, value: string): string {
   if (!/^[0-9A-Fa-f]{32}$/.test(value))
     throw new Error(`${name} must be 32 hex characters (a double-length 3DES key)`);
   return value.toUpperCase();
+}
+
+function url(name: string, value: string | undefined, scheme: RegExp): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!scheme.test(value)) throw new Error(`${name} must start with ${scheme.source.replace(/\\/g, '')}`);
+  return value;
 }
 
 function bool(value: string | undefined, fallback: boolean): boolean {
@@ -102,5 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       env.TERMINAL_MASTER_KEY ?? '0123456789ABCDEFFEDCBA9876543210',
     ),
     networkTimeoutMs: int('NETWORK_TIMEOUT_MS', env.NETWORK_TIMEOUT_MS, 5_000, 100, 120_000),
+    smtpUrl: url('SMTP_URL', env.SMTP_URL, /^smtps?:\/\//),
+    mailFrom: env.MAIL_FROM || 'Refund Desk <refund-desk@localhost>',
+    smsGatewayUrl: url('SMS_GATEWAY_URL', env.SMS_GATEWAY_URL, /^https?:\/\//),
   };
 }

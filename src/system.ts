@@ -16,6 +16,8 @@ import { QR_NOTIFY_PATH } from './network/qr-wallet/notify-route.js';
 import { DEMO_AUTH_CODE, type QrWalletSim, startQrWalletSim } from './network/qr-wallet/wallet-sim.js';
 import { type QrReversal, RoutingPort } from './network/routing.js';
 import { type Simulator, startSimulator } from './network/simulator/index.js';
+import { ReceiptDelivery } from './receipts/send.js';
+import { makeSenders, type ReceiptSenders } from './receipts/senders.js';
 import type { Secrets } from './security.js';
 import type { Ctx } from './service/context.js';
 import { loadCalendarFile } from './store/calendar-file.js';
@@ -59,6 +61,8 @@ export interface System {
   inProcess: InProcessAcquirer | null;
   /** The bundled simulator, when NETWORK=sim. */
   simulator: Simulator | null;
+  /** Where vouchers sent to consumers go (SMTP / SMS gateway, or files under DATA_DIR). */
+  senders: ReceiptSenders;
   close(): Promise<void>;
 }
 
@@ -156,6 +160,7 @@ export async function startSystem(
   const { network, inProcess, simulator, wallet, qrPort } = await buildNetwork(config, store, log, clock);
   const ctx: Ctx = { store, secrets: loadSecrets(config), calendar: loadCalendarFile(), network, clock, log };
   if (config.seedDemo) await seedDemo(ctx);
+  const senders = makeSenders(config);
   const worker = config.worker
     ? new OutboxWorker({
         store,
@@ -166,6 +171,13 @@ export async function startSystem(
         backoffBaseMs: config.workerBackoffMs,
         delayedAfterMs: config.workerDelayedAfterMs,
         calendar: ctx.calendar,
+        receipts: new ReceiptDelivery(
+          store,
+          ctx.secrets,
+          senders,
+          log.child({ component: 'receipts' }),
+          clock,
+        ),
       })
     : null;
   worker?.start();
@@ -189,6 +201,7 @@ export async function startSystem(
     network,
     inProcess,
     simulator,
+    senders,
     async close() {
       await app.close();
       await worker?.stop();

@@ -3,11 +3,12 @@ import { requirePermission } from '../domain/auth.js';
 import type { Caller, Ctx } from '../service/context.js';
 import { paymentView, refundView } from '../service/views.js';
 import { appendAudit } from '../store/audit.js';
+import type { Store, Tx } from '../store/db.js';
 import { loadPaymentRow, loadRefundRow, paymentState } from '../store/repo.js';
 import { renderEscPos } from './escpos.js';
 import { renderHtml } from './html.js';
 import type { PaperWidth } from './layout.js';
-import { type ReceiptLang, receiptModel } from './model.js';
+import { type ReceiptLang, type ReceiptModel, receiptModel } from './model.js';
 import { renderText } from './text.js';
 
 export const receiptFormats = ['text', 'html', 'escpos'] as const;
@@ -38,6 +39,52 @@ function operatorOf(createdBy: string): { no: string } | null {
 }
 
 /**
+ * The voucher's model for one refund, read in `trx`: the refund, its payment, merchant, terminal,
+ * operator and trace numbers. Counts nothing: printing and sending decide what a copy is.
+ */
+export async function loadVoucherModel(
+  store: Store,
+  trx: Tx,
+  merchantId: string,
+  refundId: string,
+  opts: { lock: boolean; reprint: boolean; printedAt: Date; lang: ReceiptLang },
+): Promise<ReceiptModel> {
+  const refundRow = await loadRefundRow(store, trx, merchantId, refundId, opts.lock);
+  const paymentRow = await loadPaymentRow(store, trx, merchantId, { paymentId: refundRow.payment_id }, false);
+  const payment = paymentView(paymentRow, await paymentState(trx, paymentRow));
+  const refund = refundView(refundRow);
+  const merchant = await trx
+    .selectFrom('merchants')
+    .select(['id', 'name'])
+    .where('id', '=', merchantId)
+    .executeTakeFirstOrThrow();
+  // Trace (voucher) numbers exist when the card link carried the sale or the refund.
+  const traces = await trx
+    .selectFrom('link_attempts')
+    .select(['ref_id', 'stan'])
+    .where('ref_id', 'in', [payment.id, refund.id])
+    .where('state', '=', 'answered')
+    .execute();
+  const terminalId = refund.terminalId ?? payment.terminalId;
+  return receiptModel(
+    refund,
+    payment,
+    merchant,
+    terminalId ? { id: terminalId } : null,
+    operatorOf(refundRow.created_by),
+    {
+      reprint: opts.reprint,
+      printedAt: opts.printedAt,
+      lang: opts.lang,
+      trace: {
+        sale: traces.find((t) => t.ref_id === payment.id)?.stan ?? null,
+        refund: traces.find((t) => t.ref_id === refund.id)?.stan ?? null,
+      },
+    },
+  );
+}
+
+/**
  * Print a refund's voucher: one transaction that locks the refund, counts its earlier prints (the
  * first print is the original, every later one a reprint), renders, and records the print and its
  * audit entry. Rendering inside the transaction means a print is counted only if it was produced.
@@ -53,52 +100,21 @@ export async function printReceipt(
 ): Promise<PrintedReceipt> {
   requirePermission(caller.principal, 'refund.read');
   return ctx.store.tx(async (trx) => {
-    const refundRow = await loadRefundRow(ctx.store, trx, caller.merchantId, refundId, true);
-    const paymentRow = await loadPaymentRow(
-      ctx.store,
-      trx,
-      caller.merchantId,
-      { paymentId: refundRow.payment_id },
-      false,
-    );
-    const payment = paymentView(paymentRow, await paymentState(trx, paymentRow));
-    const refund = refundView(refundRow);
-    const merchant = await trx
-      .selectFrom('merchants')
-      .select(['id', 'name'])
-      .where('id', '=', caller.merchantId)
-      .executeTakeFirstOrThrow();
+    // Lock the refund before counting its prints: two prints at once cannot both be the first.
+    await loadRefundRow(ctx.store, trx, caller.merchantId, refundId, true);
     const previous = await trx
       .selectFrom('receipt_prints')
       .select((eb) => eb.fn.max('print_no').as('last'))
       .where('refund_id', '=', refundId)
       .executeTakeFirst();
     const printNo = Number(previous?.last ?? 0) + 1;
-    // Trace (voucher) numbers exist when the card link carried the sale or the refund.
-    const traces = await trx
-      .selectFrom('link_attempts')
-      .select(['ref_id', 'stan'])
-      .where('ref_id', 'in', [payment.id, refund.id])
-      .where('state', '=', 'answered')
-      .execute();
     const now = ctx.clock();
-    const terminalId = refund.terminalId ?? payment.terminalId;
-    const model = receiptModel(
-      refund,
-      payment,
-      merchant,
-      terminalId ? { id: terminalId } : null,
-      operatorOf(refundRow.created_by),
-      {
-        reprint: printNo > 1,
-        printedAt: now,
-        lang: req.lang,
-        trace: {
-          sale: traces.find((t) => t.ref_id === payment.id)?.stan ?? null,
-          refund: traces.find((t) => t.ref_id === refund.id)?.stan ?? null,
-        },
-      },
-    );
+    const model = await loadVoucherModel(ctx.store, trx, caller.merchantId, refundId, {
+      lock: false,
+      reprint: printNo > 1,
+      printedAt: now,
+      lang: req.lang,
+    });
     const body =
       req.format === 'text'
         ? renderText(model, req.width)

@@ -7,6 +7,7 @@ import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_card_link.js';
 import * as m0003 from './migrations/0003_reconciliation.js';
 import * as m0004 from './migrations/0004_receipts.js';
+import * as m0005 from './migrations/0005_receipt_sends.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -83,6 +84,7 @@ const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise
   { name: '0002_card_link', up: m0002.up },
   { name: '0003_reconciliation', up: m0003.up },
   { name: '0004_receipts', up: m0004.up },
+  { name: '0005_receipt_sends', up: m0005.up },
 ];
 
 /**

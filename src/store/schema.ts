@@ -256,6 +256,20 @@ export interface ReceiptPrintTable {
   printed_at: string;
 }
 
+/** A voucher sent to the consumer: the destination sealed (`seal`) and masked, never in clear. */
+export interface ReceiptSendTable {
+  id: string;
+  refund_id: string;
+  channel: 'email' | 'sms';
+  destination_enc: string;
+  destination_masked: string;
+  status: 'queued' | 'sent' | 'failed';
+  attempts: number;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
 /** One reconciliation run: the network's settlement file of a day against our ledger. */
 export interface ReconciliationTable {
   id: string;
@@ -297,4 +311,5 @@ export interface Database {
   acq_transactions: AcqTransactionTable;
   acq_accounts: AcqAccountTable;
   receipt_prints: ReceiptPrintTable;
+  receipt_sends: ReceiptSendTable;
 }

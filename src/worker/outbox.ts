@@ -12,6 +12,7 @@ import {
   NetworkUnavailableError,
   REVERSE_KIND,
 } from '../network/port.js';
+import { RECEIPT_SEND_KIND, RECEIPT_SEND_MAX_ATTEMPTS, type ReceiptDelivery } from '../receipts/send.js';
 import { SUBMIT_KIND } from '../service/refunds.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/db.js';
@@ -38,6 +39,8 @@ export interface WorkerOptions {
   workerId?: string;
   /** First retry delay; doubles per attempt up to a minute. */
   backoffBaseMs?: number;
+  /** Voucher sends to consumers (`receipt.send`); without it such rows wait for a worker that has one. */
+  receipts?: ReceiptDelivery;
 }
 
 const MAX_BACKOFF_MS = 60_000;
@@ -66,6 +69,7 @@ export class OutboxWorker {
   private readonly delayedAfterMs: number;
   private readonly backoffBaseMs: number;
   private readonly calendar: BusinessCalendar | null;
+  private readonly receipts: ReceiptDelivery | null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
@@ -81,6 +85,7 @@ export class OutboxWorker {
     this.delayedAfterMs = opts.delayedAfterMs ?? 60_000;
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.calendar = opts.calendar ?? null;
+    this.receipts = opts.receipts ?? null;
     this.network.onResult((r) => this.applyResult(r));
   }
 
@@ -160,6 +165,7 @@ export class OutboxWorker {
   }
 
   private async handle(row: OutboxTable): Promise<void> {
+    if (row.kind === RECEIPT_SEND_KIND) return this.sendReceipt(row);
     if (row.kind !== SUBMIT_KIND && row.kind !== REVERSE_KIND) {
       await this.finish(row.id, 'dead', `unknown outbox kind ${row.kind}`);
       return;
@@ -189,6 +195,43 @@ export class OutboxWorker {
       ) {
         await this.markDelayed(row.ref_id, 'submission_failing');
       }
+    }
+  }
+
+  /** Step: deliver a voucher to the consumer; retried with back-off, given up after 8 attempts. */
+  private async sendReceipt(row: OutboxTable): Promise<void> {
+    if (!this.receipts) {
+      await this.store.db
+        .updateTable('outbox')
+        .set({
+          locked_until: null,
+          attempts: row.attempts - 1,
+          next_attempt_at: new Date(this.clock().getTime() + this.leaseMs).toISOString(),
+        })
+        .where('id', '=', row.id)
+        .execute();
+      return;
+    }
+    try {
+      await this.receipts.deliver(row);
+      await this.finish(row.id, 'done', null);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (row.attempts >= RECEIPT_SEND_MAX_ATTEMPTS) {
+        await this.receipts.giveUp(row, message);
+        await this.finish(row.id, 'dead', message.slice(0, 500));
+        return;
+      }
+      const retryAt = new Date(this.clock().getTime() + backoffMs(row.attempts, this.backoffBaseMs));
+      await this.store.db
+        .updateTable('outbox')
+        .set({
+          locked_until: null,
+          next_attempt_at: retryAt.toISOString(),
+          last_error: message.slice(0, 500),
+        })
+        .where('id', '=', row.id)
+        .execute();
     }
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
@@ -57,15 +57,18 @@ describe.skipIf(!haveChromium)('cashier terminal in Chromium', () => {
   let browser: Browser;
   let api: Client;
   let offsetMs = 0;
+  let dataDir = '';
   const contexts: BrowserContext[] = [];
   const measured: Record<string, number> = {};
 
   beforeAll(async () => {
     await ensureTerminalBuilt();
     const dir = mkdtempSync(join(tmpdir(), 'refund-desk-e2e-'));
+    dataDir = join(dir, 'data');
+    // No SMS gateway or SMTP server: vouchers sent land in DATA_DIR/sms.log and DATA_DIR/mail/.
     sys = await startTestSystem(
       `sqlite:${join(dir, 'e2e.db')}`,
-      {},
+      { dataDir },
       { clock: () => new Date(Date.now() + offsetMs) },
     );
     browser = await launchChromium();
@@ -197,6 +200,39 @@ describe.skipIf(!haveChromium)('cashier terminal in Chromium', () => {
     await expect.poll(() => voucher.textContent(), { timeout: 10_000 }).toContain('DEMO-1002');
     expect(await voucher.textContent()).not.toContain('重打印');
     await expect.poll(() => c.page.evaluate('window.__prints')).toBe(1);
+  });
+
+  it('sends the voucher to the consumer’s phone from the success page (发送凭证 → 已发送)', async () => {
+    const sale = await pay(4_200);
+    const c = await terminal({ supervisor: '00' });
+    await c.signIn(sys.base);
+    await startRefund(c, 'quality_issue', sale.orderNo);
+    await c.tap('[data-mode="full"]');
+    await c.tap(c.page.getByTestId('full-refund'));
+    await c.tap(c.page.getByTestId('confirm-refund'));
+    await c.approve(null, '123456');
+    expect(await c.refundEnded()).toBe('succeeded');
+    const refundId = (await c.page.getByTestId('refund-id').textContent()) ?? '';
+
+    await c.tap(c.page.getByTestId('send-voucher'));
+    await c.page.getByTestId('send-form').waitFor();
+    await c.keypad('13912348765');
+    await c.ok();
+    const status = c.page.getByTestId('send-status');
+    await status.locator('[data-status="sent"]').waitFor({ timeout: 10_000 });
+    expect(await status.textContent()).toContain('139****8765');
+    expect(await status.textContent()).toContain('已发送');
+    expect(await status.textContent()).not.toContain('13912348765');
+
+    const log = join(dataDir, 'sms.log');
+    await expect.poll(() => existsSync(log)).toBe(true);
+    const lines = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { to: string; text: string });
+    const line = lines.find((l) => l.to === '13912348765' && l.text.includes(refundId));
+    expect(line?.text).toContain('退款金额');
+    expect(line?.text).toContain('¥42.00');
   });
 
   it('reprints a refund voucher by its number, marked 重打印 / REPRINT', async () => {

@@ -104,6 +104,7 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0002_card_link',
         '0003_reconciliation',
         '0004_receipts',
+        '0005_receipt_sends',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {

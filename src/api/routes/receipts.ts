@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePermission } from '../../domain/auth.js';
+import { listReceiptSends, requestReceiptSend } from '../../receipts/send.js';
 import { printReceipt } from '../../receipts/service.js';
 import type { Ctx } from '../../service/context.js';
-import { requireCaller } from '../http.js';
+import { mutate, requireCaller } from '../http.js';
 import { IdParams } from '../schemas.js';
 
 const ReceiptQuery = Type.Object(
@@ -23,6 +24,23 @@ const ReceiptQuery = Type.Object(
     ),
   },
   { additionalProperties: false },
+);
+
+const SendBody = Type.Object(
+  {
+    email: Type.Optional(
+      Type.String({ maxLength: 254, format: 'email', description: "the consumer's e-mail" }),
+    ),
+    phone: Type.Optional(
+      Type.String({ pattern: '^\\+?[0-9]{5,20}$', description: "the consumer's mobile number (SMS)" }),
+    ),
+    lang: Type.Optional(
+      Type.Union([Type.Literal('zh-CN'), Type.Literal('zh-TW'), Type.Literal('en')], {
+        description: 'voucher labels, as for printing; default zh-CN',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'at least one of email and phone' },
 );
 
 /** The page's scripts are none: a malicious note could not run even if escaping ever failed. */
@@ -64,5 +82,41 @@ export const receiptRoutes =
           reply.header('content-disposition', `attachment; filename="${req.params.id}.escpos.bin"`);
         return reply.send(printed.body);
       },
+    );
+
+    app.post(
+      '/v1/refunds/:id/receipt/send',
+      {
+        schema: {
+          tags: ['refunds'],
+          summary:
+            "Send the refund voucher to the consumer's e-mail and/or phone (SMS); send Idempotency-Key. " +
+            'Queued (202) and delivered by the worker; the destination is stored encrypted and shown masked.',
+          params: IdParams,
+          body: SendBody,
+        },
+      },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        requirePermission(caller.principal, 'refund.read');
+        return mutate(ctx, req, reply, caller, {
+          status: 202,
+          work: (trx) => requestReceiptSend(ctx, trx, caller, req.params.id, req.body),
+        });
+      },
+    );
+
+    app.get(
+      '/v1/refunds/:id/receipt/sends',
+      {
+        schema: {
+          tags: ['refunds'],
+          summary: "The refund voucher's sends to the consumer: channel, masked destination, status",
+          params: IdParams,
+        },
+      },
+      async (req) => ({
+        data: await listReceiptSends(ctx, await requireCaller(ctx, req), req.params.id),
+      }),
     );
   };

@@ -208,6 +208,14 @@ const m = {
   print: ['打印', '列印', 'Print'],
   send: ['发送', '發送', 'Send'],
   sent: ['凭证已发送', '憑證已發送', 'Voucher sent'],
+  sendVoucher: ['发送凭证', '發送憑證', 'Send voucher'],
+  'sendStatus.queued': ['排队发送中…', '排隊發送中…', 'Queued, sending…'],
+  'sendStatus.sent': ['已发送', '已發送', 'Sent'],
+  'sendStatus.failed': [
+    '发送失败，请打印凭证',
+    '發送失敗，請列印憑證',
+    'Not delivered: print the voucher instead',
+  ],
   contactRecorded: [
     '顾客联系方式已随退款登记：{contact}',
     '顧客聯絡方式已隨退款登記：{contact}',

@@ -28,6 +28,7 @@ const schemaTables = {
   link_attempts: true,
   reconciliations: true,
   receipt_prints: true,
+  receipt_sends: true,
 } as const satisfies Record<keyof Database, true>;
 
 export const databaseTables = Object.keys(schemaTables) as (keyof Database)[];

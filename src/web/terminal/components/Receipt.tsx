@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { request } from '../api';
+import { newIdempotencyKey } from '../api';
 import { prefs, useApp } from '../app-context';
 import { useI18n } from '../i18n';
-import { Button, ErrorBox, useEscape } from './ui';
+import { Button, ErrorBox, Keypad, PadField, typeDigitKey, useEscape } from './ui';
 
 type Width = '58' | '80';
 
@@ -103,78 +103,125 @@ export function ReceiptDialog({ refundId, onClose }: { refundId: string; onClose
   );
 }
 
+interface SendView {
+  id: string;
+  channel: 'email' | 'sms';
+  destination: string;
+  status: 'queued' | 'sent' | 'failed';
+}
+
+const PHONE = /^\+?[0-9]{5,20}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const SEND_POLL_MS = 700;
+
 /**
- * A send endpoint for vouchers, if this API has one (`POST /v1/refunds/{id}/…send…` in the OpenAPI
- * document). Without one the terminal offers no 发送 button: the consumer's phone / e-mail is
- * given with the refund instead, and nothing pretends to have been sent.
+ * 发送凭证: the voucher to the consumer's phone (typed on the keypad) or e-mail, through
+ * `POST /v1/refunds/:id/receipt/send` (one Idempotency-Key per form), then the sends list polled
+ * until each is sent. Destinations come back masked; the typed one is forgotten once queued.
  */
-export interface SendEndpoint {
-  path: string;
-  fields: string[];
-}
-
-let sendEndpoint: Promise<SendEndpoint | null> | null = null;
-
-export function findSendEndpoint(): Promise<SendEndpoint | null> {
-  sendEndpoint ??= request<{ paths?: Record<string, Record<string, unknown>> }>('GET', '/openapi.json')
-    .then((doc) => {
-      for (const [path, ops] of Object.entries(doc.paths ?? {})) {
-        if (!/^\/v1\/refunds\/\{id\}\/(receipt\/)?(send|deliver|notify)/.test(path)) continue;
-        const post = ops.post as
-          | { requestBody?: { content?: Record<string, { schema?: { properties?: object } }> } }
-          | undefined;
-        if (!post) continue;
-        const props = post.requestBody?.content?.['application/json']?.schema?.properties ?? {};
-        return { path, fields: Object.keys(props) };
-      }
-      return null;
-    })
-    .catch(() => null);
-  return sendEndpoint;
-}
-
-export function SendForm({ refundId, endpoint }: { refundId: string; endpoint: SendEndpoint }) {
+export function SendVoucher({ refundId, onClose }: { refundId: string; onClose: () => void }) {
   const { api } = useApp();
-  const { t } = useI18n();
-  const [to, setTo] = useState('');
+  const { t, lang } = useI18n();
+  const [mode, setMode] = useState<'phone' | 'email'>('phone');
+  const [phone, setPhone] = useState('');
+  const [email, setEmail] = useState('');
   const [busy, setBusy] = useState(false);
-  const [sent, setSent] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [sends, setSends] = useState<SendView[] | null>(null);
+  const key = useRef(newIdempotencyKey()).current;
+  const value = mode === 'phone' ? phone : email.trim();
+  const valid = mode === 'phone' ? PHONE.test(value) : EMAIL.test(value);
+
+  useEffect(() => {
+    if (!sends || sends.every((s) => s.status !== 'queued')) return;
+    const ids = new Set(sends.map((s) => s.id));
+    const timer = setTimeout(async () => {
+      try {
+        const all = await api.get<{ data: SendView[] }>(
+          `/v1/refunds/${encodeURIComponent(refundId)}/receipt/sends`,
+        );
+        setSends(all.data.filter((s) => ids.has(s.id)));
+      } catch (err) {
+        setError(err);
+        setSends([...sends]);
+      }
+    }, SEND_POLL_MS);
+    return () => clearTimeout(timer);
+  }, [api, refundId, sends]);
+
   const submit = async (e: Event) => {
     e.preventDefault();
-    const value = to.trim();
-    if (!value) return;
-    const isEmail = value.includes('@');
-    const body: Record<string, string> = {};
-    const f = endpoint.fields;
-    if (f.includes('phone') || f.includes('email')) body[isEmail ? 'email' : 'phone'] = value;
-    else body.to = value;
-    if (f.includes('channel')) body.channel = isEmail ? 'email' : 'sms';
+    if (!valid || busy) return;
     setBusy(true);
     setError(null);
     try {
-      await api.post(endpoint.path.replace('{id}', encodeURIComponent(refundId)), body);
-      setSent(true);
+      const res = await api.post<{ data: SendView[] }>(
+        `/v1/refunds/${encodeURIComponent(refundId)}/receipt/send`,
+        { [mode]: value, lang },
+        key,
+      );
+      setPhone('');
+      setEmail('');
+      setSends(res.data);
     } catch (err) {
       setError(err);
     } finally {
       setBusy(false);
     }
   };
-  if (sent) return <p class="ok-text">{t('sent')}</p>;
+
+  if (sends) {
+    return (
+      <div class="send-form" data-testid="send-status">
+        {sends.map((s) => (
+          <p key={s.id} class={s.status === 'sent' ? 'ok-text' : 'muted'} data-status={s.status}>
+            {s.destination} · {t(`sendStatus.${s.status}`)}
+          </p>
+        ))}
+        <ErrorBox error={error} />
+        <Button variant="secondary" onClick={onClose}>
+          {t('close')}
+        </Button>
+      </div>
+    );
+  }
   return (
-    <form class="send-form" onSubmit={submit}>
-      <input
-        name="sendTo"
-        autoComplete="off"
-        placeholder={`${t('phone')} / ${t('email')}`}
-        value={to}
-        onInput={(e) => setTo((e.currentTarget as HTMLInputElement).value)}
-      />
-      <Button type="submit" variant="secondary" busy={busy}>
-        {t('send')}
-      </Button>
+    <form class="send-form" onSubmit={submit} data-testid="send-form">
+      <div class="seg">
+        <Button variant={mode === 'phone' ? 'primary' : 'secondary'} onClick={() => setMode('phone')}>
+          {t('phone')}
+        </Button>
+        <Button variant={mode === 'email' ? 'primary' : 'secondary'} onClick={() => setMode('email')}>
+          {t('email')}
+        </Button>
+      </div>
+      {mode === 'phone' ? (
+        <>
+          <PadField name="sendPhone" label={t('phone')} value={phone} onValue={setPhone} active autoFocus />
+          <Keypad busy={busy} okLabel={t('send')} onKey={(k) => setPhone((v) => typeDigitKey(v, k, 20))} />
+        </>
+      ) : (
+        <>
+          <label class="pad-label" for="field-sendEmail">
+            {t('email')}
+          </label>
+          <input
+            id="field-sendEmail"
+            name="sendEmail"
+            type="email"
+            autoComplete="off"
+            value={email}
+            onInput={(e) => setEmail((e.currentTarget as HTMLInputElement).value)}
+          />
+          <Button type="submit" variant="primary" busy={busy} disabled={!valid}>
+            {t('send')}
+          </Button>
+        </>
+      )}
       <ErrorBox error={error} />
+      <Button variant="secondary" onClick={onClose}>
+        {t('cancel')}
+      </Button>
     </form>
   );
 }

@@ -4,7 +4,7 @@ import type { Refund, RefundStatus } from '../api';
 import { useApp } from '../app-context';
 import { useI18n } from '../i18n';
 import { formatFen } from '../money';
-import { findSendEndpoint, ReceiptDialog, type SendEndpoint, SendForm } from './Receipt';
+import { ReceiptDialog, SendVoucher } from './Receipt';
 import { Button, ErrorBox, Facts } from './ui';
 
 const FINAL: RefundStatus[] = ['succeeded', 'failed', 'rejected', 'canceled'];
@@ -31,7 +31,7 @@ export function RefundProgress({
   const [refund, setRefund] = useState(initial);
   const [pollError, setPollError] = useState<unknown>(null);
   const [printing, setPrinting] = useState(false);
-  const [send, setSend] = useState<SendEndpoint | null>(null);
+  const [sending, setSending] = useState(false);
 
   useEffect(() => {
     let live = true;
@@ -62,10 +62,6 @@ export function RefundProgress({
       clearTimeout(timer);
     };
   }, [api, initial]);
-
-  useEffect(() => {
-    void findSendEndpoint().then(setSend);
-  }, []);
 
   const outcome = refund.network?.outcome ?? null;
   const status = refund.status;
@@ -150,9 +146,16 @@ export function RefundProgress({
             {t('print')}
           </Button>
         ) : null}
+        {status === 'succeeded' && !sending ? (
+          <Button variant="secondary" data-testid="send-voucher" onClick={() => setSending(true)}>
+            {t('sendVoucher')}
+          </Button>
+        ) : null}
         {actions(refund)}
       </div>
-      {status === 'succeeded' && send ? <SendForm refundId={refund.id} endpoint={send} /> : null}
+      {status === 'succeeded' && sending ? (
+        <SendVoucher refundId={refund.id} onClose={() => setSending(false)} />
+      ) : null}
       {printing ? <ReceiptDialog refundId={refund.id} onClose={() => setPrinting(false)} /> : null}
     </div>
   );
