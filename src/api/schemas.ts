@@ -85,7 +85,13 @@ export const PaymentQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const VoidBody = Type.Object({ approvals: Approvals }, { additionalProperties: false });
+// A void always needs a supervisor: at least one approval, checked by the schema.
+export const VoidBody = Type.Object(
+  {
+    approvals: Type.Array(Approvals.items, { minItems: 1, maxItems: 2 }),
+  },
+  { additionalProperties: false },
+);
 
 export const Consumer = Type.Object(
   {
