@@ -1,13 +1,13 @@
 import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
-import type { PaymentMethod } from '../domain/payment.js';
+import type { PaymentMethod, PaymentState } from '../domain/payment.js';
 import type { ReasonCode } from '../domain/policy.js';
 import { checkReason, decideAdjustment, type VerifiedApproval } from '../domain/refund.js';
 import { inFlightStatuses } from '../domain/refund-state.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
-import { lockMerchant, paymentState, policyOf } from '../store/repo.js';
+import { lockMerchant, paymentStates, policyOf } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
 import { recordPayment } from './payments.js';
 import { createRefund } from './refunds.js';
@@ -212,7 +212,8 @@ export async function getOrder(ctx: Ctx, caller: Caller, orderNo: string) {
     .orderBy('revision')
     .execute();
   const paymentViews = [];
-  for (const p of payments) paymentViews.push(paymentView(p, await paymentState(db, p)));
+  const states = await paymentStates(db, payments);
+  for (const [i, p] of payments.entries()) paymentViews.push(paymentView(p, states[i] as PaymentState));
   return {
     orderNo,
     currentAmount: current,

@@ -1,13 +1,13 @@
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
-import { luhnValid, maskPan, type PaymentMethod } from '../domain/payment.js';
+import { luhnValid, maskPan, type PaymentMethod, type PaymentState } from '../domain/payment.js';
 import { decideVoid } from '../domain/refund.js';
 import { acquirerFeeBps } from '../network/in-process/acquirer.js';
 import { NetworkUnavailableError } from '../network/port.js';
 import { cardToken } from '../security.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
-import { loadPaymentRow, lockMerchant, paymentState } from '../store/repo.js';
+import { loadPaymentRow, lockMerchant, paymentState, paymentStates } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
 import { afterCursor, page, paymentView } from './views.js';
 
@@ -219,7 +219,8 @@ export async function listPayments(ctx: Ctx, caller: Caller, f: PaymentFilter) {
     .limit(f.limit + 1)
     .execute();
   const views = [];
-  for (const row of rows) views.push(paymentView(row, await paymentState(ctx.store.db, row)));
+  const states = await paymentStates(ctx.store.db, rows);
+  for (const [i, row] of rows.entries()) views.push(paymentView(row, states[i] as PaymentState));
   return page(views, f.limit);
 }
 

@@ -1,4 +1,4 @@
-import { DomainError } from '../domain/errors.js';
+import { DomainError, invariant } from '../domain/errors.js';
 import type { PaymentMethod, PaymentState } from '../domain/payment.js';
 import { assertTotals } from '../domain/payment.js';
 import { defaultPolicy, type Policy } from '../domain/policy.js';
@@ -50,36 +50,53 @@ export async function loadPaymentRow(
 }
 
 export async function paymentState(trx: Tx, row: PaymentRow): Promise<PaymentState> {
+  const [state] = await paymentStates(trx, [row]);
+  invariant(state, 'one state per payment row');
+  return state;
+}
+
+/** The domain view of several payments, their line items read in one query (lists, orders). */
+export async function paymentStates(trx: Tx, rows: PaymentRow[]): Promise<PaymentState[]> {
+  if (rows.length === 0) return [];
   const items = await trx
     .selectFrom('payment_items')
     .selectAll()
-    .where('payment_id', '=', row.id)
+    .where(
+      'payment_id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .orderBy('payment_id')
     .orderBy('line_no')
     .execute();
-  const state: PaymentState = {
-    id: row.id,
-    merchantId: row.merchant_id,
-    orderNo: row.order_no,
-    kind: row.kind as PaymentState['kind'],
-    amountMinor: Number(row.amount_minor),
-    currency: row.currency,
-    method: row.method as PaymentMethod,
-    feeMinor: Number(row.fee_minor),
-    voided: row.voided === 1,
-    settled: row.settled === 1,
-    capturedAt: new Date(row.captured_at),
-    refundedMinor: Number(row.refunded_minor),
-    inFlightMinor: Number(row.in_flight_minor),
-    items: items.map((i) => ({
-      sku: i.sku,
-      name: i.name,
-      qty: i.qty,
-      unitAmountMinor: Number(i.unit_amount_minor),
-      refundedQty: i.refunded_qty,
-    })),
-  };
-  assertTotals(state);
-  return state;
+  return rows.map((row) => {
+    const state: PaymentState = {
+      id: row.id,
+      merchantId: row.merchant_id,
+      orderNo: row.order_no,
+      kind: row.kind as PaymentState['kind'],
+      amountMinor: Number(row.amount_minor),
+      currency: row.currency,
+      method: row.method as PaymentMethod,
+      feeMinor: Number(row.fee_minor),
+      voided: row.voided === 1,
+      settled: row.settled === 1,
+      capturedAt: new Date(row.captured_at),
+      refundedMinor: Number(row.refunded_minor),
+      inFlightMinor: Number(row.in_flight_minor),
+      items: items
+        .filter((i) => i.payment_id === row.id)
+        .map((i) => ({
+          sku: i.sku,
+          name: i.name,
+          qty: i.qty,
+          unitAmountMinor: Number(i.unit_amount_minor),
+          refundedQty: i.refunded_qty,
+        })),
+    };
+    assertTotals(state);
+    return state;
+  });
 }
 
 /** Sum of the merchant's refunds created on `day` (Shanghai) that still count against the daily cap. */
