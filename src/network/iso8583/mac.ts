@@ -77,8 +77,13 @@ export function verifyMac(bytes: Buffer, dialect: Dialect, key16: Buffer): boole
   const numbers = Object.keys(decoded.message.fields).map(Number);
   const macField = macFieldOf(numbers);
   if (macField === 128 && numbers.includes(64)) return false;
-  const received = decoded.message.fields[String(macField)];
-  if (received === undefined) return false;
-  const expected = macOf(bytes.subarray(0, bytes.length - macWidth(dialect)), key16);
-  return timingSafeEqual(expected, Buffer.from(received, 'hex'));
+  if (decoded.message.fields[String(macField)] === undefined) return false;
+  // Compare the MAC field's bytes as sent with their one canonical encoding (raw, or UPPERCASE hex
+  // in ascii87), so a message differing in any byte — even only in hex letter case — fails.
+  const width = macWidth(dialect);
+  const mac = macOf(bytes.subarray(0, bytes.length - width), key16);
+  const expected =
+    DIALECTS[dialect].binary === 'raw' ? mac : Buffer.from(mac.toString('hex').toUpperCase(), 'latin1');
+  const received = bytes.subarray(bytes.length - width);
+  return received.length === expected.length && timingSafeEqual(expected, received);
 }
