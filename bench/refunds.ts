@@ -29,7 +29,7 @@ import { DEMO } from '../src/demo.js';
 import { authenticate } from '../src/service/auth.js';
 import type { Caller, Ctx } from '../src/service/context.js';
 import { createRefund, type RefundInput } from '../src/service/refunds.js';
-import { runIdempotent } from '../src/store/idempotency.js';
+import { claimKey, completeKey } from '../src/store/idempotency.js';
 import { type System, startSystem } from '../src/system.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -213,11 +213,20 @@ async function startFloor(ctx: Ctx, caller: Caller): Promise<{ app: FastifyInsta
     const key = req.headers['idempotency-key'];
     if (typeof key !== 'string') return reply.code(400).send({ error: 'Idempotency-Key required' });
     const input = req.body as RefundInput;
-    const result = await runIdempotent(
-      ctx.store,
-      { merchantId: caller.merchantId, key, fingerprint: { method: 'POST', path: '/floor', body: input } },
-      async (trx) => ({ statusCode: 201, body: await createRefund(ctx, trx, caller, input, []) }),
-    );
+    const scope = {
+      merchantId: caller.merchantId,
+      key,
+      fingerprint: { method: 'POST', path: '/floor', body: input },
+    };
+    const claim = await claimKey(ctx.store, scope, new Date());
+    const result =
+      'replayed' in claim
+        ? claim
+        : await ctx.store.tx(async (trx) => {
+            const answer = { statusCode: 201, body: await createRefund(ctx, trx, caller, input, []) };
+            await completeKey(trx, scope, claim, answer);
+            return answer;
+          });
     return reply.code(result.statusCode).send(result.body);
   });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -2,8 +2,10 @@ import { ulid } from 'ulid';
 import { defaultPolicy } from './domain/policy.js';
 import { hashPassword } from './security.js';
 import type { Caller, Ctx } from './service/context.js';
-import { authorizePayment, type PaymentInput, recordPayment } from './service/payments.js';
+import type { PaymentInput } from './service/payments.js';
 import { appendAudit } from './store/audit.js';
+import { runWorkflow } from './workflows/run.js';
+import { saleWorkflow } from './workflows/sale.js';
 
 export const DEMO = {
   merchantId: '898100000000001',
@@ -130,8 +132,7 @@ export async function seedDemo(ctx: Ctx): Promise<boolean> {
   };
   for (const sale of demoSales) {
     const paymentId = `pay_${ulid()}`;
-    const auth = await authorizePayment(ctx, caller, sale, paymentId);
-    await ctx.store.tx((trx) => recordPayment(ctx, trx, caller, sale, { paymentId, ...auth }));
+    await runWorkflow(ctx, saleWorkflow(ctx, caller, sale, paymentId));
   }
   return true;
 }

@@ -24,6 +24,7 @@ import { loadCalendarFile } from './store/calendar-file.js';
 import { migrate, openStore, type Store } from './store/db.js';
 import { enqueueOutbox } from './store/repo.js';
 import { OutboxWorker } from './worker/outbox.js';
+import { applyRefundResult } from './workflows/refund.js';
 
 /** Keys from the environment, or generated once and kept (mode 600) in the data directory. */
 export function loadSecrets(config: Pick<Config, 'dataDir' | 'dataKey' | 'tokenKey'>): Secrets {
@@ -159,6 +160,9 @@ export async function startSystem(
   const clock = opts.clock ?? (() => new Date());
   const { network, inProcess, simulator, wallet, qrPort } = await buildNetwork(config, store, log, clock);
   const ctx: Ctx = { store, secrets: loadSecrets(config), calendar: loadCalendarFile(), network, clock, log };
+  // Results are applied whether or not this process runs the worker (an API-only process still
+  // receives the wallet's notifications and must not drop them).
+  network.onResult((r) => applyRefundResult(ctx, r));
   if (config.seedDemo) await seedDemo(ctx);
   const senders = makeSenders(config);
   const worker = config.worker

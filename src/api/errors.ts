@@ -31,6 +31,12 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   invalid_state_transition: { status: 409, title: 'Not possible in the current state' },
   currency_mismatch: { status: 422, title: 'Currency does not match' },
   duplicate_order: { status: 409, title: 'This order already has a payment' },
+  idempotency_key_in_use: { status: 409, title: 'A request with this Idempotency-Key is in progress' },
+  operation_in_progress: { status: 409, title: 'Another operation on this order is in progress' },
+  refund_at_network: { status: 409, title: 'The network may already hold this refund' },
+  charge_needs_card: { status: 422, title: 'The difference cannot be charged to this card' },
+  fee_exceeds_amount: { status: 422, title: 'The handling fee takes the whole refund' },
+  conflicting_references: { status: 400, title: 'paymentId and orderNo name different payments' },
 };
 
 export interface Problem {

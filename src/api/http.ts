@@ -5,10 +5,12 @@ import { authenticate } from '../service/auth.js';
 import type { Caller, Ctx } from '../service/context.js';
 import type { Tx } from '../store/db.js';
 import {
-  findStoredResponse,
+  type Claim,
+  claimKey,
+  completeKey,
   type IdempotencyScope,
   MAX_IDEMPOTENCY_KEY_LENGTH,
-  runIdempotent,
+  releaseKey,
 } from '../store/idempotency.js';
 
 declare module 'fastify' {
@@ -51,19 +53,62 @@ export function keyedId(prefix: string, caller: Caller, key: string | null, fres
   return key ? `${prefix}${sha256Hex(`${caller.merchantId}:${key}`).slice(0, 26)}` : fresh();
 }
 
+/** A same-key request still running is waited for this long, then answered with its result. */
+const CLAIM_WAIT_MS = 20_000;
+const CLAIM_POLL_MS = 25;
+
 /**
- * Every mutating call goes through here: replay a stored answer for a known key, otherwise run
- * `prepare` (password checks, network calls: never inside a store transaction) and then `work`
- * inside one transaction together with the key's record.
+ * Claim the key; while another request with it is running, wait for that one to finish and replay
+ * its answer (a client retrying impatiently gets the one result, not an error).
+ */
+async function claimWhenFree(ctx: Ctx, scope: IdempotencyScope) {
+  const deadline = Date.now() + CLAIM_WAIT_MS;
+  for (;;) {
+    try {
+      return await claimKey(ctx.store, scope, ctx.clock());
+    } catch (err) {
+      const busy = err instanceof DomainError && err.code === 'idempotency_key_in_use';
+      if (!busy || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, CLAIM_POLL_MS));
+    }
+  }
+}
+
+/** The steps of a mutating call: see `mutate`. */
+export interface MutationSteps<P> {
+  status: number;
+  /** Refuse the call without an Idempotency-Key (every call that can move money). */
+  requireKey?: boolean;
+  /** Password checks, reservations and network calls: never inside a store transaction. */
+  prepare?: () => Promise<P>;
+  /** The local write, in one transaction together with the key's answer. */
+  work: (trx: Tx, prepared: P) => Promise<unknown>;
+  /**
+   * `prepare` succeeded (the network may have acted) but `work` failed: undo or settle what the
+   * network did. Never skipped: an error after the network acted must not leave it unrecorded.
+   */
+  compensate?: (prepared: P, err: unknown) => Promise<void>;
+}
+
+/**
+ * Every mutating call goes through here: claim the Idempotency-Key first (a finished request is
+ * replayed, a running one refused with 409), then `prepare`, then `work` in one transaction with
+ * the key's answer; if `work` fails after `prepare`, `compensate` runs before the error is answered.
  */
 export async function mutate<P>(
   ctx: Ctx,
   req: FastifyRequest,
   reply: FastifyReply,
   caller: Caller,
-  opts: { status: number; prepare?: () => Promise<P>; work: (trx: Tx, prepared: P) => Promise<unknown> },
+  opts: MutationSteps<P>,
 ) {
   const key = idempotencyKey(req);
+  if (!key && opts.requireKey) {
+    throw new DomainError(
+      'idempotency_key_required',
+      'send an Idempotency-Key header (a fresh random value per operation, the same value on retries)',
+    );
+  }
   const scope: IdempotencyScope | null = key
     ? {
         merchantId: caller.merchantId,
@@ -71,17 +116,35 @@ export async function mutate<P>(
         fingerprint: { method: req.method, path: req.url.split('?')[0] ?? req.url, body: req.body ?? null },
       }
     : null;
+  let claim: Claim | null = null;
   if (scope) {
-    const stored = await findStoredResponse(ctx.store, scope);
-    if (stored) return reply.code(stored.statusCode).header('idempotent-replayed', 'true').send(stored.body);
+    const claimed = await claimWhenFree(ctx, scope);
+    if ('replayed' in claimed)
+      return reply.code(claimed.statusCode).header('idempotent-replayed', 'true').send(claimed.body);
+    claim = claimed;
   }
-  const prepared = (opts.prepare ? await opts.prepare() : undefined) as P;
-  const result = await runIdempotent(ctx.store, scope, async (trx) => ({
-    statusCode: opts.status,
-    body: await opts.work(trx, prepared),
-  }));
-  if (result.replayed) reply.header('idempotent-replayed', 'true');
-  return reply.code(result.statusCode).send(result.body);
+  const release = async () => {
+    if (scope && claim) await releaseKey(ctx.store, scope, claim);
+  };
+  let prepared: P;
+  try {
+    prepared = (opts.prepare ? await opts.prepare() : undefined) as P;
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  try {
+    const body = await ctx.store.tx(async (trx) => {
+      const answer = await opts.work(trx, prepared);
+      if (scope && claim) await completeKey(trx, scope, claim, { statusCode: opts.status, body: answer });
+      return answer;
+    });
+    return reply.code(opts.status).send(body);
+  } catch (err) {
+    if (opts.compensate) await opts.compensate(prepared, err);
+    await release();
+    throw err;
+  }
 }
 
 export function limitOf(q: { limit?: string | undefined }): number {

@@ -31,6 +31,12 @@ export const errorCodes = [
   'duplicate_order',
   'session_password_invalid',
   'operator_locked',
+  'idempotency_key_in_use',
+  'operation_in_progress',
+  'refund_at_network',
+  'charge_needs_card',
+  'fee_exceeds_amount',
+  'conflicting_references',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

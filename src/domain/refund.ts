@@ -191,7 +191,15 @@ export function decideRefund(ctx: RefundContext, req: RefundRequest): RefundDeci
       usedToday: ctx.merchantTodayMinor,
     });
   }
-  const feeMinor = Math.min(policy.feeRule.handlingFee, amountMinor);
+  if (policy.feeRule.handlingFee >= amountMinor) {
+    // A refund that pays the consumer nothing would still go to the network as a zero amount.
+    throw new DomainError(
+      'fee_exceeds_amount',
+      `the handling fee of ${policy.feeRule.handlingFee} takes the whole refund of ${amountMinor}`,
+      { handlingFee: policy.feeRule.handlingFee },
+    );
+  }
+  const feeMinor = policy.feeRule.handlingFee;
   const netAmountMinor = amountMinor - feeMinor;
   const merchantFeeReturnedMinor =
     policy.feeRule.originalFee === 'prorata'

@@ -7,9 +7,19 @@ import { checkReason, decideAdjustment, type VerifiedApproval } from '../domain/
 import { inFlightStatuses } from '../domain/refund-state.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
+import { refuseWhileActive } from '../store/operations.js';
 import { lockMerchant, paymentStates, policyOf } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
 import { recordPayment } from './payments.js';
+
+/** What the apply step needs of an authorised charge. */
+export interface ChargeAuth {
+  operationId: string;
+  paymentId: string;
+  reference: string | null;
+  cardToken: string | undefined;
+}
+
 import { createRefund } from './refunds.js';
 import { paymentView, refundView } from './views.js';
 
@@ -37,78 +47,32 @@ export async function orderAmount(trx: Tx, merchantId: string, orderNo: string) 
 }
 
 /**
- * 调整金额, step 1 (outside the store transaction): decide, and for an increase authorise the
- * linked charge on the network, deduplicated by the id derived from the Idempotency-Key.
+ * Record an adjustment (the adjustment workflow's apply step), under the merchant lock: re-check
+ * the order's amount, then write the refund (decrease) or the authorised charge (increase) and
+ * the revision.
  */
-export async function prepareAdjustment(
-  ctx: Ctx,
-  caller: Caller,
-  orderNo: string,
-  input: AdjustmentInput,
-  chargeId: string,
-) {
-  requirePermission(caller.principal, 'order.adjust');
-  const { sale, current } = await orderAmount(ctx.store.db, caller.merchantId, orderNo);
-  const decision = decideAdjustment(current, input.originalAmount, input.newAmount);
-  if (decision.kind === 'refund') return { decision, charge: null };
-  if (sale.voided === 1) throw new DomainError('payment_not_completed', 'the order was voided');
-  const charge = {
-    orderNo,
-    amount: decision.differenceMinor,
-    currency: sale.currency,
-    method: sale.method as PaymentMethod,
-  };
-  const auth = await authorizePaymentForCharge(ctx, caller, charge, chargeId, sale.card_token);
-  return { decision, charge: { input: charge, auth } };
-}
-
-async function authorizePaymentForCharge(
-  ctx: Ctx,
-  caller: Caller,
-  charge: { orderNo: string; amount: number; currency: string; method: PaymentMethod },
-  chargeId: string,
-  cardToken: string | null,
-) {
-  if (charge.method === 'cash') return { paymentId: chargeId, reference: null, cardToken: undefined };
-  // The charge reuses the original card through its token: the card number itself is never kept.
-  const auth = await ctx.network
-    .authorizeSale({
-      requestId: chargeId,
-      merchantId: caller.merchantId,
-      terminalId: caller.terminalId,
-      orderNo: charge.orderNo,
-      amountMinor: charge.amount,
-      currency: charge.currency,
-      method: charge.method,
-      cardToken: cardToken ?? undefined,
-    })
-    .catch((err) => {
-      throw err instanceof DomainError
-        ? err
-        : new DomainError('network_unavailable', 'the network cannot be reached');
-    });
-  if (!auth.approved)
-    throw new DomainError('payment_not_completed', `the charge was declined (${auth.responseCode})`);
-  return { paymentId: chargeId, reference: auth.reference, cardToken: cardToken ?? undefined };
-}
-
-/** 调整金额, step 2: under the merchant lock, re-check, then write the refund or the charge and the revision. */
 export async function recordAdjustment(
   ctx: Ctx,
   trx: Tx,
   caller: Caller,
   orderNo: string,
   input: AdjustmentInput,
-  prepared: Awaited<ReturnType<typeof prepareAdjustment>>,
+  charge: (ChargeAuth & { method: PaymentMethod; currency: string }) | null,
   approvals: VerifiedApproval[],
 ) {
   const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
   checkReason(policyOf(merchant), input.reason);
+  await refuseWhileActive(
+    trx,
+    caller.merchantId,
+    { orderNo, kinds: ['adjustment', 'void', 'sale'], ...(charge ? { exceptId: charge.operationId } : {}) },
+    'the order cannot be adjusted now',
+  );
   const { payments, current } = await orderAmount(trx, caller.merchantId, orderNo);
   const decision = decideAdjustment(current, input.originalAmount, input.newAmount);
   const now = ctx.clock();
   let refund = null;
-  let charge = null;
+  let chargeView = null;
   if (decision.kind === 'refund') {
     const amount = -decision.differenceMinor;
     // Take the difference from the sale first, then from earlier charges.
@@ -131,12 +95,16 @@ export async function recordAdjustment(
       approvals,
     );
   } else {
-    if (!prepared.charge)
+    if (!charge)
       throw new DomainError('adjustment_amount_mismatch', 'the order changed while adjusting; try again');
-    charge = await recordPayment(ctx, trx, caller, prepared.charge.input, prepared.charge.auth, {
-      kind: 'charge',
-      parentPaymentId: payments.find((p) => p.kind === 'sale')?.id,
-    });
+    chargeView = await recordPayment(
+      ctx,
+      trx,
+      caller,
+      { orderNo, amount: decision.differenceMinor, currency: charge.currency, method: charge.method },
+      charge,
+      { kind: 'charge', parentPaymentId: payments.find((p) => p.kind === 'sale')?.id },
+    );
   }
   const revisionRow = await trx
     .selectFrom('adjustments')
@@ -157,7 +125,7 @@ export async function recordAdjustment(
       new_amount_minor: input.newAmount,
       difference_minor: decision.differenceMinor,
       refund_id: refund?.id ?? null,
-      charge_payment_id: charge?.id ?? null,
+      charge_payment_id: chargeView?.id ?? null,
       reason_code: input.reason.code,
       reason_note: input.reason.note ?? null,
       created_by: caller.actor,
@@ -175,7 +143,7 @@ export async function recordAdjustment(
       originalAmount: input.originalAmount,
       newAmount: input.newAmount,
       refundId: refund?.id,
-      chargeId: charge?.id,
+      chargeId: chargeView?.id,
     },
     at: now,
   });
@@ -187,7 +155,7 @@ export async function recordAdjustment(
     newAmount: input.newAmount,
     difference: decision.differenceMinor,
     ...(refund ? { refund } : {}),
-    ...(charge ? { charge } : {}),
+    ...(chargeView ? { charge: chargeView } : {}),
     createdAt: now.toISOString(),
   };
 }

@@ -1,10 +1,13 @@
 import { requirePermission } from '../domain/auth.js';
-import { DomainError } from '../domain/errors.js';
-import { luhnValid, maskPan, type PaymentMethod, type PaymentState } from '../domain/payment.js';
-import { decideVoid } from '../domain/refund.js';
-import { acquirerFeeBps } from '../network/in-process/acquirer.js';
+import { DomainError, invariant } from '../domain/errors.js';
+import {
+  acquirerFeeMinor,
+  luhnValid,
+  maskPan,
+  type PaymentMethod,
+  type PaymentState,
+} from '../domain/payment.js';
 import { NetworkUnavailableError } from '../network/port.js';
-import { cardToken } from '../security.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
 import { loadPaymentRow, lockMerchant, paymentState, paymentStates } from '../store/repo.js';
@@ -51,55 +54,7 @@ export function networkDown(err: unknown): never {
   throw err;
 }
 
-/**
- * A sale, step 1 (outside any store transaction: never hold locks across network I/O):
- * authorise on the network. The network deduplicates by payment id, and the id is derived
- * from the Idempotency-Key when there is one, so a retried request never charges twice.
- */
-export async function authorizePayment(ctx: Ctx, caller: Caller, input: PaymentInput, paymentId: string) {
-  requirePermission(caller.principal, 'payment.create');
-  checkPaymentInput(input);
-  const dup = await ctx.store.db
-    .selectFrom('payments')
-    .select('id')
-    .where('merchant_id', '=', caller.merchantId)
-    .where('order_no', '=', input.orderNo)
-    .where('kind', '=', 'sale')
-    .executeTakeFirst();
-  if (dup && dup.id !== paymentId) {
-    throw new DomainError('duplicate_order', `order ${input.orderNo} already has a payment`, {
-      paymentId: dup.id,
-    });
-  }
-  if (input.method === 'cash') return { reference: null, cardToken: undefined };
-  const token = input.card ? cardToken(ctx.secrets, input.card.pan.replace(/\D/g, '')) : undefined;
-  const auth = await ctx.network
-    .authorizeSale({
-      requestId: paymentId,
-      merchantId: caller.merchantId,
-      terminalId: caller.terminalId,
-      orderNo: input.orderNo,
-      amountMinor: input.amount,
-      currency: input.currency,
-      method: input.method,
-      cardToken: token,
-      pan: input.card?.pan,
-      expiry: input.card?.expiry,
-    })
-    .catch(networkDown);
-  if (!auth.approved) {
-    throw new DomainError(
-      'payment_not_completed',
-      `the sale was declined (response code ${auth.responseCode})`,
-      {
-        responseCode: auth.responseCode,
-      },
-    );
-  }
-  return { reference: auth.reference, cardToken: token };
-}
-
-/** A sale, step 2: record the authorised payment, its items, the funds and the audit entry. */
+/** Record an authorised payment (the sale workflow's apply step): items, funds and the audit entry. */
 export async function recordPayment(
   ctx: Ctx,
   trx: Tx,
@@ -116,7 +71,7 @@ export async function recordPayment(
   const id = auth.paymentId;
   const now = ctx.clock();
   const card = input.card ? maskPan(input.card.pan) : null;
-  const fee = Math.floor((input.amount * acquirerFeeBps[input.method]) / 10_000);
+  const fee = acquirerFeeMinor(input.amount, input.method);
   const iso = now.toISOString();
   await trx
     .insertInto('payments')
@@ -180,17 +135,17 @@ export async function recordPayment(
     },
     at: now,
   });
-  return getPaymentIn(ctx, trx, caller, id);
+  return getPaymentIn(ctx, trx, caller.merchantId, id);
 }
 
-export async function getPaymentIn(ctx: Ctx, trx: Tx, caller: Caller, id: string) {
-  const row = await loadPaymentRow(ctx.store, trx, caller.merchantId, { paymentId: id }, false);
+export async function getPaymentIn(ctx: Pick<Ctx, 'store'>, trx: Tx, merchantId: string, id: string) {
+  const row = await loadPaymentRow(ctx.store, trx, merchantId, { paymentId: id }, false);
   return paymentView(row, await paymentState(trx, row));
 }
 
 export async function getPayment(ctx: Ctx, caller: Caller, id: string) {
   requirePermission(caller.principal, 'payment.read');
-  return getPaymentIn(ctx, ctx.store.db, caller, id);
+  return getPaymentIn(ctx, ctx.store.db, caller.merchantId, id);
 }
 
 export interface PaymentFilter {
@@ -224,41 +179,24 @@ export async function listPayments(ctx: Ctx, caller: Caller, f: PaymentFilter) {
   return page(views, f.limit);
 }
 
-/** 撤销, step 1 (outside the store transaction): check, then cancel the sale on the network. */
-export async function voidOnNetwork(ctx: Ctx, caller: Caller, paymentId: string) {
-  requirePermission(caller.principal, 'payment.void');
-  const row = await loadPaymentRow(ctx.store, ctx.store.db, caller.merchantId, { paymentId }, false);
-  decideVoid(await paymentState(ctx.store.db, row), ctx.clock());
-  if (!row.network_reference) return;
-  const result = await ctx.network
-    .voidSale({
-      requestId: `void_${row.id}`,
-      merchantId: row.merchant_id,
-      terminalId: row.terminal_id,
-      method: row.method as PaymentMethod,
-      originalReference: row.network_reference,
-      amountMinor: Number(row.amount_minor),
-      currency: row.currency,
-    })
-    .catch(networkDown);
-  if (!result.approved) {
-    throw new DomainError(
-      'void_not_allowed',
-      `the network refused the void (response code ${result.responseCode})`,
-      {
-        responseCode: result.responseCode,
-      },
-    );
-  }
-}
-
-/** 撤销, step 2: record the void under the payment's lock, re-checking the rules. */
-export async function recordVoid(ctx: Ctx, trx: Tx, caller: Caller, paymentId: string, approvedBy: string[]) {
+/**
+ * Record a void the network has made, under the payment's lock. The business rules were decided
+ * before the network call (the void workflow's reservation kept them true); what is checked here
+ * is only what the ledger itself needs.
+ */
+export async function recordVoid(
+  ctx: Pick<Ctx, 'store' | 'clock'>,
+  trx: Tx,
+  caller: Pick<Caller, 'merchantId' | 'actor'>,
+  paymentId: string,
+  approvedBy: string[],
+) {
   await lockMerchant(ctx.store, trx, caller.merchantId);
   const row = await loadPaymentRow(ctx.store, trx, caller.merchantId, { paymentId }, true);
   const state = await paymentState(trx, row);
   const now = ctx.clock();
-  decideVoid(state, now);
+  invariant(!state.voided, 'a payment is voided once');
+  invariant(state.refundedMinor === 0 && state.inFlightMinor === 0, 'a voided payment has no refunds');
   const iso = now.toISOString();
   await trx
     .updateTable('payments')
@@ -281,5 +219,5 @@ export async function recordVoid(ctx: Ctx, trx: Tx, caller: Caller, paymentId: s
     data: { amount: state.amountMinor, approvedBy },
     at: now,
   });
-  return getPaymentIn(ctx, trx, caller, row.id);
+  return getPaymentIn(ctx, trx, caller.merchantId, row.id);
 }

@@ -2,25 +2,27 @@ import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { shanghaiDate } from '../domain/calendar.js';
 import { DomainError, invariant } from '../domain/errors.js';
-import type { ReasonCode, RefundMethod } from '../domain/policy.js';
+import { type Policy, type ReasonCode, type RefundMethod, requiredApprovals } from '../domain/policy.js';
 import { decideApproval, decideRefund, type Reason, type VerifiedApproval } from '../domain/refund.js';
 import type { RefundStatus } from '../domain/refund-state.js';
 import { type ConsumerContact, maskConsumer, seal } from '../security.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
+import { refuseWhileActive } from '../store/operations.js';
 import {
   addToDayTotal,
   enqueueOutbox,
   loadPaymentRow,
   loadRefundRow,
   lockMerchant,
+  lockRefund,
   merchantDayTotal,
   moveRefund,
   paymentState,
   policyOf,
 } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
-import { afterCursor, page, refundView } from './views.js';
+import { afterCursor, page, type RefundView, refundView } from './views.js';
 
 export interface RefundInput {
   paymentId?: string | undefined;
@@ -51,6 +53,18 @@ export async function createRefund(
     throw new DomainError('validation_failed', 'paymentId or orderNo is required');
   const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
   const paymentRow = await loadPaymentRow(ctx.store, trx, caller.merchantId, input, true);
+  if (input.paymentId && input.orderNo && paymentRow.order_no !== input.orderNo) {
+    throw new DomainError(
+      'conflicting_references',
+      `payment ${paymentRow.id} belongs to order ${paymentRow.order_no}, not ${input.orderNo}; send one of them`,
+    );
+  }
+  await refuseWhileActive(
+    trx,
+    caller.merchantId,
+    { paymentId: paymentRow.id, kinds: ['void'] },
+    'the payment cannot be refunded now',
+  );
   const payment = await paymentState(trx, paymentRow);
   const policy = policyOf(merchant);
   const now = ctx.clock();
@@ -160,7 +174,29 @@ export async function createRefund(
     },
     at: now,
   });
-  return refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false));
+  return withNextStep(policy, refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false)));
+}
+
+/**
+ * A refund waiting for approvals says so in its answer: how many are needed, how many it has,
+ * and what to do — never a silent `under_review` that merely reserves the money.
+ */
+function withNextStep(policy: Policy, view: RefundView) {
+  if (view.status !== 'requested' && view.status !== 'under_review') return view;
+  const required = requiredApprovals(policy, view.amount);
+  const given = view.approvals.length;
+  const second = given > 0;
+  return {
+    ...view,
+    nextStep: {
+      code: second ? ('second_approval_required' as const) : ('approval_required' as const),
+      approvalsRequired: required,
+      approvalsGiven: given,
+      detail: second
+        ? `refunds of ${policy.largeRefundThreshold} or more need two supervisors: a different supervisor approves with POST /v1/refunds/${view.id}/approve (operator number and refund password). If the shop has only one supervisor, an admin adds a second one first.`
+        : `a supervisor approves with POST /v1/refunds/${view.id}/approve (operator number and refund password)`,
+    },
+  };
 }
 
 /** Supervisors approve a waiting refund; once the policy's approvals are met it goes to the network. */
@@ -208,7 +244,10 @@ export async function approveRefund(
     data: { approvedBy: approvals.map((a) => a.operatorNo), status },
     at: now,
   });
-  return refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false));
+  return withNextStep(
+    policyOf(merchant),
+    refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false)),
+  );
 }
 
 /** Review queue moves: accept (受理), reject with a reason, or cancel before the network has it. */
@@ -224,6 +263,15 @@ export async function reviewRefund(
   if (to === 'rejected' && !note?.trim())
     throw new DomainError('reason_required', 'say why the refund is rejected');
   await loadRefundRow(ctx.store, trx, caller.merchantId, id, false);
+  const locked = await lockRefund(ctx.store, trx, id);
+  if (to === 'canceled' && locked?.handed_off_at) {
+    // The worker handed it to the network under this same lock: the money may already be moving.
+    throw new DomainError(
+      'refund_at_network',
+      'this refund was already sent to the payment network and can no longer be canceled; wait for its result (a failed refund releases the amount by itself)',
+      { handedOffAt: locked.handed_off_at },
+    );
+  }
   const now = ctx.clock();
   await moveRefund(ctx.store, trx, id, to, { actor: caller.actor, at: now, note });
   await appendAudit(ctx.store, trx, {

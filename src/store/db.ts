@@ -8,6 +8,8 @@ import * as m0002 from './migrations/0002_card_link.js';
 import * as m0003 from './migrations/0003_reconciliation.js';
 import * as m0004 from './migrations/0004_receipts.js';
 import * as m0005 from './migrations/0005_receipt_sends.js';
+import * as m0006 from './migrations/0006_link_state.js';
+import * as m0007 from './migrations/0007_workflows.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -85,6 +87,8 @@ const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise
   { name: '0003_reconciliation', up: m0003.up },
   { name: '0004_receipts', up: m0004.up },
   { name: '0005_receipt_sends', up: m0005.up },
+  { name: '0006_link_state', up: m0006.up },
+  { name: '0007_workflows', up: m0007.up },
 ];
 
 /**

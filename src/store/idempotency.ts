@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../domain/errors.js';
 import { canonicalJson } from './audit.js';
 import type { Store, Tx } from './db.js';
@@ -51,25 +51,35 @@ export async function findStoredResponse(
     .where('merchant_id', '=', scope.merchantId)
     .where('key', '=', scope.key)
     .executeTakeFirst();
-  return row ? replay(row, requestHash(scope.fingerprint)) : null;
+  return row && row.status_code !== 0 ? replay(row, requestHash(scope.fingerprint)) : null;
 }
 
 /**
- * Run `work` once per key. The key row is inserted first in the same transaction as the work:
- * a concurrent request with the same key blocks on that row (PostgreSQL) or on the write lock
- * (SQLite) until the first commits, then replays its response. If the work fails, the
- * transaction — key row included — rolls back and nothing is remembered.
+ * A key claimed this long ago is taken over (its process died: a request runs seconds, bounded by
+ * the network timeout). A slow claimant that is still alive then fails to record its answer — its
+ * transaction rolls back and its workflow compensates — so a takeover never does the work twice.
  */
-export async function runIdempotent(
+export const CLAIM_STALE_MS = 15_000;
+
+export interface Claim {
+  claimed: true;
+  token: string;
+}
+
+/**
+ * Claim a key before any step of the request runs (network calls included), in a transaction of
+ * its own: the first request inserts the row with status 0 ("in progress"); a concurrent request
+ * with the same key is refused with 409 `idempotency_key_in_use` (Stripe does the same), a
+ * finished one is replayed. Without the claim, two same-key requests would both run a workflow's
+ * network steps.
+ */
+export async function claimKey(
   store: Store,
-  scope: IdempotencyScope | null,
-  work: (trx: Tx) => Promise<StoredResponse>,
-): Promise<StoredResponse & { replayed: boolean }> {
-  if (!scope) {
-    const result = await store.tx(work);
-    return { ...result, replayed: false };
-  }
+  scope: IdempotencyScope,
+  now: Date,
+): Promise<Claim | (StoredResponse & { replayed: true })> {
   const hash = requestHash(scope.fingerprint);
+  const token = randomUUID();
   return store.tx(async (trx) => {
     const inserted = await trx
       .insertInto('idempotency_keys')
@@ -79,27 +89,75 @@ export async function runIdempotent(
         request_hash: hash,
         status_code: 0,
         response_json: null,
-        created_at: new Date().toISOString(),
+        created_at: now.toISOString(),
+        claim_token: token,
       })
       .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
       .returning('key')
       .executeTakeFirst();
-    if (!inserted) {
-      const row = await trx
-        .selectFrom('idempotency_keys')
-        .select(['request_hash', 'status_code', 'response_json'])
-        .where('merchant_id', '=', scope.merchantId)
-        .where('key', '=', scope.key)
-        .executeTakeFirstOrThrow();
-      return replay(row, hash);
+    if (inserted) return { claimed: true as const, token };
+    const row = await trx
+      .selectFrom('idempotency_keys')
+      .select(['request_hash', 'status_code', 'response_json', 'created_at'])
+      .where('merchant_id', '=', scope.merchantId)
+      .where('key', '=', scope.key)
+      .executeTakeFirstOrThrow();
+    if (row.status_code !== 0) return replay(row, hash);
+    if (row.request_hash !== hash) replay(row, hash);
+    if (now.getTime() - Date.parse(row.created_at) < CLAIM_STALE_MS) {
+      throw new DomainError(
+        'idempotency_key_in_use',
+        'a request with this Idempotency-Key is still being processed; retry in a moment',
+      );
     }
-    const result = await work(trx);
     await trx
       .updateTable('idempotency_keys')
-      .set({ status_code: result.statusCode, response_json: JSON.stringify(result.body) })
+      .set({ created_at: now.toISOString(), claim_token: token })
       .where('merchant_id', '=', scope.merchantId)
       .where('key', '=', scope.key)
       .execute();
-    return { ...result, replayed: false };
+    return { claimed: true as const, token };
   });
+}
+
+/** Record the answer of a claimed key, inside the transaction that does the request's last write. */
+export async function completeKey(
+  trx: Tx,
+  scope: IdempotencyScope,
+  claim: Claim,
+  response: StoredResponse,
+): Promise<void> {
+  const r = await trx
+    .updateTable('idempotency_keys')
+    .set({
+      status_code: response.statusCode,
+      response_json: JSON.stringify(response.body),
+      claim_token: null,
+    })
+    .where('merchant_id', '=', scope.merchantId)
+    .where('key', '=', scope.key)
+    .where('status_code', '=', 0)
+    .where('claim_token', '=', claim.token)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== 1) {
+    throw new DomainError(
+      'idempotency_key_in_use',
+      'another request took this Idempotency-Key over; its answer is the one that counts — retry to read it',
+    );
+  }
+}
+
+/**
+ * Give a claimed key back after the request failed: a retry with the same key runs again. Safe
+ * because every network step of a workflow is deduplicated by an id derived from the key, and a
+ * network effect that could not be recorded is compensated before the request answers.
+ */
+export async function releaseKey(store: Store, scope: IdempotencyScope, claim: Claim): Promise<void> {
+  await store.db
+    .deleteFrom('idempotency_keys')
+    .where('merchant_id', '=', scope.merchantId)
+    .where('key', '=', scope.key)
+    .where('status_code', '=', 0)
+    .where('claim_token', '=', claim.token)
+    .execute();
 }

@@ -243,7 +243,15 @@ export async function moveRefund(
 
 export async function enqueueOutbox(
   trx: Tx,
-  entry: { id: string; kind: string; refId: string; payload: unknown; at: Date },
+  entry: {
+    id: string;
+    kind: string;
+    refId: string;
+    payload: unknown;
+    at: Date;
+    dueAt?: Date;
+    merchantId?: string;
+  },
 ): Promise<void> {
   const at = entry.at.toISOString();
   await trx
@@ -251,11 +259,12 @@ export async function enqueueOutbox(
     .values({
       id: entry.id,
       kind: entry.kind,
+      merchant_id: entry.merchantId ?? null,
       ref_id: entry.refId,
       payload_json: JSON.stringify(entry.payload),
       status: 'pending',
       attempts: 0,
-      next_attempt_at: at,
+      next_attempt_at: (entry.dueAt ?? entry.at).toISOString(),
       locked_until: null,
       last_error: null,
       created_at: at,

@@ -116,6 +116,8 @@ export interface RefundTable {
   created_day: string;
   created_at: string;
   updated_at: string;
+  /** When the worker handed the refund to the network: from then on it cannot be canceled locally. */
+  handed_off_at: string | null;
 }
 
 export interface RefundEventTable {
@@ -151,6 +153,8 @@ export interface IdempotencyTable {
   status_code: number;
   response_json: string | null;
   created_at: string;
+  /** Whose claim a running request (status 0) holds: only that request may record the answer. */
+  claim_token: string | null;
 }
 
 export interface AuditTable {
@@ -175,6 +179,7 @@ export interface AuditHeadTable {
 export interface OutboxTable {
   id: string;
   kind: string;
+  merchant_id: string | null;
   ref_id: string;
   payload_json: string;
   status: string;
@@ -245,6 +250,22 @@ export interface LinkAttemptTable {
   updated_at: string;
 }
 
+/**
+ * A terminal's working MAC key as the acquirer sent it at sign-in (encrypted under the terminal
+ * master key, hex) with its check value; `key_version` goes up by one per sign-in across all
+ * processes. `signing_in_by`/`signing_in_until`: the process holding the sign-in lease.
+ */
+export interface LinkTerminalKeyTable {
+  terminal_id: string;
+  key_version: number;
+  mac_key_under_tmk: string | null;
+  mac_key_check: string | null;
+  signed_in_at: string | null;
+  signing_in_by: string | null;
+  signing_in_until: string | null;
+  updated_at: string;
+}
+
 /** One print of a refund's voucher; print_no 1 is the original, later ones are reprints. */
 export interface ReceiptPrintTable {
   id: string;
@@ -289,9 +310,29 @@ export interface ReconciliationTable {
   created_at: string;
 }
 
+/** One run of a workflow that crosses the network, reserved before the network is called. */
+export interface OperationTable {
+  id: string;
+  merchant_id: string;
+  kind: OperationKind;
+  order_no: string;
+  payment_id: string;
+  status: OperationStatus;
+  reference: string | null;
+  payload_json: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export type OperationKind = 'sale' | 'charge' | 'void' | 'adjustment';
+/** reserved → applied | released; a network effect that could not be applied → compensating → compensated. */
+export type OperationStatus = 'reserved' | 'applied' | 'released' | 'compensating' | 'compensated';
+
 export interface Database {
+  operations: OperationTable;
   reconciliations: ReconciliationTable;
   link_attempts: LinkAttemptTable;
+  link_terminal_keys: LinkTerminalKeyTable;
   merchant_day_totals: MerchantDayTotalTable;
   settlements: SettlementTable;
   merchants: MerchantTable;

@@ -1,23 +1,19 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { BusinessCalendar } from '../domain/calendar.js';
-import { DomainError } from '../domain/errors.js';
-import type { PaymentMethod } from '../domain/payment.js';
-import type { RefundMethod } from '../domain/policy.js';
-import { expectedArrival } from '../domain/refund.js';
-import type { RefundStatus } from '../domain/refund-state.js';
-import {
-  type NetworkPort,
-  type NetworkResult,
-  NetworkUnavailableError,
-  REVERSE_KIND,
-} from '../network/port.js';
+import { type NetworkPort, NetworkUnavailableError, REVERSE_KIND } from '../network/port.js';
 import { RECEIPT_SEND_KIND, RECEIPT_SEND_MAX_ATTEMPTS, type ReceiptDelivery } from '../receipts/send.js';
 import { SUBMIT_KIND } from '../service/refunds.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/db.js';
-import { loadPaymentRow, lockRefund, moveRefund, paymentState, policyOf } from '../store/repo.js';
 import type { OutboxTable } from '../store/schema.js';
+import {
+  type ChargeCompensation,
+  COMPENSATE_KIND,
+  runChargeCompensation,
+} from '../workflows/compensation.js';
+import { RECOVER_KIND, recoverOperation } from '../workflows/recovery.js';
+import { applyRefundResult, markDelayed, submitRefund } from '../workflows/refund.js';
 
 export interface WorkerOptions {
   store: Store;
@@ -45,18 +41,33 @@ export interface WorkerOptions {
 
 const MAX_BACKOFF_MS = 60_000;
 
-/** Refunds that can become delayed: approved (waiting to be submitted) or processing at the network. */
-const delayableStatuses: ReadonlySet<string> = new Set<RefundStatus>(['approved', 'processing']);
-
 export function backoffMs(attempts: number, baseMs = 500): number {
   return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.min(attempts, 10));
 }
 
 /**
- * The outbox worker, as a workflow with visible steps (Medusa style):
- *   claim → submit to the network → record `processing` (or `failed`) → apply the result.
- * Submission is at-least-once and the network deduplicates by refund id, so the effect is
- * exactly once. Several workers can share one PostgreSQL outbox: claims use SKIP LOCKED.
+ * One kind of outbox work. Every kind has a bound: after `maxAttempts` the row is `dead`, listed
+ * by `GET /v1/outbox/dead` and written to the audit log — work never loops silently.
+ */
+export interface OutboxKind {
+  run(row: OutboxTable): Promise<'done' | 'defer'>;
+  maxAttempts: number;
+  /** Called before each retry (e.g. mark a refund delayed). */
+  onRetry?(row: OutboxTable, err: unknown): Promise<void>;
+  /** Called once when the row dies. */
+  onDead?(row: OutboxTable, error: string): Promise<void>;
+  /** Whose row this is, for rows enqueued without a merchant (the dead-letter list is per merchant). */
+  merchantOf?(row: OutboxTable): Promise<string | null>;
+}
+
+/** With back-off capped at a minute, 100 attempts keep retrying for about an hour and a half. */
+const NETWORK_MAX_ATTEMPTS = 100;
+
+/**
+ * The outbox worker: a registry `kind → {run, maxAttempts, …}` and one loop that claims due rows
+ * (SKIP LOCKED on PostgreSQL, so several workers share one outbox), runs them concurrently,
+ * retries with exponential back-off and ends exhausted rows `dead`. It also polls refunds still
+ * processing, for results whose notification was lost.
  */
 export class OutboxWorker {
   private readonly store: Store;
@@ -69,7 +80,7 @@ export class OutboxWorker {
   private readonly delayedAfterMs: number;
   private readonly backoffBaseMs: number;
   private readonly calendar: BusinessCalendar | null;
-  private readonly receipts: ReceiptDelivery | null;
+  private readonly kinds = new Map<string, OutboxKind>();
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = true;
@@ -85,8 +96,109 @@ export class OutboxWorker {
     this.delayedAfterMs = opts.delayedAfterMs ?? 60_000;
     this.backoffBaseMs = opts.backoffBaseMs ?? 500;
     this.calendar = opts.calendar ?? null;
-    this.receipts = opts.receipts ?? null;
-    this.network.onResult((r) => this.applyResult(r));
+    this.registerDefaults(opts.receipts ?? null);
+  }
+
+  /** Add a kind of work (a new network or channel is one registration). */
+  register(kind: string, handler: OutboxKind): void {
+    this.kinds.set(kind, handler);
+  }
+
+  private get deps() {
+    return { store: this.store, network: this.network, clock: this.clock, log: this.log };
+  }
+
+  private registerDefaults(receipts: ReceiptDelivery | null): void {
+    const refundMerchant = async (refundId: string) =>
+      (
+        await this.store.db
+          .selectFrom('refunds')
+          .select('merchant_id')
+          .where('id', '=', refundId)
+          .executeTakeFirst()
+      )?.merchant_id ?? null;
+    this.register(SUBMIT_KIND, {
+      maxAttempts: NETWORK_MAX_ATTEMPTS,
+      run: async (row) => {
+        await submitRefund(this.deps, row.ref_id);
+        return 'done';
+      },
+      onRetry: async (row, err) => {
+        if (
+          err instanceof NetworkUnavailableError &&
+          this.clock().getTime() - Date.parse(row.created_at) > this.delayedAfterMs
+        ) {
+          await markDelayed({ ...this.deps, calendar: this.calendar }, row.ref_id, 'submission_failing');
+        }
+      },
+      merchantOf: (row) => refundMerchant(row.ref_id),
+    });
+    this.register(REVERSE_KIND, {
+      maxAttempts: NETWORK_MAX_ATTEMPTS,
+      run: async (row) => {
+        if (!this.network.reverse) throw new Error(`network ${this.network.name} has no reversals`);
+        await this.network.reverse(JSON.parse(row.payload_json));
+        return 'done';
+      },
+      merchantOf: async (row) => {
+        const p = JSON.parse(row.payload_json) as { merchantId?: unknown; attemptId?: unknown };
+        if (typeof p.merchantId === 'string') return p.merchantId;
+        const t = await this.store.db
+          .selectFrom('link_attempts')
+          .innerJoin('terminals', 'terminals.id', 'link_attempts.terminal_id')
+          .select('terminals.merchant_id')
+          .where('link_attempts.id', '=', String(p.attemptId ?? row.ref_id))
+          .executeTakeFirst();
+        return t?.merchant_id ?? null;
+      },
+    });
+    this.register(COMPENSATE_KIND, {
+      maxAttempts: NETWORK_MAX_ATTEMPTS,
+      run: async (row) => {
+        await runChargeCompensation(
+          this.store,
+          this.network,
+          JSON.parse(row.payload_json) as ChargeCompensation,
+          this.clock,
+        );
+        return 'done';
+      },
+    });
+    this.register(RECOVER_KIND, {
+      maxAttempts: NETWORK_MAX_ATTEMPTS,
+      run: async (row) => {
+        await recoverOperation(this.deps, row.ref_id);
+        return 'done';
+      },
+      merchantOf: async (row) =>
+        (
+          await this.store.db
+            .selectFrom('operations')
+            .select('merchant_id')
+            .where('id', '=', row.ref_id)
+            .executeTakeFirst()
+        )?.merchant_id ?? null,
+    });
+    this.register(RECEIPT_SEND_KIND, {
+      maxAttempts: RECEIPT_SEND_MAX_ATTEMPTS,
+      run: async (row) => {
+        // Without senders this worker leaves vouchers to a worker that has them.
+        if (!receipts) return 'defer';
+        await receipts.deliver(row);
+        return 'done';
+      },
+      onDead: async (row, error) => {
+        await receipts?.giveUp(row, error);
+      },
+      merchantOf: async (row) => {
+        const send = await this.store.db
+          .selectFrom('receipt_sends')
+          .select('refund_id')
+          .where('id', '=', row.ref_id)
+          .executeTakeFirst();
+        return send ? refundMerchant(send.refund_id) : null;
+      },
+    });
   }
 
   start(): void {
@@ -112,11 +224,11 @@ export class OutboxWorker {
     }, ms);
   }
 
-  /** One pass: submit what is due, then ask the network about refunds still processing. */
+  /** One pass: run what is due, then ask the network about refunds still processing. */
   async tick(): Promise<{ submitted: number; polled: number }> {
     const claimed = await this.claim();
-    // Claimed rows are independent (one refund or reversal each): work them concurrently, so one
-    // slow answer from the network does not hold up the rest of the batch.
+    // Claimed rows are independent: work them concurrently, so one slow answer from the network
+    // does not hold up the rest of the batch.
     await Promise.all(claimed.map((row) => this.handle(row)));
     const polled = await this.pollProcessing();
     return { submitted: claimed.length, polled };
@@ -165,182 +277,81 @@ export class OutboxWorker {
   }
 
   private async handle(row: OutboxTable): Promise<void> {
-    if (row.kind === RECEIPT_SEND_KIND) return this.sendReceipt(row);
-    if (row.kind !== SUBMIT_KIND && row.kind !== REVERSE_KIND) {
-      await this.finish(row.id, 'dead', `unknown outbox kind ${row.kind}`);
+    const kind = this.kinds.get(row.kind);
+    if (!kind) {
+      await this.bury(row, undefined, `unknown outbox kind ${row.kind}`);
       return;
     }
     try {
-      if (row.kind === REVERSE_KIND) await this.reverse(row);
-      else await this.submitRefund(row);
-    } catch (err) {
-      const retryAt = new Date(this.clock().getTime() + backoffMs(row.attempts, this.backoffBaseMs));
-      const message = err instanceof Error ? err.message : String(err);
-      this.log.warn(
-        { refundId: row.ref_id, attempts: row.attempts, err: message },
-        'refund submission will be retried',
-      );
-      await this.store.db
-        .updateTable('outbox')
-        .set({
-          locked_until: null,
-          next_attempt_at: retryAt.toISOString(),
-          last_error: message.slice(0, 500),
-        })
-        .where('id', '=', row.id)
-        .execute();
-      if (
-        err instanceof NetworkUnavailableError &&
-        this.clock().getTime() - Date.parse(row.created_at) > this.delayedAfterMs
-      ) {
-        await this.markDelayed(row.ref_id, 'submission_failing');
-      }
-    }
-  }
-
-  /** Step: deliver a voucher to the consumer; retried with back-off, given up after 8 attempts. */
-  private async sendReceipt(row: OutboxTable): Promise<void> {
-    if (!this.receipts) {
-      await this.store.db
-        .updateTable('outbox')
-        .set({
+      const outcome = await kind.run(row);
+      if (outcome === 'defer') {
+        await this.update(row.id, {
           locked_until: null,
           attempts: row.attempts - 1,
           next_attempt_at: new Date(this.clock().getTime() + this.leaseMs).toISOString(),
-        })
-        .where('id', '=', row.id)
-        .execute();
-      return;
-    }
-    try {
-      await this.receipts.deliver(row);
-      await this.finish(row.id, 'done', null);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (row.attempts >= RECEIPT_SEND_MAX_ATTEMPTS) {
-        await this.receipts.giveUp(row, message);
-        await this.finish(row.id, 'dead', message.slice(0, 500));
+        });
         return;
       }
+      await this.update(row.id, { status: 'done', locked_until: null, last_error: null });
+    } catch (err) {
+      const message = (err instanceof Error ? err.message : String(err)).slice(0, 500);
+      if (row.attempts >= kind.maxAttempts) {
+        await this.bury(row, kind, message);
+        return;
+      }
+      this.log.warn(
+        { kind: row.kind, refId: row.ref_id, attempts: row.attempts, err: message },
+        'outbox work will be retried',
+      );
       const retryAt = new Date(this.clock().getTime() + backoffMs(row.attempts, this.backoffBaseMs));
-      await this.store.db
+      await this.update(row.id, {
+        locked_until: null,
+        next_attempt_at: retryAt.toISOString(),
+        last_error: message,
+      });
+      await kind.onRetry?.(row, err);
+    }
+  }
+
+  /** The row is given up: `dead`, visible in the list and the audit log. */
+  private async bury(row: OutboxTable, kind: OutboxKind | undefined, error: string): Promise<void> {
+    this.log.error(
+      { kind: row.kind, refId: row.ref_id, attempts: row.attempts, err: error },
+      'outbox work is dead',
+    );
+    const merchantId = row.merchant_id ?? (await kind?.merchantOf?.(row).catch(() => null)) ?? null;
+    await kind?.onDead?.(row, error);
+    await this.store.tx(async (trx) => {
+      const at = this.clock();
+      await trx
         .updateTable('outbox')
         .set({
+          status: 'dead',
           locked_until: null,
-          next_attempt_at: retryAt.toISOString(),
-          last_error: message.slice(0, 500),
+          last_error: error,
+          merchant_id: merchantId,
+          updated_at: at.toISOString(),
         })
         .where('id', '=', row.id)
         .execute();
-    }
-  }
-
-  /** Compensation step: a reversal (冲正) retried until the host acknowledges it. */
-  private async reverse(row: OutboxTable): Promise<void> {
-    if (!this.network.reverse) {
-      await this.finish(row.id, 'dead', `network ${this.network.name} has no reversals`);
-      return;
-    }
-    await this.network.reverse(JSON.parse(row.payload_json));
-    await this.finish(row.id, 'done', null);
-  }
-
-  /** Step: submit → record processing. Refunds that are not to be paid out by a network settle locally. */
-  private async submitRefund(row: OutboxTable): Promise<void> {
-    const refund = await this.store.db
-      .selectFrom('refunds')
-      .selectAll()
-      .where('id', '=', row.ref_id)
-      .executeTakeFirst();
-    if (refund?.status !== 'approved') {
-      await this.finish(row.id, 'done', refund ? `refund already ${refund.status}` : 'refund missing');
-      return;
-    }
-    const payment = await this.store.db
-      .selectFrom('payments')
-      .selectAll()
-      .where('id', '=', refund.payment_id)
-      .executeTakeFirstOrThrow();
-    if (refund.method !== 'original' || payment.method === 'cash' || !payment.network_reference) {
-      // Cash and bank-transfer refunds are paid by the merchant, not the network.
-      await this.store.tx(async (trx) => {
-        const at = this.clock();
-        const ref = `${refund.method === 'bank_transfer' ? 'BT' : 'CASH'}-${refund.id.slice(-10)}`;
-        if ((await lockRefund(this.store, trx, refund.id))?.status === 'approved') {
-          await moveRefund(this.store, trx, refund.id, 'processing', {
-            actor: 'worker',
-            at,
-            set: { network_reference: ref },
-          });
-          await moveRefund(this.store, trx, refund.id, 'succeeded', {
-            actor: 'worker',
-            at,
-            set: { response_code: '00' },
-          });
-          await this.auditResult(trx, refund.merchant_id, refund.id, 'succeeded', '00', at);
-        }
-        await this.finishIn(trx, row.id, 'done', null);
-      });
-      return;
-    }
-    const ack = await this.network.submitRefund({
-      requestId: refund.id,
-      merchantId: refund.merchant_id,
-      terminalId: refund.terminal_id,
-      method: payment.method as PaymentMethod,
-      originalReference: payment.network_reference,
-      amountMinor: Number(refund.net_amount_minor),
-      currency: refund.currency,
-      reason: { code: refund.reason_code, note: refund.reason_note },
-    });
-    await this.store.tx(async (trx) => {
-      const at = this.clock();
-      // Re-read under lock: a notification may have applied the result meanwhile.
-      const current = await lockRefund(this.store, trx, refund.id);
-      if (current?.status === 'approved') {
-        if (ack.kind === 'accepted') {
-          await moveRefund(this.store, trx, refund.id, 'processing', {
-            actor: 'worker',
-            at,
-            set: { network_reference: ack.reference },
-          });
-        } else {
-          await moveRefund(this.store, trx, refund.id, 'failed', {
-            actor: 'network',
-            at,
-            set: { network_reference: ack.reference, response_code: ack.responseCode },
-          });
-          await this.auditResult(trx, refund.merchant_id, refund.id, 'failed', ack.responseCode, at);
-        }
-      }
-      await this.finishIn(trx, row.id, 'done', null);
-    });
-  }
-
-  /** Step: apply the network's outcome. Idempotent: a late or repeated result changes nothing. */
-  async applyResult(r: NetworkResult): Promise<void> {
-    await this.store.tx(async (trx) => {
-      const refund = await lockRefund(this.store, trx, r.requestId);
-      if (!refund) return;
-      const status = refund.status as RefundStatus;
-      const at = this.clock();
-      if (status === 'approved') {
-        // The result overtook our own "processing" write: record the step we missed first.
-        await moveRefund(this.store, trx, refund.id, 'processing', {
-          actor: 'worker',
-          at,
-          set: { network_reference: r.reference },
-        });
-      } else if (status !== 'processing') {
-        return;
-      }
-      await moveRefund(this.store, trx, refund.id, r.outcome, {
-        actor: 'network',
+      await appendAudit(this.store, trx, {
+        merchantId,
+        actor: 'worker',
+        action: 'outbox.dead',
+        entity: 'outbox',
+        entityId: row.id,
+        data: { kind: row.kind, refId: row.ref_id, attempts: row.attempts, error },
         at,
-        set: { network_reference: r.reference, response_code: r.responseCode },
       });
-      await this.auditResult(trx, refund.merchant_id, refund.id, r.outcome, r.responseCode, at);
     });
+  }
+
+  private async update(id: string, set: Partial<OutboxTable>): Promise<void> {
+    await this.store.db
+      .updateTable('outbox')
+      .set({ ...set, updated_at: this.clock().toISOString() })
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Recover results whose notification was lost (restart, dropped message): ask the network. */
@@ -358,117 +369,16 @@ export class OutboxWorker {
     for (const row of rows) {
       try {
         const result = await this.network.queryRefund(row.id);
-        if (result) await this.applyResult(result);
+        if (result) await applyRefundResult(this.deps, result);
         else if (row.delayed === 0 && now.getTime() - Date.parse(row.updated_at) > this.delayedAfterMs) {
-          await this.markDelayed(row.id, 'processing_overdue');
+          await markDelayed({ ...this.deps, calendar: this.calendar }, row.id, 'processing_overdue');
         }
       } catch (err) {
-        if (!(err instanceof NetworkUnavailableError || err instanceof DomainError)) throw err;
+        if (!(err instanceof NetworkUnavailableError))
+          this.log.warn({ err, refundId: row.id }, 'status poll failed');
       }
     }
     return rows.length;
-  }
-
-  /**
-   * 退款延迟 (seed 004): the refund is past its SLA. Once per refund, and only while it is still in
-   * flight: flag it `delayed`, push its expected arrival out to today (Shanghai) plus the policy's
-   * business days for its route — never earlier than the date already promised — and audit it.
-   * No status moves, so no refund event is written. A row that is not a refund (a sale's
-   * reversal) or a refund already flagged or finished is left alone.
-   */
-  private async markDelayed(refundId: string, cause: 'submission_failing' | 'processing_overdue') {
-    const peek = await this.store.db
-      .selectFrom('refunds')
-      .select(['status', 'delayed'])
-      .where('id', '=', refundId)
-      .executeTakeFirst();
-    // Cheap check first: a failing submission calls this on every retry.
-    if (!peek || peek.delayed === 1 || !delayableStatuses.has(peek.status)) return;
-    await this.store.tx(async (trx) => {
-      const refund = await lockRefund(this.store, trx, refundId);
-      if (!refund || refund.delayed === 1 || !delayableStatuses.has(refund.status)) return;
-      const at = this.clock();
-      let arrival = refund.expected_arrival;
-      if (this.calendar) {
-        const merchant = await trx
-          .selectFrom('merchants')
-          .select('policy_json')
-          .where('id', '=', refund.merchant_id)
-          .executeTakeFirstOrThrow();
-        const paymentRow = await loadPaymentRow(
-          this.store,
-          trx,
-          refund.merchant_id,
-          { paymentId: refund.payment_id },
-          false,
-        );
-        const pushed = expectedArrival(
-          policyOf(merchant),
-          this.calendar,
-          await paymentState(trx, paymentRow),
-          refund.method as RefundMethod,
-          at,
-        );
-        // ISO dates compare as strings.
-        if (pushed > arrival) arrival = pushed;
-      }
-      await trx
-        .updateTable('refunds')
-        .set({ delayed: 1, expected_arrival: arrival, updated_at: at.toISOString() })
-        .where('id', '=', refundId)
-        .execute();
-      await appendAudit(this.store, trx, {
-        merchantId: refund.merchant_id,
-        actor: 'worker',
-        action: 'refund.delayed',
-        entity: 'refund',
-        entityId: refundId,
-        data: {
-          cause,
-          status: refund.status,
-          expectedArrival: arrival,
-          previousExpectedArrival: refund.expected_arrival,
-        },
-        at,
-      });
-      this.log.warn({ refundId, cause, expectedArrival: arrival }, 'refund delayed past its SLA');
-    });
-  }
-
-  private async auditResult(
-    trx: Parameters<Parameters<Store['tx']>[0]>[0],
-    merchantId: string,
-    refundId: string,
-    outcome: string,
-    responseCode: string,
-    at: Date,
-  ) {
-    await appendAudit(this.store, trx, {
-      merchantId,
-      actor: 'network',
-      action: `refund.${outcome}`,
-      entity: 'refund',
-      entityId: refundId,
-      data: { responseCode },
-      at,
-    });
-  }
-
-  private async finish(id: string, status: 'done' | 'dead', note: string | null) {
-    await this.finishIn(this.store.db, id, status, note);
-  }
-
-  private async finishIn(
-    trx: Parameters<Parameters<Store['tx']>[0]>[0],
-    id: string,
-    status: 'done' | 'dead',
-    note: string | null,
-  ) {
-    await trx
-      .updateTable('outbox')
-      .set({ status, locked_until: null, last_error: note, updated_at: this.clock().toISOString() })
-      .where('id', '=', id)
-      .execute();
   }
 }
 
@@ -478,4 +388,25 @@ export async function outboxDepth(store: Store): Promise<number> {
     store.db,
   );
   return Number(r.rows[0]?.n ?? 0);
+}
+
+/** Dead outbox rows of one merchant, newest first (GET /v1/outbox/dead). */
+export async function deadOutbox(store: Store, merchantId: string, limit: number) {
+  const rows = await store.db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('status', '=', 'dead')
+    .where('merchant_id', '=', merchantId)
+    .orderBy('updated_at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    kind: r.kind,
+    refId: r.ref_id,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    createdAt: r.created_at,
+    diedAt: r.updated_at,
+  }));
 }

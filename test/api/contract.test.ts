@@ -572,7 +572,7 @@ describe.each(storeTargets)('REST API v1 on $name', (target) => {
   });
 
   it('adjusts an order amount: a decrease refunds the difference, an increase charges it, with revision history', async () => {
-    const p = await pay(10_000);
+    const p = await pay(10_000, { method: 'qr', card: undefined });
     const mismatch = await cashier.call('POST', `/v1/orders/${p.orderNo}/adjustments`, {
       originalAmount: 9_999,
       newAmount: 8_000,
@@ -601,6 +601,15 @@ describe.each(storeTargets)('REST API v1 on $name', (target) => {
     });
     const order = (await cashier.call('GET', `/v1/orders/${p.orderNo}`)).body;
     expect(order.currentAmount).toBe(8_500);
+    // A card cannot be charged again without the card (never kept): refused up front.
+    const card = await pay(10_000);
+    const cardUp = await cashier.call('POST', `/v1/orders/${card.orderNo}/adjustments`, {
+      originalAmount: 10_000,
+      newAmount: 10_500,
+      reason: { code: 'transaction_error' },
+    });
+    expect(cardUp.status).toBe(422);
+    expect(cardUp.body.code).toBe('charge_needs_card');
     expect(
       order.revisions.map((r: { revision: number; newAmount: number }) => [r.revision, r.newAmount]),
     ).toEqual([
@@ -678,7 +687,10 @@ describe.each(storeTargets)('REST API v1 on $name', (target) => {
     expect(k.status).toBe(201);
     expect(k.body.key).toMatch(/^rdk_/);
     const shop = (method: string, path: string, body?: unknown) =>
-      call(sys.base, method, path, body, { authorization: `Bearer ${k.body.key}` });
+      call(sys.base, method, path, body, {
+        authorization: `Bearer ${k.body.key}`,
+        'idempotency-key': `shop-${orderNo()}`,
+      });
     const p = await pay(2_000);
     const r = await shop('POST', '/v1/refunds', {
       orderNo: p.orderNo,

@@ -384,6 +384,7 @@ function createRefund(l: Ledger, paymentIndex: number, req: RefundRequest, appro
     if (code === 'daily_limit_exceeded') expect(today + intended).toBeGreaterThan(l.policy.dailyRefundLimit);
     if (code === 'insufficient_merchant_funds') expect(intended - fee).toBeGreaterThan(l.availableMinor);
     if (code === 'same_approver') expect(new Set(approverNos).size).toBeLessThan(approverNos.length);
+    if (code === 'fee_exceeds_amount') expect(l.policy.feeRule.handlingFee).toBeGreaterThanOrEqual(intended);
     throw err;
   }
   // A refund was decided: every rule it had to pass did hold.
@@ -397,6 +398,7 @@ function createRefund(l: Ledger, paymentIndex: number, req: RefundRequest, appro
   expect(decision.amountMinor).toBeLessThanOrEqual(l.policy.maxRefundAmount);
   expect(today + decision.amountMinor).toBeLessThanOrEqual(l.policy.dailyRefundLimit);
   expect(decision.feeMinor).toBe(fee);
+  expect(decision.netAmountMinor, 'a refund always pays the consumer something').toBeGreaterThan(0);
   expect(decision.netAmountMinor).toBeLessThanOrEqual(l.availableMinor);
   const needed = requiredApprovals(l.policy, decision.amountMinor);
   const expectedStatus =
@@ -436,6 +438,7 @@ const allowed: Record<Command['kind'], readonly ErrorCode[]> = {
     'refund_exceeds_limit',
     'daily_limit_exceeded',
     'insufficient_merchant_funds',
+    'fee_exceeds_amount',
     'same_approver',
   ],
   approve: ['invalid_state_transition', 'same_approver', 'validation_failed'],
@@ -456,6 +459,7 @@ const allowed: Record<Command['kind'], readonly ErrorCode[]> = {
     'daily_limit_exceeded',
     'insufficient_merchant_funds',
     'same_approver',
+    'fee_exceeds_amount',
   ],
   tick: [],
 };

@@ -287,11 +287,15 @@ describe('decideRefund: fees', () => {
     expect(d.netAmountMinor).toBe(9_800);
   });
 
-  it('a handling fee never exceeds the refund itself', () => {
+  it('refuses a refund the handling fee would take whole, before anything reaches the network', () => {
     const p = policy({ feeRule: { originalFee: 'kept', handlingFee: 500 } });
-    const d = decide({ policy: p }, { amountMinor: 300 });
-    expect(d.feeMinor).toBe(300);
-    expect(d.netAmountMinor).toBe(0);
+    expect(
+      domainError(() => decide({ policy: p }, { amountMinor: 300 }), 'fee_exceeds_amount').extra,
+    ).toEqual({
+      handlingFee: 500,
+    });
+    domainError(() => decide({ policy: p }, { amountMinor: 500 }), 'fee_exceeds_amount');
+    expect(decide({ policy: p }, { amountMinor: 501 }).netAmountMinor).toBe(1);
   });
 
   it('prorata returns the share of the original fee, rounded down', () => {
@@ -323,6 +327,7 @@ describe('decideRefund: fees', () => {
         fc.constantFrom('prorata' as const, 'kept' as const),
         (captured, fee, pick, handlingFee, originalFee) => {
           const amountMinor = (pick % captured) + 1;
+          fc.pre(handlingFee < amountMinor);
           const p = policy({
             maxRefundAmount: 10 ** 12,
             dailyRefundLimit: 10 ** 12,

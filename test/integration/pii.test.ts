@@ -426,7 +426,7 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('personal data on %
     });
     await until(
       async () => logs,
-      (l) => l.includes('refund submission will be retried'),
+      (l) => l.includes('outbox work will be retried'),
       10_000,
     );
     (system.inProcess as NonNullable<typeof system.inProcess>).down = false;
@@ -472,7 +472,7 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('personal data on %
 
   it('(a) logs carry no card number, password or personal data', () => {
     expect(logs).toContain('incoming request');
-    expect(logs).toContain('refund submission will be retried');
+    expect(logs).toContain('outbox work will be retried');
     for (const line of logs.split('\n').filter(Boolean)) expect(() => JSON.parse(line), line).not.toThrow();
     expect(found(logs, [...allNeedles(), ...passwordNeedles])).toEqual([]);
   });

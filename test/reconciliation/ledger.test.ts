@@ -78,6 +78,7 @@ function refund(id: string, paymentId: string, over: Partial<RefundTable> = {}):
     created_day: DAY,
     created_at: `${DAY}T05:00:00.000Z`,
     updated_at: `${DAY}T05:00:00.000Z`,
+    handed_off_at: null,
     ...over,
   };
 }

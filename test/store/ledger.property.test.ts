@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { canTransition, inFlightStatuses, type RefundStatus } from '../../src/domain/refund-state.js';
 import type { Caller } from '../../src/service/context.js';
-import { prepareAdjustment, recordAdjustment } from '../../src/service/orders.js';
-import { authorizePayment, recordPayment, recordVoid } from '../../src/service/payments.js';
 import { approveRefund, createRefund, reviewRefund } from '../../src/service/refunds.js';
 import { verifyAudit } from '../../src/store/audit.js';
 import { moveRefund } from '../../src/store/repo.js';
+import { adjustmentWorkflow } from '../../src/workflows/adjustment.js';
+import { runWorkflow } from '../../src/workflows/run.js';
+import { saleWorkflow } from '../../src/workflows/sale.js';
+import { voidWorkflow } from '../../src/workflows/void.js';
 import { storeTargets } from '../support/stores.js';
 import { DEMO, orderNo, startTestSystem, type TestSystem } from '../support/system.js';
 
@@ -166,8 +168,7 @@ describe.each(storeTargets)('ledger invariants under random operation sequences 
           ],
         };
         const paymentId = `pay_prop_${orderNo('X')}`;
-        const auth = await authorizePayment(ctx, caller, sale, paymentId);
-        await tx((trx) => recordPayment(ctx, trx, caller, sale, { paymentId, ...auth }));
+        await runWorkflow(ctx, saleWorkflow(ctx, caller, sale, paymentId));
         const refundIds: string[] = [];
         const paymentIds = [paymentId];
         const pick = (n: number) => refundIds[n % Math.max(1, refundIds.length)];
@@ -220,7 +221,10 @@ describe.each(storeTargets)('ledger invariants under random operation sequences 
                 break;
               }
               case 'void':
-                await tx((trx) => recordVoid(ctx, trx, caller, paymentId, ['00']));
+                await runWorkflow(
+                  ctx,
+                  voidWorkflow(ctx, caller, paymentId, async () => [sup1]),
+                );
                 break;
               case 'adjust': {
                 const { current } = await import('../../src/service/orders.js').then((m) =>
@@ -232,9 +236,9 @@ describe.each(storeTargets)('ledger invariants under random operation sequences 
                   reason: { code: 'transaction_error' as const },
                 };
                 const chargeId = `pay_chg_${orderNo('C')}`;
-                const prepared = await prepareAdjustment(ctx, caller, sale.orderNo, input, chargeId);
-                const adj = await tx((trx) =>
-                  recordAdjustment(ctx, trx, caller, sale.orderNo, input, prepared, [sup1]),
+                const adj = await runWorkflow(
+                  ctx,
+                  adjustmentWorkflow(ctx, caller, sale.orderNo, input, async () => [sup1], chargeId),
                 );
                 if ('refund' in adj && adj.refund) refundIds.push(adj.refund.id);
                 if ('charge' in adj && adj.charge) paymentIds.push(adj.charge.id);

@@ -105,6 +105,8 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0003_reconciliation',
         '0004_receipts',
         '0005_receipt_sends',
+        '0006_link_state',
+        '0007_workflows',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { redactPaths } from '../../src/api/app.js';
@@ -72,9 +73,10 @@ export async function call<T = any>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: T; headers: Headers }> {
+  const sent = Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== ''));
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...sent },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -87,8 +89,14 @@ export async function signIn(base: string, operatorNo: string, password: string)
   const token = r.body.token as string;
   return {
     token,
+    // Like the terminal, every POST carries a fresh Idempotency-Key unless the test sets one;
+    // a test that means to send none passes `'idempotency-key': ''`.
     call: (method, path, body, headers = {}) =>
-      call(base, method, path, body, { authorization: `Bearer ${token}`, ...headers }),
+      call(base, method, path, body, {
+        authorization: `Bearer ${token}`,
+        ...(method === 'POST' ? { 'idempotency-key': `t-${randomUUID()}` } : {}),
+        ...headers,
+      }),
   };
 }
 

@@ -3,10 +3,11 @@ import { ulid } from 'ulid';
 import { requirePermission } from '../../domain/auth.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
-import { getOrder, prepareAdjustment, recordAdjustment } from '../../service/orders.js';
+import { getOrder } from '../../service/orders.js';
 import { getPolicy, putPolicy } from '../../service/policy.js';
 import { recordSettlement, settleOnNetwork } from '../../service/settlements.js';
 import { verifyAudit } from '../../store/audit.js';
+import { adjustmentWorkflow } from '../../workflows/adjustment.js';
 import { idempotencyKey, keyedId, mutate, requireCaller } from '../http.js';
 import { AdjustmentBody, OrderParams, PolicyBody, SettlementBody } from '../schemas.js';
 
@@ -40,18 +41,20 @@ export const officeRoutes =
         requirePermission(caller.principal, 'order.adjust');
         const chargeId = keyedId('pay_', caller, idempotencyKey(req), () => `pay_${ulid()}`);
         const { approvals, ...input } = req.body;
-        return mutate(ctx, req, reply, caller, {
-          status: 201,
-          prepare: async () => {
-            const verified = await verifyApprovals(ctx, caller.merchantId, approvals ?? []);
-            return {
-              verified,
-              prepared: await prepareAdjustment(ctx, caller, req.params.orderNo, input, chargeId),
-            };
-          },
-          work: (trx, p) =>
-            recordAdjustment(ctx, trx, caller, req.params.orderNo, input, p.prepared, p.verified),
-        });
+        return mutate(
+          ctx,
+          req,
+          reply,
+          caller,
+          adjustmentWorkflow(
+            ctx,
+            caller,
+            req.params.orderNo,
+            input,
+            () => verifyApprovals(ctx, caller.merchantId, approvals ?? []),
+            chargeId,
+          ),
+        );
       },
     );
 

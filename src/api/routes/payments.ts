@@ -3,14 +3,9 @@ import { ulid } from 'ulid';
 import { requirePermission } from '../../domain/auth.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
-import {
-  authorizePayment,
-  getPayment,
-  listPayments,
-  recordPayment,
-  recordVoid,
-  voidOnNetwork,
-} from '../../service/payments.js';
+import { getPayment, listPayments } from '../../service/payments.js';
+import { saleWorkflow } from '../../workflows/sale.js';
+import { voidWorkflow } from '../../workflows/void.js';
 import { idempotencyKey, keyedId, limitOf, mutate, requireCaller } from '../http.js';
 import { IdParams, PaymentBody, PaymentQuery, VoidBody } from '../schemas.js';
 
@@ -23,11 +18,7 @@ export const paymentRoutes =
       async (req, reply) => {
         const caller = await requireCaller(ctx, req);
         const paymentId = keyedId('pay_', caller, idempotencyKey(req), () => `pay_${ulid()}`);
-        return mutate(ctx, req, reply, caller, {
-          status: 201,
-          prepare: () => authorizePayment(ctx, caller, req.body, paymentId),
-          work: (trx, auth) => recordPayment(ctx, trx, caller, req.body, { paymentId, ...auth }),
-        });
+        return mutate(ctx, req, reply, caller, saleWorkflow(ctx, caller, req.body, paymentId));
       },
     );
 
@@ -69,22 +60,8 @@ export const paymentRoutes =
       async (req, reply) => {
         const caller = await requireCaller(ctx, req);
         requirePermission(caller.principal, 'payment.void');
-        return mutate(ctx, req, reply, caller, {
-          status: 200,
-          prepare: async () => {
-            const approvals = await verifyApprovals(ctx, caller.merchantId, req.body.approvals);
-            await voidOnNetwork(ctx, caller, req.params.id);
-            return approvals;
-          },
-          work: (trx, approvals) =>
-            recordVoid(
-              ctx,
-              trx,
-              caller,
-              req.params.id,
-              approvals.map((a) => a.operatorNo),
-            ),
-        });
+        const verify = () => verifyApprovals(ctx, caller.merchantId, req.body.approvals);
+        return mutate(ctx, req, reply, caller, voidWorkflow(ctx, caller, req.params.id, verify));
       },
     );
   };

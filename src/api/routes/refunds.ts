@@ -31,6 +31,7 @@ export const refundRoutes =
         const { approvals, ...input } = req.body;
         return mutate(ctx, req, reply, caller, {
           status: 201,
+          requireKey: true,
           prepare: () => verifyApprovals(ctx, caller.merchantId, approvals ?? []),
           work: (trx, verified) => createRefund(ctx, trx, caller, input, verified),
         });
@@ -76,6 +77,7 @@ export const refundRoutes =
         const caller = await requireCaller(ctx, req);
         return mutate(ctx, req, reply, caller, {
           status: 200,
+          requireKey: true,
           prepare: () => verifyApprovals(ctx, caller.merchantId, req.body.approvals),
           work: (trx, verified) => approveRefund(ctx, trx, caller, req.params.id, verified),
         });
@@ -90,6 +92,7 @@ export const refundRoutes =
           const caller = await requireCaller(ctx, req);
           return mutate(ctx, req, reply, caller, {
             status: 200,
+            requireKey: true,
             work: (trx) => reviewRefund(ctx, trx, caller, req.params.id, to, req.body?.note),
           });
         },

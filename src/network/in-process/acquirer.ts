@@ -1,4 +1,5 @@
 import { ulid } from 'ulid';
+import { acquirerFeeMinor } from '../../domain/payment.js';
 import type { Store } from '../../store/db.js';
 import { forUpdate } from '../../store/db.js';
 import {
@@ -17,7 +18,6 @@ import {
 import { reviewRefund } from '../review.js';
 
 /** Acquirer fee (MDR) per method in basis points, charged on sales. */
-export const acquirerFeeBps = { card: 60, qr: 38, cash: 0 } as const;
 
 export interface InProcessAcquirerOptions {
   /** How long scheme review + issuer processing takes before the result comes back. */
@@ -72,7 +72,7 @@ export class InProcessAcquirer implements NetworkPort {
         };
       }
       const reference = newReference();
-      const fee = Math.floor((req.amountMinor * acquirerFeeBps[req.method]) / 10_000);
+      const fee = acquirerFeeMinor(req.amountMinor, req.method);
       await trx
         .insertInto('acq_transactions')
         .values({

@@ -221,8 +221,9 @@ export function apiFor(token: string, onUnauthenticated: () => void): Api {
   };
   return {
     get: (path) => guard(request('GET', path, { token })),
+    // Every mutating call carries a key; screens that may retry pass their own to keep it stable.
     post: (path, body, idempotencyKey) =>
-      guard(request('POST', path, { token, body, ...(idempotencyKey ? { idempotencyKey } : {}) })),
+      guard(request('POST', path, { token, body, idempotencyKey: idempotencyKey ?? newIdempotencyKey() })),
     del: (path) => guard(request<void>('DELETE', path, { token })),
     text: (path, accept) => guard(request<string>('GET', path, { token, accept })),
   };

@@ -359,6 +359,57 @@ function rowFor(p: Problem): Row {
         message: ['订单号已存在', '訂單號已存在', 'This order number already has a payment'],
         fix: ['请换一个订单号。', '請換一個訂單號。', 'Use another order number.'],
       };
+    case 'idempotency_key_in_use':
+    case 'operation_in_progress':
+      return {
+        message: [
+          '这笔订单正在处理另一项操作',
+          '這筆訂單正在處理另一項操作',
+          'Another operation on this order is still in progress',
+        ],
+        fix: [
+          '请等几秒钟，在交易查询中看到结果后再试。',
+          '請等幾秒鐘，在交易查詢中看到結果後再試。',
+          'Wait a few seconds, check Transactions for its result, then try again.',
+        ],
+      };
+    case 'refund_at_network':
+      return {
+        message: [
+          '退款已提交到银行，不能再撤回',
+          '退款已提交到銀行，不能再撤回',
+          'The refund is already with the bank and can no longer be canceled',
+        ],
+        fix: [
+          '请等待结果：成功则钱款退回顾客，失败则金额自动释放。',
+          '請等待結果：成功則款項退回顧客，失敗則金額自動釋放。',
+          'Wait for its result: if it succeeds the customer is paid; if it fails the amount is released by itself.',
+        ],
+      };
+    case 'charge_needs_card':
+      return {
+        message: [
+          '银行卡订单不能直接补收差额',
+          '銀行卡訂單不能直接補收差額',
+          'A card order cannot be charged more directly',
+        ],
+        fix: [
+          '请让顾客再次刷卡，把差额作为一笔新的收款。',
+          '請讓顧客再次刷卡，把差額作為一筆新的收款。',
+          'Have the customer present the card again and take the difference as a new sale.',
+        ],
+      };
+    case 'fee_exceeds_amount':
+      return {
+        message: ['手续费不低于退款金额', '手續費不低於退款金額', 'The handling fee takes the whole refund'],
+        fix: [
+          '退款金额须大于手续费；请调整金额或请管理员修改手续费规则。',
+          '退款金額須大於手續費；請調整金額或請管理員修改手續費規則。',
+          'Refund more than the fee, or ask an admin to change the fee rule.',
+        ],
+      };
+    case 'idempotency_key_required':
+    case 'conflicting_references':
     case 'validation_failed':
       return {
         message: ['输入的内容不正确', '輸入的內容不正確', 'Something entered is not valid'],

@@ -29,6 +29,8 @@ const schemaTables = {
   reconciliations: true,
   receipt_prints: true,
   receipt_sends: true,
+  operations: true,
+  link_terminal_keys: true,
 } as const satisfies Record<keyof Database, true>;
 
 export const databaseTables = Object.keys(schemaTables) as (keyof Database)[];

@@ -116,23 +116,31 @@ async function violationsIn(store: Store, opts: LedgerCheckOptions): Promise<str
   }
   for (const e of events)
     if (!refundById.has(e.refund_id)) out.push(`event ${e.id}: refund ${e.refund_id} missing`);
-  for (const o of outbox)
-    if (!refundById.has(o.ref_id)) out.push(`outbox ${o.id}: refund ${o.ref_id} missing`);
+  const operationIds = new Set((await db.selectFrom('operations').select('id').execute()).map((o) => o.id));
+  for (const o of outbox) {
+    if (o.kind === 'operation.recover') {
+      if (!operationIds.has(o.ref_id)) out.push(`outbox ${o.id}: operation ${o.ref_id} missing`);
+    } else if (o.kind === 'refund.submit' && !refundById.has(o.ref_id)) {
+      out.push(`outbox ${o.id}: refund ${o.ref_id} missing`);
+    }
+  }
 
   // 6. The audit hash chain.
   const verification = await verifyAudit(store);
   if (!verification.ok) out.push(`audit chain broken at seq ${verification.firstBrokenSeq}`);
 
   // 7. Idempotency keys: only finished answers are ever committed.
+  // A key with status 0 is a claim of a request still running (or killed: it goes stale); the
+  // answer is committed in the same transaction as the request's last write, never apart.
   for (const k of keys) {
-    if (k.status_code === 0 || k.response_json === null)
-      out.push(`idempotency key ${k.key}: committed without a response (status ${k.status_code})`);
+    if ((k.status_code === 0) !== (k.response_json === null))
+      out.push(`idempotency key ${k.key}: status ${k.status_code} with response ${k.response_json}`);
   }
   if (opts.createKeyPrefix) {
     const prefix = opts.createKeyPrefix;
     const byRefund = new Map<string, number>();
     for (const k of keys) {
-      if (!k.key.startsWith(prefix)) continue;
+      if (!k.key.startsWith(prefix) || k.status_code === 0) continue;
       const id = (JSON.parse(k.response_json ?? 'null') as { id?: string } | null)?.id;
       if (k.status_code !== 201 || !id) {
         out.push(`idempotency key ${k.key}: stored ${k.status_code} without a refund`);

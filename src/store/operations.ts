@@ -1,0 +1,111 @@
+import { DomainError } from '../domain/errors.js';
+import type { Tx } from './db.js';
+import type { OperationKind, OperationStatus, OperationTable } from './schema.js';
+
+/**
+ * The journal of workflows that cross the network. A row is written under the merchant lock
+ * before the network is called (`reserved`), so every concurrent request that takes the same lock
+ * sees it; it ends `applied` (recorded in the ledger), `released` (the network did nothing), or
+ * `compensating` → `compensated` (the network acted but the ledger could not take it: undone).
+ */
+
+/** Statuses that still hold their reservation. */
+export const activeOperationStatuses: readonly OperationStatus[] = ['reserved'];
+
+export async function insertOperation(
+  trx: Tx,
+  op: {
+    id: string;
+    merchantId: string;
+    kind: OperationKind;
+    orderNo: string;
+    paymentId: string;
+    payload: unknown;
+    at: Date;
+  },
+): Promise<void> {
+  const iso = op.at.toISOString();
+  await trx
+    .insertInto('operations')
+    .values({
+      id: op.id,
+      merchant_id: op.merchantId,
+      kind: op.kind,
+      order_no: op.orderNo,
+      payment_id: op.paymentId,
+      status: 'reserved',
+      reference: null,
+      payload_json: JSON.stringify(op.payload),
+      created_at: iso,
+      updated_at: iso,
+    })
+    .execute();
+}
+
+/** Reserved operations of one order or one payment (callers hold the merchant lock). */
+export async function activeOperations(
+  trx: Tx,
+  merchantId: string,
+  where: { orderNo?: string; paymentId?: string; kinds: readonly OperationKind[] },
+): Promise<OperationTable[]> {
+  let q = trx
+    .selectFrom('operations')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('status', 'in', [...activeOperationStatuses])
+    .where('kind', 'in', [...where.kinds]);
+  if (where.orderNo !== undefined) q = q.where('order_no', '=', where.orderNo);
+  if (where.paymentId !== undefined) q = q.where('payment_id', '=', where.paymentId);
+  return q.orderBy('created_at').execute();
+}
+
+/** Refuse while another workflow holds a reservation on the same order or payment. */
+export async function refuseWhileActive(
+  trx: Tx,
+  merchantId: string,
+  where: { orderNo?: string; paymentId?: string; kinds: readonly OperationKind[]; exceptId?: string },
+  what: string,
+): Promise<void> {
+  const active = (await activeOperations(trx, merchantId, where)).filter((o) => o.id !== where.exceptId);
+  const first = active[0];
+  if (first) {
+    throw new DomainError(
+      'operation_in_progress',
+      `${what}: a ${first.kind} of this order is in progress at the network; wait for it to finish and try again`,
+      { operation: first.kind },
+    );
+  }
+}
+
+export async function loadOperation(trx: Tx, id: string): Promise<OperationTable | undefined> {
+  return trx.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Move an operation on; only from the status the caller saw, so two finishers cannot both win. */
+export async function moveOperation(
+  trx: Tx,
+  id: string,
+  from: OperationStatus,
+  to: OperationStatus,
+  at: Date,
+  reference?: string | null,
+): Promise<boolean> {
+  const r = await trx
+    .updateTable('operations')
+    .set({ status: to, updated_at: at.toISOString(), ...(reference !== undefined ? { reference } : {}) })
+    .where('id', '=', id)
+    .where('status', '=', from)
+    .executeTakeFirst();
+  const moved = Number(r.numUpdatedRows) === 1;
+  if (moved && from === 'reserved') {
+    // The reservation is resolved: its scheduled recovery (operation.recover) has nothing to do.
+    await trx
+      .updateTable('outbox')
+      .set({ status: 'done', updated_at: at.toISOString() })
+      .where('kind', '=', 'operation.recover')
+      .where('ref_id', '=', id)
+      .where('status', '=', 'pending')
+      .execute();
+  }
+  return moved;
+}

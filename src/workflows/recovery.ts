@@ -1,0 +1,131 @@
+import type { Logger } from 'pino';
+import { ulid } from 'ulid';
+import type { PaymentMethod } from '../domain/payment.js';
+import type { NetworkPort, VoidRequest } from '../network/port.js';
+import type { Store, Tx } from '../store/db.js';
+import { loadOperation, moveOperation } from '../store/operations.js';
+import { enqueueOutbox } from '../store/repo.js';
+import type { OperationTable } from '../store/schema.js';
+import { queueChargeCompensation } from './compensation.js';
+import { applyVoid } from './void.js';
+
+/** Outbox kind: finish a workflow whose request died between its network call and its write. */
+export const RECOVER_KIND = 'operation.recover';
+
+/**
+ * How long a reservation may stay open before the outbox resolves it: longer than any request
+ * can run (network timeout, reversal, a retry after the idempotency claim went stale).
+ */
+export const RECOVER_AFTER_MS = 300_000;
+
+/** Queued in the reservation's own transaction, so a crash at any later point is recovered. */
+export async function scheduleRecovery(
+  trx: Tx,
+  operationId: string,
+  at: Date,
+  dueAt = new Date(at.getTime() + RECOVER_AFTER_MS),
+): Promise<void> {
+  await enqueueOutbox(trx, {
+    id: `ob_${ulid()}`,
+    kind: RECOVER_KIND,
+    refId: operationId,
+    payload: { operationId },
+    at,
+    dueAt,
+  });
+}
+
+/**
+ * The outbox handler for `operation.recover`: a reservation still open this long means its
+ * request died between the network call and the write (or the write failed and asked for it).
+ * The network is asked again with the same request id — every network step is deduplicated by it —
+ * and the answer decides: a sale or charge the network holds is voided (the cashier never saw it
+ * succeed); a void the network made is recorded (it cannot be undone, and the reservation kept
+ * refunds of that payment out); anything the network did not do is released.
+ */
+export async function recoverOperation(
+  deps: { store: Store; network: NetworkPort; clock: () => Date; log: Logger },
+  operationId: string,
+): Promise<void> {
+  const op = await loadOperation(deps.store.db, operationId);
+  if (op?.status !== 'reserved') return;
+  const payload = JSON.parse(op.payload_json) as OperationPayload;
+  deps.log.warn(
+    { operationId, kind: op.kind, paymentId: op.payment_id },
+    'recovering an unfinished operation',
+  );
+  if (op.kind === 'void') return recoverVoid(deps, op, payload as VoidPayload);
+  const charge = payload as ChargePayload;
+  const release = () =>
+    deps.store.tx((trx) => moveOperation(trx, op.id, 'reserved', 'released', deps.clock()));
+  if (charge.method === 'cash') return void (await release());
+  if (charge.method === 'qr') {
+    if (!deps.network.reverse) throw new Error(`network ${deps.network.name} has no reversals`);
+    // Cancelling by our payment id refunds a paid QR sale and closes an unpaid one.
+    await deps.network.reverse({ network: 'qr', requestId: op.payment_id, merchantId: op.merchant_id });
+    await deps.store.tx((trx) => moveOperation(trx, op.id, 'reserved', 'compensated', deps.clock()));
+    return;
+  }
+  // A card sale asked again without the card number: the link answers from its journal.
+  const answer = await deps.network.authorizeSale({
+    requestId: op.payment_id,
+    merchantId: op.merchant_id,
+    terminalId: charge.terminalId,
+    orderNo: op.order_no,
+    amountMinor: charge.amountMinor,
+    currency: charge.currency,
+    method: charge.method,
+  });
+  if (!answer.approved) return void (await release());
+  await queueChargeCompensation(
+    deps.store,
+    {
+      operationId: op.id,
+      paymentId: op.payment_id,
+      merchantId: op.merchant_id,
+      terminalId: charge.terminalId,
+      method: charge.method,
+      reference: answer.reference,
+      amountMinor: charge.amountMinor,
+      currency: charge.currency,
+    },
+    'recovered after the request did not finish',
+    deps.clock(),
+  );
+}
+
+interface ChargePayload {
+  amountMinor: number;
+  currency: string;
+  method: PaymentMethod;
+  terminalId: string | null;
+}
+
+interface VoidPayload {
+  request: VoidRequest | null;
+  actor: string;
+}
+
+type OperationPayload = ChargePayload | VoidPayload;
+
+async function recoverVoid(
+  deps: { store: Store; network: NetworkPort; clock: () => Date },
+  op: OperationTable,
+  payload: VoidPayload,
+): Promise<void> {
+  const approved = payload.request ? (await deps.network.voidSale(payload.request)).approved : false;
+  await deps.store.tx(async (trx) => {
+    if (!approved) {
+      await moveOperation(trx, op.id, 'reserved', 'released', deps.clock());
+      return;
+    }
+    await applyVoid(
+      deps,
+      trx,
+      { merchantId: op.merchant_id, actor: payload.actor },
+      op.payment_id,
+      op.id,
+      [],
+    );
+  });
+}

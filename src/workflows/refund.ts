@@ -1,0 +1,233 @@
+import type { Logger } from 'pino';
+import type { BusinessCalendar } from '../domain/calendar.js';
+import type { PaymentMethod } from '../domain/payment.js';
+import type { RefundMethod } from '../domain/policy.js';
+import { expectedArrival } from '../domain/refund.js';
+import type { RefundStatus } from '../domain/refund-state.js';
+import type { NetworkPort, NetworkResult } from '../network/port.js';
+import { appendAudit } from '../store/audit.js';
+import type { Store, Tx } from '../store/db.js';
+import { loadPaymentRow, lockRefund, moveRefund, paymentState, policyOf } from '../store/repo.js';
+
+/**
+ * A refund's life after the counter (creation, approval and cancel are in service/refunds.ts):
+ *   1. hand off    under the refund's lock: still `approved`? stamp `handed_off_at`. From this
+ *                  instant the network may hold it, so a cancel is refused (refund_at_network).
+ *   2. submit      to the network, deduplicated by the refund id (at-least-once, effect once)
+ *   3. record      `processing` (accepted) or `failed` (declined: the reservation is released)
+ *   4. apply       the final result — the ONE `applyRefundResult`, called alike by the network's
+ *                  callback, the wallet's notify route and the worker's status poll.
+ * Cash and bank-transfer refunds are paid by the merchant, not the network: they settle locally.
+ */
+export interface RefundDeps {
+  store: Store;
+  network: NetworkPort;
+  clock: () => Date;
+  log: Logger;
+}
+
+/** Step 1. Returns what the submission needs, or null when the refund is no longer approved. */
+async function handOff(deps: RefundDeps, refundId: string) {
+  return deps.store.tx(async (trx) => {
+    const refund = await lockRefund(deps.store, trx, refundId);
+    if (refund?.status !== 'approved') return null;
+    const payment = await trx
+      .selectFrom('payments')
+      .selectAll()
+      .where('id', '=', refund.payment_id)
+      .executeTakeFirstOrThrow();
+    const local = refund.method !== 'original' || payment.method === 'cash' || !payment.network_reference;
+    if (local) {
+      await settleLocally(deps, trx, refund.id, refund.method, refund.merchant_id);
+      return null;
+    }
+    if (!refund.handed_off_at) {
+      await trx
+        .updateTable('refunds')
+        .set({ handed_off_at: deps.clock().toISOString() })
+        .where('id', '=', refund.id)
+        .execute();
+    }
+    return { refund, payment, originalReference: payment.network_reference as string };
+  });
+}
+
+/** Steps 1–3, run by the outbox for `refund.submit`. Throws to be retried (network unreachable). */
+export async function submitRefund(deps: RefundDeps, refundId: string): Promise<void> {
+  const handed = await handOff(deps, refundId);
+  if (!handed) return;
+  const { refund, payment, originalReference } = handed;
+  const ack = await deps.network.submitRefund({
+    requestId: refund.id,
+    merchantId: refund.merchant_id,
+    terminalId: refund.terminal_id,
+    method: payment.method as PaymentMethod,
+    originalReference,
+    amountMinor: Number(refund.net_amount_minor),
+    currency: refund.currency,
+    reason: { code: refund.reason_code, note: refund.reason_note },
+  });
+  await deps.store.tx(async (trx) => {
+    const at = deps.clock();
+    // Re-read under lock: a notification may have applied the result meanwhile.
+    const current = await lockRefund(deps.store, trx, refund.id);
+    if (current?.status !== 'approved') return;
+    if (ack.kind === 'accepted') {
+      await moveRefund(deps.store, trx, refund.id, 'processing', {
+        actor: 'worker',
+        at,
+        set: { network_reference: ack.reference },
+      });
+      return;
+    }
+    await moveRefund(deps.store, trx, refund.id, 'failed', {
+      actor: 'network',
+      at,
+      set: { network_reference: ack.reference, response_code: ack.responseCode },
+    });
+    await auditResult(deps.store, trx, refund.merchant_id, refund.id, 'failed', ack.responseCode, at);
+  });
+}
+
+async function settleLocally(
+  deps: RefundDeps,
+  trx: Tx,
+  refundId: string,
+  method: string,
+  merchantId: string,
+) {
+  const at = deps.clock();
+  const ref = `${method === 'bank_transfer' ? 'BT' : 'CASH'}-${refundId.slice(-10)}`;
+  await moveRefund(deps.store, trx, refundId, 'processing', {
+    actor: 'worker',
+    at,
+    set: { network_reference: ref },
+  });
+  await moveRefund(deps.store, trx, refundId, 'succeeded', {
+    actor: 'worker',
+    at,
+    set: { response_code: '00' },
+  });
+  await auditResult(deps.store, trx, merchantId, refundId, 'succeeded', '00', at);
+}
+
+/** Step 4. Idempotent: a late or repeated result changes nothing. */
+export async function applyRefundResult(
+  deps: Pick<RefundDeps, 'store' | 'clock'>,
+  r: NetworkResult,
+): Promise<void> {
+  await deps.store.tx(async (trx) => {
+    const refund = await lockRefund(deps.store, trx, r.requestId);
+    if (!refund) return;
+    const status = refund.status as RefundStatus;
+    const at = deps.clock();
+    if (status === 'approved') {
+      // The result overtook our own "processing" write: record the step we missed first.
+      await moveRefund(deps.store, trx, refund.id, 'processing', {
+        actor: 'worker',
+        at,
+        set: { network_reference: r.reference },
+      });
+    } else if (status !== 'processing') {
+      return;
+    }
+    await moveRefund(deps.store, trx, refund.id, r.outcome, {
+      actor: 'network',
+      at,
+      set: { network_reference: r.reference, response_code: r.responseCode },
+    });
+    await auditResult(deps.store, trx, refund.merchant_id, refund.id, r.outcome, r.responseCode, at);
+  });
+}
+
+async function auditResult(
+  store: Store,
+  trx: Tx,
+  merchantId: string,
+  refundId: string,
+  outcome: string,
+  responseCode: string,
+  at: Date,
+) {
+  await appendAudit(store, trx, {
+    merchantId,
+    actor: 'network',
+    action: `refund.${outcome}`,
+    entity: 'refund',
+    entityId: refundId,
+    data: { responseCode },
+    at,
+  });
+}
+
+/** Refunds that can become delayed: approved (waiting to be submitted) or processing at the network. */
+const delayableStatuses: ReadonlySet<string> = new Set<RefundStatus>(['approved', 'processing']);
+
+/**
+ * 退款延迟 (seed 004): the refund is past its SLA. Once per refund, and only while it is still in
+ * flight: flag it `delayed`, push its expected arrival out to today (Shanghai) plus the policy's
+ * business days for its route — never earlier than the date already promised — and audit it.
+ * No status moves, so no refund event is written.
+ */
+export async function markDelayed(
+  deps: Pick<RefundDeps, 'store' | 'clock' | 'log'> & { calendar: BusinessCalendar | null },
+  refundId: string,
+  cause: 'submission_failing' | 'processing_overdue',
+): Promise<void> {
+  const peek = await deps.store.db
+    .selectFrom('refunds')
+    .select(['status', 'delayed'])
+    .where('id', '=', refundId)
+    .executeTakeFirst();
+  // Cheap check first: a failing submission calls this on every retry.
+  if (!peek || peek.delayed === 1 || !delayableStatuses.has(peek.status)) return;
+  await deps.store.tx(async (trx) => {
+    const refund = await lockRefund(deps.store, trx, refundId);
+    if (!refund || refund.delayed === 1 || !delayableStatuses.has(refund.status)) return;
+    const at = deps.clock();
+    let arrival = refund.expected_arrival;
+    if (deps.calendar) {
+      const merchant = await trx
+        .selectFrom('merchants')
+        .select('policy_json')
+        .where('id', '=', refund.merchant_id)
+        .executeTakeFirstOrThrow();
+      const paymentRow = await loadPaymentRow(
+        deps.store,
+        trx,
+        refund.merchant_id,
+        { paymentId: refund.payment_id },
+        false,
+      );
+      const pushed = expectedArrival(
+        policyOf(merchant),
+        deps.calendar,
+        await paymentState(trx, paymentRow),
+        refund.method as RefundMethod,
+        at,
+      );
+      // ISO dates compare as strings.
+      if (pushed > arrival) arrival = pushed;
+    }
+    await trx
+      .updateTable('refunds')
+      .set({ delayed: 1, expected_arrival: arrival, updated_at: at.toISOString() })
+      .where('id', '=', refundId)
+      .execute();
+    await appendAudit(deps.store, trx, {
+      merchantId: refund.merchant_id,
+      actor: 'worker',
+      action: 'refund.delayed',
+      entity: 'refund',
+      entityId: refundId,
+      data: {
+        cause,
+        status: refund.status,
+        expectedArrival: arrival,
+        previousExpectedArrival: refund.expected_arrival,
+      },
+      at,
+    });
+    deps.log.warn({ refundId, cause, expectedArrival: arrival }, 'refund delayed past its SLA');
+  });
+}
