@@ -1,5 +1,5 @@
 import { requirePermission } from '../domain/auth.js';
-import { DomainError, invariant } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 import {
   acquirerFeeMinor,
   luhnValid,
@@ -10,6 +10,7 @@ import {
 import { NetworkUnavailableError } from '../network/port.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
+import { insertPayment, markVoided } from '../store/ledger.js';
 import { loadPaymentRow, lockMerchant, paymentState, paymentStates } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
 import { afterCursor, page, paymentView } from './views.js';
@@ -73,9 +74,9 @@ export async function recordPayment(
   const card = input.card ? maskPan(input.card.pan) : null;
   const fee = acquirerFeeMinor(input.amount, input.method);
   const iso = now.toISOString();
-  await trx
-    .insertInto('payments')
-    .values({
+  await insertPayment(
+    trx,
+    {
       id,
       merchant_id: caller.merchantId,
       terminal_id: caller.terminalId,
@@ -99,27 +100,15 @@ export async function recordPayment(
       captured_at: iso,
       created_at: iso,
       updated_at: iso,
-    })
-    .execute();
-  for (const [lineNo, item] of (input.items ?? []).entries()) {
-    await trx
-      .insertInto('payment_items')
-      .values({
-        payment_id: id,
-        line_no: lineNo + 1,
-        sku: item.sku,
-        name: item.name,
-        qty: item.qty,
-        unit_amount_minor: item.unitAmount,
-        refunded_qty: 0,
-      })
-      .execute();
-  }
-  await trx
-    .updateTable('merchants')
-    .set((eb) => ({ available_funds_minor: eb('available_funds_minor', '+', input.amount - fee) }))
-    .where('id', '=', caller.merchantId)
-    .execute();
+    },
+    (input.items ?? []).map((item, i) => ({
+      line_no: i + 1,
+      sku: item.sku,
+      name: item.name,
+      qty: item.qty,
+      unit_amount_minor: item.unitAmount,
+    })),
+  );
   await appendAudit(ctx.store, trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
@@ -195,21 +184,7 @@ export async function recordVoid(
   const row = await loadPaymentRow(ctx.store, trx, caller.merchantId, { paymentId }, true);
   const state = await paymentState(trx, row);
   const now = ctx.clock();
-  invariant(!state.voided, 'a payment is voided once');
-  invariant(state.refundedMinor === 0 && state.inFlightMinor === 0, 'a voided payment has no refunds');
-  const iso = now.toISOString();
-  await trx
-    .updateTable('payments')
-    .set({ voided: 1, voided_at: iso, updated_at: iso })
-    .where('id', '=', row.id)
-    .execute();
-  await trx
-    .updateTable('merchants')
-    .set((eb) => ({
-      available_funds_minor: eb('available_funds_minor', '-', state.amountMinor - state.feeMinor),
-    }))
-    .where('id', '=', caller.merchantId)
-    .execute();
+  await markVoided(trx, row, now);
   await appendAudit(ctx.store, trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,

@@ -1,23 +1,22 @@
 import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { shanghaiDate } from '../domain/calendar.js';
-import { DomainError, invariant } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
 import { type Policy, type ReasonCode, type RefundMethod, requiredApprovals } from '../domain/policy.js';
 import { decideApproval, decideRefund, type Reason, type VerifiedApproval } from '../domain/refund.js';
 import type { RefundStatus } from '../domain/refund-state.js';
 import { type ConsumerContact, maskConsumer, seal } from '../security.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
+import { insertRefund, moveRefund, updateRefund } from '../store/ledger.js';
 import { refuseWhileActive } from '../store/operations.js';
 import {
-  addToDayTotal,
   enqueueOutbox,
   loadPaymentRow,
   loadRefundRow,
   lockMerchant,
   lockRefund,
   merchantDayTotal,
-  moveRefund,
   paymentState,
   policyOf,
 } from '../store/repo.js';
@@ -85,75 +84,38 @@ export async function createRefund(
   );
   const id = `re_${ulid()}`;
   const iso = now.toISOString();
-  await trx
-    .insertInto('refunds')
-    .values({
-      id,
-      merchant_id: caller.merchantId,
-      payment_id: payment.id,
-      order_no: payment.orderNo,
-      terminal_id: caller.terminalId,
-      amount_minor: decision.amountMinor,
-      fee_minor: decision.feeMinor,
-      net_amount_minor: decision.netAmountMinor,
-      merchant_fee_returned_minor: decision.merchantFeeReturnedMinor,
-      currency: payment.currency,
-      reason_code: reason.code,
-      reason_note: reason.note ?? null,
-      method,
-      status: decision.status,
-      items_json: JSON.stringify(decision.items),
-      approvals_json: JSON.stringify(
-        approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() })),
-      ),
-      consumer_enc: input.consumer ? seal(ctx.secrets, JSON.stringify(input.consumer)) : null,
-      consumer_masked_json: input.consumer ? JSON.stringify(maskConsumer(input.consumer)) : null,
-      delayed: 0,
-      expected_arrival: decision.expectedArrival,
-      network_reference: null,
-      response_code: null,
-      created_by: caller.actor,
-      settlement_id: null,
-      created_day: today,
-      created_at: iso,
-      updated_at: iso,
-    })
-    .execute();
-  const inFlight = Number(paymentRow.in_flight_minor) + decision.amountMinor;
-  invariant(
-    inFlight + Number(paymentRow.refunded_minor) <= payment.amountMinor,
-    'refund reservation within captured',
-  );
-  await trx
-    .updateTable('payments')
-    .set({ in_flight_minor: inFlight, updated_at: iso })
-    .where('id', '=', payment.id)
-    .execute();
-  for (const item of decision.items) {
-    await trx
-      .updateTable('payment_items')
-      .set((eb) => ({ refunded_qty: eb('refunded_qty', '+', item.qty) }))
-      .where('payment_id', '=', payment.id)
-      .where('sku', '=', item.sku)
-      .execute();
-  }
-  await trx
-    .updateTable('merchants')
-    .set({ available_funds_minor: Number(merchant.available_funds_minor) - decision.netAmountMinor })
-    .where('id', '=', caller.merchantId)
-    .execute();
-  await addToDayTotal(trx, caller.merchantId, today, decision.amountMinor);
-  await trx
-    .insertInto('refund_events')
-    .values({
-      refund_id: id,
-      from_status: null,
-      to_status: decision.status,
-      actor: caller.actor,
-      note: null,
-      at: iso,
-    })
-    .execute();
+  await insertRefund(trx, {
+    id,
+    merchant_id: caller.merchantId,
+    payment_id: payment.id,
+    order_no: payment.orderNo,
+    terminal_id: caller.terminalId,
+    amount_minor: decision.amountMinor,
+    fee_minor: decision.feeMinor,
+    net_amount_minor: decision.netAmountMinor,
+    merchant_fee_returned_minor: decision.merchantFeeReturnedMinor,
+    currency: payment.currency,
+    reason_code: reason.code,
+    reason_note: reason.note ?? null,
+    method,
+    status: decision.status,
+    items_json: JSON.stringify(decision.items),
+    approvals_json: JSON.stringify(
+      approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() })),
+    ),
+    consumer_enc: input.consumer ? seal(ctx.secrets, JSON.stringify(input.consumer)) : null,
+    consumer_masked_json: input.consumer ? JSON.stringify(maskConsumer(input.consumer)) : null,
+    delayed: 0,
+    expected_arrival: decision.expectedArrival,
+    network_reference: null,
+    response_code: null,
+    created_by: caller.actor,
+    settlement_id: null,
+    created_day: today,
+    created_at: iso,
+    updated_at: iso,
+    handed_off_at: null,
+  });
   if (decision.status === 'approved') {
     await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });
   }
@@ -226,11 +188,7 @@ export async function approveRefund(
   if (status !== refund.status) {
     await moveRefund(ctx.store, trx, id, status, { actor: caller.actor, at: now, set });
   } else {
-    await trx
-      .updateTable('refunds')
-      .set({ ...set, updated_at: now.toISOString() })
-      .where('id', '=', id)
-      .execute();
+    await updateRefund(trx, id, set, now);
   }
   if (status === 'approved') {
     await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });

@@ -5,6 +5,8 @@ import type { PaymentMethod } from '../domain/payment.js';
 import type { SettlementTotals } from '../network/port.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
+import { markSettled } from '../store/ledger.js';
+import { refuseWhileActive } from '../store/operations.js';
 import { lockMerchant } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
 import { networkDown } from './payments.js';
@@ -76,6 +78,13 @@ export async function settleOnNetwork(ctx: Ctx, caller: Caller, terminalId: stri
     .where('merchant_id', '=', caller.merchantId)
     .executeTakeFirst();
   if (!terminal) throw new DomainError('not_found', `terminal ${terminalId} not found`);
+  // A sale, void or charge still at the network would land on one side of the cut only.
+  await refuseWhileActive(
+    ctx.store.db,
+    caller.merchantId,
+    { kinds: ['sale', 'void', 'adjustment', 'charge'] },
+    'the batch cannot be settled now',
+  );
   const { local, byMethod } = await localBatch(ctx.store.db, caller.merchantId, terminalId);
   const totals = await ctx.network
     .settle({ merchantId: caller.merchantId, terminalId, batchNo: terminal.batch_no, local, byMethod })
@@ -110,28 +119,12 @@ export async function recordSettlement(
       created_at: now.toISOString(),
     })
     .execute();
-  if (payments.length > 0) {
-    await trx
-      .updateTable('payments')
-      .set({ settled: 1, settlement_id: id })
-      .where(
-        'id',
-        'in',
-        payments.map((p) => p.id),
-      )
-      .execute();
-  }
-  if (refunds.length > 0) {
-    await trx
-      .updateTable('refunds')
-      .set({ settlement_id: id })
-      .where(
-        'id',
-        'in',
-        refunds.map((r) => r.id),
-      )
-      .execute();
-  }
+  await markSettled(
+    trx,
+    id,
+    payments.map((p) => p.id),
+    refunds.map((r) => r.id),
+  );
   await trx
     .updateTable('terminals')
     .set({ batch_no: network.batchNo + 1 })

@@ -2,8 +2,6 @@ import { DomainError, invariant } from '../domain/errors.js';
 import type { PaymentMethod, PaymentState } from '../domain/payment.js';
 import { assertTotals } from '../domain/payment.js';
 import { defaultPolicy, type Policy } from '../domain/policy.js';
-import type { RefundStatus } from '../domain/refund-state.js';
-import { isInFlight, totalsDelta, transition } from '../domain/refund-state.js';
 import type { Store, Tx } from './db.js';
 import { forUpdate } from './db.js';
 import type { MerchantTable, PaymentTable, RefundTable } from './schema.js';
@@ -163,82 +161,6 @@ export async function lockRefund(store: Store, trx: Tx, refundId: string): Promi
   await lockMerchant(store, trx, peek.merchant_id);
   await loadPaymentRow(store, trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
   return loadRefundRow(store, trx, null, refundId, true);
-}
-
-export interface MoveOptions {
-  actor: string;
-  note?: string | undefined;
-  at: Date;
-  set?: Partial<Pick<RefundRow, 'network_reference' | 'response_code' | 'approvals_json' | 'delayed'>>;
-}
-
-/**
- * Move a refund to `to` and keep every running total in step: the payment's in-flight and
- * refunded sums, its line items' refunded quantities and the merchant's available funds.
- * Locks merchant → payment → refund, the one lock order used everywhere.
- */
-export async function moveRefund(
-  store: Store,
-  trx: Tx,
-  refundId: string,
-  to: RefundStatus,
-  opts: MoveOptions,
-) {
-  const peek = await loadRefundRow(store, trx, null, refundId, false);
-  await lockMerchant(store, trx, peek.merchant_id);
-  const payment = await loadPaymentRow(store, trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
-  const refund = await loadRefundRow(store, trx, null, refundId, true);
-  const from = refund.status as RefundStatus;
-  transition(from, to);
-  const amount = Number(refund.amount_minor);
-  const delta = totalsDelta(from, to, amount);
-  const releasing = isInFlight(from) && !isInFlight(to) && to !== 'succeeded';
-  const now = opts.at.toISOString();
-  await trx
-    .updateTable('payments')
-    .set({
-      in_flight_minor: Number(payment.in_flight_minor) + delta.inFlightMinor,
-      refunded_minor: Number(payment.refunded_minor) + delta.refundedMinor,
-      updated_at: now,
-    })
-    .where('id', '=', payment.id)
-    .execute();
-  if (releasing) {
-    // The reservation is given back: units become refundable again and the funds return.
-    for (const item of JSON.parse(refund.items_json) as { sku: string; qty: number }[]) {
-      await trx
-        .updateTable('payment_items')
-        .set((eb) => ({ refunded_qty: eb('refunded_qty', '-', item.qty) }))
-        .where('payment_id', '=', payment.id)
-        .where('sku', '=', item.sku)
-        .execute();
-    }
-    await trx
-      .updateTable('merchants')
-      .set((eb) => ({
-        available_funds_minor: eb('available_funds_minor', '+', Number(refund.net_amount_minor)),
-      }))
-      .where('id', '=', refund.merchant_id)
-      .execute();
-    await addToDayTotal(trx, refund.merchant_id, refund.created_day, -amount);
-  }
-  await trx
-    .updateTable('refunds')
-    .set({ ...opts.set, status: to, updated_at: now })
-    .where('id', '=', refundId)
-    .execute();
-  await trx
-    .insertInto('refund_events')
-    .values({
-      refund_id: refundId,
-      from_status: from,
-      to_status: to,
-      actor: opts.actor,
-      note: opts.note ?? null,
-      at: now,
-    })
-    .execute();
-  return { ...refund, ...opts.set, status: to, updated_at: now, from };
 }
 
 export async function enqueueOutbox(

@@ -4,8 +4,8 @@ import type { BusinessCalendar } from '../domain/calendar.js';
 import { type NetworkPort, NetworkUnavailableError, REVERSE_KIND } from '../network/port.js';
 import { RECEIPT_SEND_KIND, RECEIPT_SEND_MAX_ATTEMPTS, type ReceiptDelivery } from '../receipts/send.js';
 import { SUBMIT_KIND } from '../service/refunds.js';
-import { appendAudit } from '../store/audit.js';
 import type { Store } from '../store/db.js';
+import { buryOutbox, claimDue, type OutboxUpdate, updateOutbox } from '../store/outbox.js';
 import type { OutboxTable } from '../store/schema.js';
 import {
   type ChargeCompensation,
@@ -248,32 +248,9 @@ export class OutboxWorker {
     }
   }
 
-  private async claim(): Promise<OutboxTable[]> {
+  private claim(): Promise<OutboxTable[]> {
     const now = this.clock();
-    const lease = new Date(now.getTime() + this.leaseMs).toISOString();
-    const iso = now.toISOString();
-    return this.store.tx(async (trx) => {
-      const due = trx
-        .selectFrom('outbox')
-        .select('id')
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', iso)
-        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', iso)]))
-        .orderBy('next_attempt_at')
-        .limit(this.batchSize);
-      const ids = await (this.store.dialect === 'postgres' ? due.forUpdate().skipLocked() : due).execute();
-      if (ids.length === 0) return [];
-      return trx
-        .updateTable('outbox')
-        .set((eb) => ({ locked_until: lease, attempts: eb('attempts', '+', 1), updated_at: iso }))
-        .where(
-          'id',
-          'in',
-          ids.map((r) => r.id),
-        )
-        .returningAll()
-        .execute();
-    });
+    return claimDue(this.store, now, new Date(now.getTime() + this.leaseMs), this.batchSize);
   }
 
   private async handle(row: OutboxTable): Promise<void> {
@@ -321,37 +298,11 @@ export class OutboxWorker {
     );
     const merchantId = row.merchant_id ?? (await kind?.merchantOf?.(row).catch(() => null)) ?? null;
     await kind?.onDead?.(row, error);
-    await this.store.tx(async (trx) => {
-      const at = this.clock();
-      await trx
-        .updateTable('outbox')
-        .set({
-          status: 'dead',
-          locked_until: null,
-          last_error: error,
-          merchant_id: merchantId,
-          updated_at: at.toISOString(),
-        })
-        .where('id', '=', row.id)
-        .execute();
-      await appendAudit(this.store, trx, {
-        merchantId,
-        actor: 'worker',
-        action: 'outbox.dead',
-        entity: 'outbox',
-        entityId: row.id,
-        data: { kind: row.kind, refId: row.ref_id, attempts: row.attempts, error },
-        at,
-      });
-    });
+    await buryOutbox(this.store, row, merchantId, error, this.clock());
   }
 
-  private async update(id: string, set: Partial<OutboxTable>): Promise<void> {
-    await this.store.db
-      .updateTable('outbox')
-      .set({ ...set, updated_at: this.clock().toISOString() })
-      .where('id', '=', id)
-      .execute();
+  private async update(id: string, set: OutboxUpdate): Promise<void> {
+    await updateOutbox(this.store.db, id, set, this.clock());
   }
 
   /** Recover results whose notification was lost (restart, dropped message): ask the network. */
@@ -388,25 +339,4 @@ export async function outboxDepth(store: Store): Promise<number> {
     store.db,
   );
   return Number(r.rows[0]?.n ?? 0);
-}
-
-/** Dead outbox rows of one merchant, newest first (GET /v1/outbox/dead). */
-export async function deadOutbox(store: Store, merchantId: string, limit: number) {
-  const rows = await store.db
-    .selectFrom('outbox')
-    .selectAll()
-    .where('status', '=', 'dead')
-    .where('merchant_id', '=', merchantId)
-    .orderBy('updated_at', 'desc')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    kind: r.kind,
-    refId: r.ref_id,
-    attempts: r.attempts,
-    lastError: r.last_error,
-    createdAt: r.created_at,
-    diedAt: r.updated_at,
-  }));
 }

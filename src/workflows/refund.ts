@@ -7,7 +7,8 @@ import type { RefundStatus } from '../domain/refund-state.js';
 import type { NetworkPort, NetworkResult } from '../network/port.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store, Tx } from '../store/db.js';
-import { loadPaymentRow, lockRefund, moveRefund, paymentState, policyOf } from '../store/repo.js';
+import { moveRefund, updateRefund } from '../store/ledger.js';
+import { loadPaymentRow, lockRefund, paymentState, policyOf } from '../store/repo.js';
 
 /**
  * A refund's life after the counter (creation, approval and cancel are in service/refunds.ts):
@@ -42,11 +43,8 @@ async function handOff(deps: RefundDeps, refundId: string) {
       return null;
     }
     if (!refund.handed_off_at) {
-      await trx
-        .updateTable('refunds')
-        .set({ handed_off_at: deps.clock().toISOString() })
-        .where('id', '=', refund.id)
-        .execute();
+      const now = deps.clock();
+      await updateRefund(trx, refund.id, { handed_off_at: now.toISOString() }, now);
     }
     return { refund, payment, originalReference: payment.network_reference as string };
   });
@@ -209,11 +207,7 @@ export async function markDelayed(
       // ISO dates compare as strings.
       if (pushed > arrival) arrival = pushed;
     }
-    await trx
-      .updateTable('refunds')
-      .set({ delayed: 1, expected_arrival: arrival, updated_at: at.toISOString() })
-      .where('id', '=', refundId)
-      .execute();
+    await updateRefund(trx, refundId, { delayed: 1, expected_arrival: arrival }, at);
     await appendAudit(deps.store, trx, {
       merchantId: refund.merchant_id,
       actor: 'worker',

@@ -5,7 +5,7 @@ import { canTransition, inFlightStatuses, type RefundStatus } from '../../src/do
 import type { Caller } from '../../src/service/context.js';
 import { approveRefund, createRefund, reviewRefund } from '../../src/service/refunds.js';
 import { verifyAudit } from '../../src/store/audit.js';
-import { moveRefund } from '../../src/store/repo.js';
+import { moveRefund } from '../../src/store/ledger.js';
 import { adjustmentWorkflow } from '../../src/workflows/adjustment.js';
 import { runWorkflow } from '../../src/workflows/run.js';
 import { saleWorkflow } from '../../src/workflows/sale.js';

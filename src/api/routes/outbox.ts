@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePermission } from '../../domain/auth.js';
 import type { Ctx } from '../../service/context.js';
-import { deadOutbox } from '../../worker/outbox.js';
+import { deadOutbox } from '../../store/outbox.js';
 import { requireCaller } from '../http.js';
 
 const DeadQuery = Type.Object(

@@ -1,0 +1,222 @@
+import { invariant } from '../domain/errors.js';
+import { assertTotals } from '../domain/payment.js';
+import type { RefundStatus } from '../domain/refund-state.js';
+import { isInFlight, totalsDelta, transition } from '../domain/refund-state.js';
+import type { Store, Tx } from './db.js';
+import { addToDayTotal, loadPaymentRow, loadRefundRow, lockMerchant, type RefundRow } from './repo.js';
+import type { PaymentItemTable, PaymentTable } from './schema.js';
+
+/**
+ * The ONE ledger writer: nothing outside store/ writes payments, their items, refunds, refund
+ * events, merchant funds or day totals. Every refund reservation and release goes through
+ * `applyRefundTotals` (the domain's `totalsDelta`), and the payment's totals are asserted after
+ * every write — a bug that would push refunds past the captured amount fails the transaction
+ * instead of committing.
+ */
+
+/** Re-read the payment and check its totals; called after every write that moves them. */
+async function assertPaymentTotals(trx: Tx, paymentId: string): Promise<void> {
+  const p = await trx
+    .selectFrom('payments')
+    .select(['amount_minor', 'refunded_minor', 'in_flight_minor'])
+    .where('id', '=', paymentId)
+    .executeTakeFirstOrThrow();
+  assertTotals({
+    amountMinor: Number(p.amount_minor),
+    refundedMinor: Number(p.refunded_minor),
+    inFlightMinor: Number(p.in_flight_minor),
+  });
+}
+
+async function moveMerchantFunds(trx: Tx, merchantId: string, deltaMinor: number): Promise<void> {
+  if (deltaMinor === 0) return;
+  await trx
+    .updateTable('merchants')
+    .set((eb) => ({ available_funds_minor: eb('available_funds_minor', '+', deltaMinor) }))
+    .where('id', '=', merchantId)
+    .execute();
+}
+
+/** A captured sale or charge: the payment, its line items and the merchant's funds (amount − fee). */
+export async function insertPayment(
+  trx: Tx,
+  payment: PaymentTable,
+  items: Omit<PaymentItemTable, 'payment_id' | 'refunded_qty'>[],
+): Promise<void> {
+  invariant(payment.refunded_minor === 0 && payment.in_flight_minor === 0, 'a new payment has no refunds');
+  await trx.insertInto('payments').values(payment).execute();
+  for (const item of items) {
+    await trx
+      .insertInto('payment_items')
+      .values({ ...item, payment_id: payment.id, refunded_qty: 0 })
+      .execute();
+  }
+  await moveMerchantFunds(trx, payment.merchant_id, Number(payment.amount_minor) - Number(payment.fee_minor));
+}
+
+/** 撤销 recorded: the payment leaves the merchant's funds. Callers hold the payment's lock. */
+export async function markVoided(trx: Tx, payment: PaymentTable, at: Date): Promise<void> {
+  invariant(payment.voided === 0, 'a payment is voided once');
+  invariant(
+    Number(payment.refunded_minor) === 0 && Number(payment.in_flight_minor) === 0,
+    'a voided payment has no refunds',
+  );
+  const iso = at.toISOString();
+  await trx
+    .updateTable('payments')
+    .set({ voided: 1, voided_at: iso, updated_at: iso })
+    .where('id', '=', payment.id)
+    .execute();
+  await moveMerchantFunds(
+    trx,
+    payment.merchant_id,
+    -(Number(payment.amount_minor) - Number(payment.fee_minor)),
+  );
+}
+
+/**
+ * The one place a refund's status change moves money: the payment's in-flight and refunded sums,
+ * the refunded units of its lines, the merchant's available funds and the day's total.
+ * `from = null` is a new refund (its reservation); a move out of flight other than to `succeeded`
+ * is a release (units, funds and the daily total come back).
+ */
+async function applyRefundTotals(
+  trx: Tx,
+  refund: Pick<
+    RefundRow,
+    'payment_id' | 'merchant_id' | 'amount_minor' | 'net_amount_minor' | 'items_json' | 'created_day'
+  >,
+  from: RefundStatus | null,
+  to: RefundStatus,
+  at: string,
+): Promise<void> {
+  const amount = Number(refund.amount_minor);
+  const delta = totalsDelta(from, to, amount);
+  const reserving = from === null && isInFlight(to);
+  const releasing = from !== null && isInFlight(from) && !isInFlight(to) && to !== 'succeeded';
+  await trx
+    .updateTable('payments')
+    .set((eb) => ({
+      in_flight_minor: eb('in_flight_minor', '+', delta.inFlightMinor),
+      refunded_minor: eb('refunded_minor', '+', delta.refundedMinor),
+      updated_at: at,
+    }))
+    .where('id', '=', refund.payment_id)
+    .execute();
+  if (reserving || releasing) {
+    const sign = reserving ? 1 : -1;
+    for (const item of JSON.parse(refund.items_json) as { sku: string; qty: number }[]) {
+      await trx
+        .updateTable('payment_items')
+        .set((eb) => ({ refunded_qty: eb('refunded_qty', '+', sign * item.qty) }))
+        .where('payment_id', '=', refund.payment_id)
+        .where('sku', '=', item.sku)
+        .execute();
+    }
+    await moveMerchantFunds(trx, refund.merchant_id, -sign * Number(refund.net_amount_minor));
+    await addToDayTotal(trx, refund.merchant_id, refund.created_day, sign * amount);
+  }
+  await assertPaymentTotals(trx, refund.payment_id);
+}
+
+async function insertRefundEvent(
+  trx: Tx,
+  refundId: string,
+  from: RefundStatus | null,
+  to: RefundStatus,
+  actor: string,
+  note: string | null,
+  at: string,
+): Promise<void> {
+  await trx
+    .insertInto('refund_events')
+    .values({ refund_id: refundId, from_status: from, to_status: to, actor, note, at })
+    .execute();
+}
+
+/** A new refund and its reservation. Callers hold the merchant and payment locks and have decided it. */
+export async function insertRefund(trx: Tx, refund: RefundRow): Promise<void> {
+  await trx.insertInto('refunds').values(refund).execute();
+  await applyRefundTotals(trx, refund, null, refund.status as RefundStatus, refund.created_at);
+  await insertRefundEvent(
+    trx,
+    refund.id,
+    null,
+    refund.status as RefundStatus,
+    refund.created_by,
+    null,
+    refund.created_at,
+  );
+}
+
+export interface MoveOptions {
+  actor: string;
+  note?: string | undefined;
+  at: Date;
+  set?: Partial<Pick<RefundRow, 'network_reference' | 'response_code' | 'approvals_json' | 'delayed'>>;
+}
+
+/**
+ * Move a refund to `to` (a legal transition of the state machine) and keep every running total in
+ * step. Locks merchant → payment → refund, the one lock order used everywhere.
+ */
+export async function moveRefund(
+  store: Store,
+  trx: Tx,
+  refundId: string,
+  to: RefundStatus,
+  opts: MoveOptions,
+) {
+  const peek = await loadRefundRow(store, trx, null, refundId, false);
+  await lockMerchant(store, trx, peek.merchant_id);
+  await loadPaymentRow(store, trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
+  const refund = await loadRefundRow(store, trx, null, refundId, true);
+  const from = refund.status as RefundStatus;
+  transition(from, to);
+  const now = opts.at.toISOString();
+  await applyRefundTotals(trx, refund, from, to, now);
+  await trx
+    .updateTable('refunds')
+    .set({ ...opts.set, status: to, updated_at: now })
+    .where('id', '=', refundId)
+    .execute();
+  await insertRefundEvent(trx, refundId, from, to, opts.actor, opts.note ?? null, now);
+  return { ...refund, ...opts.set, status: to, updated_at: now, from };
+}
+
+/** Fields of a refund that change without a status move. */
+export async function updateRefund(
+  trx: Tx,
+  refundId: string,
+  set: Partial<Pick<RefundRow, 'approvals_json' | 'handed_off_at' | 'delayed' | 'expected_arrival'>>,
+  at: Date,
+): Promise<void> {
+  await trx
+    .updateTable('refunds')
+    .set({ ...set, updated_at: at.toISOString() })
+    .where('id', '=', refundId)
+    .execute();
+}
+
+/** 批结算 recorded: the batch's payments and refunds belong to settlement `settlementId`. */
+export async function markSettled(
+  trx: Tx,
+  settlementId: string,
+  paymentIds: string[],
+  refundIds: string[],
+): Promise<void> {
+  if (paymentIds.length > 0) {
+    await trx
+      .updateTable('payments')
+      .set({ settled: 1, settlement_id: settlementId })
+      .where('id', 'in', paymentIds)
+      .execute();
+  }
+  if (refundIds.length > 0) {
+    await trx
+      .updateTable('refunds')
+      .set({ settlement_id: settlementId })
+      .where('id', 'in', refundIds)
+      .execute();
+  }
+}
