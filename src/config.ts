@@ -34,12 +34,55 @@ export interface Config {
   terminalMasterKey: string;
   /** How long the card link waits for an answer before reversing. */
   networkTimeoutMs: number;
+  /**
+   * Health: the card link echoes (0820, which takes a trace number) at most this often; in between
+   * `/v1/health` reports the link as its last answer or echo left it. Default 30 s.
+   */
+  linkEchoIntervalMs?: number;
+  /**
+   * A real QR wallet for NETWORK=host (unset: QR payments go to the in-process stand-in): gateway
+   * URL, our merchant id and app id there, our RSA private key and the wallet's public key (PEM files).
+   */
+  qrWallet?: QrWalletConfig | undefined;
   /** SMTP server for e-mailed vouchers (`smtp://host:port`); unset: `.eml` files under DATA_DIR/mail/. */
   smtpUrl: string | undefined;
   /** The From of e-mailed vouchers. */
   mailFrom: string;
   /** SMS gateway (POST JSON `{to, text}`); unset: one JSON line per message in DATA_DIR/sms.log. */
   smsGatewayUrl: string | undefined;
+}
+
+export interface QrWalletConfig {
+  /** QR_WALLET_URL, e.g. https://wallet.example/gateway */
+  url: string;
+  /** QR_MERCHANT_ID: our merchant id at the wallet (the merchant whose QR payments it takes). */
+  merchantId: string;
+  /** QR_APP_ID (default `app` + merchant id). */
+  appId: string;
+  /** QR_MERCHANT_PRIVATE_KEY_FILE: PEM (PKCS#8) of the key we sign requests with. */
+  merchantPrivateKeyFile: string;
+  /** QR_WALLET_PUBLIC_KEY_FILE: PEM (SPKI) of the key the wallet signs answers and notifications with. */
+  walletPublicKeyFile: string;
+}
+
+function qrWallet(env: NodeJS.ProcessEnv): QrWalletConfig | undefined {
+  const gateway = url('QR_WALLET_URL', env.QR_WALLET_URL, /^https?:\/\//);
+  if (gateway === undefined) return undefined;
+  const need = (name: string) => {
+    const v = env[name];
+    if (v === undefined || v === '') throw new Error(`${name} is required when QR_WALLET_URL is set`);
+    return v;
+  };
+  const merchantId = need('QR_MERCHANT_ID');
+  if (!/^[0-9A-Za-z]{1,32}$/.test(merchantId))
+    throw new Error('QR_MERCHANT_ID must be 1..32 letters or digits');
+  return {
+    url: gateway,
+    merchantId,
+    appId: (env.QR_APP_ID || `app${merchantId}`).slice(0, 32),
+    merchantPrivateKeyFile: resolve(need('QR_MERCHANT_PRIVATE_KEY_FILE')),
+    walletPublicKeyFile: resolve(need('QR_WALLET_PUBLIC_KEY_FILE')),
+  };
 }
 
 function int(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -114,6 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       env.TERMINAL_MASTER_KEY ?? '0123456789ABCDEFFEDCBA9876543210',
     ),
     networkTimeoutMs: int('NETWORK_TIMEOUT_MS', env.NETWORK_TIMEOUT_MS, 5_000, 100, 120_000),
+    linkEchoIntervalMs: int('LINK_ECHO_INTERVAL_MS', env.LINK_ECHO_INTERVAL_MS, 30_000, 1_000, 3_600_000),
+    qrWallet: qrWallet(env),
     smtpUrl: url('SMTP_URL', env.SMTP_URL, /^smtps?:\/\//),
     mailFrom: env.MAIL_FROM || 'Refund Desk <refund-desk@localhost>',
     smsGatewayUrl: url('SMS_GATEWAY_URL', env.SMS_GATEWAY_URL, /^https?:\/\//),

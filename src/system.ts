@@ -12,6 +12,7 @@ import { InProcessAcquirer } from './network/in-process/acquirer.js';
 import type { NetworkPort } from './network/port.js';
 import { REVERSE_KIND } from './network/port.js';
 import { QrWalletPort } from './network/qr-wallet/client.js';
+import { qrWalletPortFromConfig } from './network/qr-wallet/config.js';
 import { QR_NOTIFY_PATH } from './network/qr-wallet/notify-route.js';
 import { DEMO_AUTH_CODE, type QrWalletSim, startQrWalletSim } from './network/qr-wallet/wallet-sim.js';
 import { type QrReversal, RoutingPort } from './network/routing.js';
@@ -104,11 +105,12 @@ async function buildNetwork(config: Config, store: Store, log: Logger, clock: ()
     log,
     tmkHex: config.terminalMasterKey,
     timeoutMs: config.networkTimeoutMs,
+    ...(config.linkEchoIntervalMs !== undefined ? { echoIntervalMs: config.linkEchoIntervalMs } : {}),
     clock,
   });
   card.start();
-  // QR wallets: the bundled wallet simulator in sim mode; otherwise the in-process acquirer
-  // stands in until a real wallet account is configured.
+  // QR wallets: the bundled wallet simulator in sim mode; otherwise the wallet configured by
+  // QR_WALLET_URL and its keys, and the in-process acquirer only while none is configured.
   let qr: NetworkPort;
   let wallet: QrWalletSim | null = null;
   let qrPort: QrWalletPort | null = null;
@@ -126,7 +128,8 @@ async function buildNetwork(config: Config, store: Store, log: Logger, clock: ()
     });
     qr = qrPort;
   } else {
-    qr = new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
+    qrPort = qrWalletPortFromConfig(config, { clock });
+    qr = qrPort ?? new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
   }
   const queueReversal = async (payload: QrReversal) => {
     const now = clock();

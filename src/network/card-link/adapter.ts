@@ -3,7 +3,7 @@ import { ulid } from 'ulid';
 import type { Store } from '../../store/db.js';
 import { enqueueOutbox } from '../../store/repo.js';
 import type { LinkAttemptTable } from '../../store/schema.js';
-import { decryptWorkingKey } from '../iso8583/index.js';
+import { decryptWorkingKey, Iso8583Error } from '../iso8583/index.js';
 import {
   type NetworkPort,
   type NetworkResult,
@@ -19,11 +19,27 @@ import {
   type VoidRequest,
 } from '../port.js';
 import { AnswerTimeoutError, HostConnection } from './connection.js';
+import {
+  type InstalledKey,
+  pause,
+  type SealedKey,
+  SignInBusyError,
+  TerminalKeyStore,
+} from './terminal-keys.js';
 import { IsoFrameCodec, MAC_REJECTED, macValid, SIGN_IN_AGAIN, type WireMessage } from './wire.js';
 
 /** After this many reversed attempts a refund is given up as failed (98: no answer). */
 export const MAX_REFUND_ATTEMPTS = 3;
 export const NO_ANSWER_CODE = '98';
+/** The host took a request for a repeat of an earlier one (same trace number): nothing new applied. */
+export const DUPLICATE_CODE = '94';
+/** Trace numbers skipped because the batch already used them, before we refuse to send. */
+const MAX_STAN_SKIPS = 1_000;
+/** How long an answer or echo proves the link up before health asks the host again. */
+export const DEFAULT_ECHO_INTERVAL_MS = 30_000;
+
+/** `degraded`: the host answers, but the terminal's working keys are bad until a sign-in works. */
+export type LinkStatus = 'up' | 'degraded' | 'down';
 
 export interface CardLinkOptions {
   host: string;
@@ -33,6 +49,8 @@ export interface CardLinkOptions {
   /** Terminal master key (hex, 16 bytes) under which the host sends working keys at sign-in. */
   tmkHex: string;
   timeoutMs: number;
+  /** Health: an echo (0820, which takes a trace number) at most this often. */
+  echoIntervalMs?: number;
   clock?: () => Date;
 }
 
@@ -44,7 +62,27 @@ interface ReversalData {
   fields: Record<string, string>;
 }
 
+interface TerminalRef {
+  id: string;
+  merchant_id: string;
+  batch_no: number;
+}
+
 const amount12 = (minor: number) => String(minor).padStart(12, '0');
+
+/** Field 63 is bytes on the wire (hex here): text goes as UTF-8, cut to the field's 163 bytes. */
+export function text63(text: string): string {
+  let bytes = Buffer.from(text, 'utf8');
+  let chars = [...text];
+  while (bytes.length > 163) {
+    chars = chars.slice(0, -1);
+    bytes = Buffer.from(chars.join(''), 'utf8');
+  }
+  return bytes.toString('hex').toUpperCase();
+}
+
+/** Operator 001 of the sign-in (63.1, an3). */
+const OPERATOR_63 = text63('001');
 
 /**
  * The card path over ISO 8583 (Hyperswitch-style connector): our requests become 0200/0220/0400/
@@ -56,23 +94,32 @@ const amount12 = (minor: number) => String(minor).padStart(12, '0');
 export class CardLinkPort implements NetworkPort {
   readonly name = 'iso8583';
   private readonly conn: HostConnection<WireMessage>;
-  private readonly macKeys = new Map<string, Buffer>();
   private readonly handlers: ((r: NetworkResult) => Promise<void>)[] = [];
   private readonly clock: () => Date;
   private readonly tmk: Buffer;
+  private readonly keys: TerminalKeyStore;
+  private readonly leaseMs: number;
+  /** Working keys this process uses, by terminal, each with the store version it was read at. */
+  private readonly installed = new Map<string, InstalledKey>();
+  /** Terminals whose key failed (MAC check, refused sign-in): the version found bad, and why. */
+  private readonly keyTrouble = new Map<string, { version: number; reason: string }>();
+  private readonly refreshing = new Map<string, Promise<InstalledKey>>();
+  /** The last proof of the link: an answer or an echo, with when (monotonic ms). */
+  private lastProof: { atMs: number; ok: boolean } | null = null;
+  private echoing: Promise<boolean> | null = null;
 
   constructor(private readonly opts: CardLinkOptions) {
     this.clock = opts.clock ?? (() => new Date());
     this.tmk = Buffer.from(opts.tmkHex, 'hex');
+    this.leaseMs = opts.timeoutMs + 2_000;
+    this.keys = new TerminalKeyStore(opts.store, this.tmk, this.leaseMs, this.clock);
+    // Keys outlive the connection: the host keeps them until the next sign-in by anyone, and
+    // every process on the store shares them, so a reconnect must not sign in (and rotate) again.
     this.conn = new HostConnection<WireMessage>({
       host: opts.host,
       port: opts.port,
       log: opts.log.child({ component: 'card-link' }),
-      codec: new IsoFrameCodec((t) => this.macKeys.get(t) ?? null),
-      onConnect: async () => {
-        // Working keys die with the connection: sign in again lazily, terminal by terminal.
-        this.macKeys.clear();
-      },
+      codec: new IsoFrameCodec((t) => this.installed.get(t)?.key ?? null),
     });
   }
 
@@ -90,8 +137,31 @@ export class CardLinkPort implements NetworkPort {
     return t;
   }
 
-  /** Next system trace audit number (field 11), persisted so it never repeats after a restart. */
-  private async nextStan(terminalId: string): Promise<string> {
+  /**
+   * Next system trace audit number (field 11): counted in the shared store, so no two processes and
+   * no restart repeat one, and never one this terminal already used in `batch`. After 999999 the
+   * counter comes round; a host takes a repeated terminal + batch + STAN for a retransmission and
+   * answers the old request, so used ones are skipped, and a batch that used them all must be
+   * settled first.
+   */
+  private async nextStan(terminalId: string, batch: string): Promise<string> {
+    for (let skipped = 0; skipped < MAX_STAN_SKIPS; skipped++) {
+      const stan = await this.countStan(terminalId);
+      const used = await this.opts.store.db
+        .selectFrom('link_attempts')
+        .select('id')
+        .where('terminal_id', '=', terminalId)
+        .where('batch_no', '=', batch)
+        .where('stan', '=', stan)
+        .executeTakeFirst();
+      if (!used) return stan;
+    }
+    throw new NetworkUnavailableError(
+      `terminal ${terminalId} has no unused trace number left in batch ${batch}: settle the batch first`,
+    );
+  }
+
+  private async countStan(terminalId: string): Promise<string> {
     const row = await this.opts.store.tx(async (trx) => {
       await trx
         .updateTable('terminals')
@@ -112,8 +182,13 @@ export class CardLinkPort implements NetworkPort {
   }
 
   /** 0800 sign-in: the host returns the working keys under the terminal master key. */
-  private async signIn(terminalId: string, merchantId: string, batchNo: number): Promise<Buffer> {
-    const stan = await this.nextStan(terminalId);
+  private async signIn(
+    terminalId: string,
+    merchantId: string,
+    batchNo: number,
+  ): Promise<{ sealed: SealedKey; key: Buffer }> {
+    const batch = this.batchOf(batchNo);
+    const stan = await this.nextStan(terminalId, batch);
     const answer = await this.conn.request(
       {
         mti: '0800',
@@ -121,8 +196,8 @@ export class CardLinkPort implements NetworkPort {
           '11': stan,
           '41': terminalId,
           '42': merchantId,
-          '60': `00${this.batchOf(batchNo)}003`,
-          '63': '001',
+          '60': `00${batch}003`,
+          '63': OPERATOR_63,
         },
       },
       this.opts.timeoutMs,
@@ -132,28 +207,105 @@ export class CardLinkPort implements NetworkPort {
     }
     const keys = Buffer.from(answer.fields['62'], 'hex');
     // 62 = PIN key (16) + its check value (4) + MAC key (16) + its check value (4).
-    const macKey = decryptWorkingKey(this.tmk, keys.subarray(20, 36), keys.subarray(36, 40));
-    this.macKeys.set(terminalId, macKey);
-    this.opts.log.info({ terminalId }, 'terminal signed in; working keys installed');
-    return macKey;
+    const sealed = { underTmk: keys.subarray(20, 36), check: keys.subarray(36, 40) };
+    try {
+      return { sealed, key: decryptWorkingKey(this.tmk, sealed.underTmk, sealed.check) };
+    } catch (err) {
+      if (!(err instanceof Iso8583Error)) throw err;
+      throw new NetworkUnavailableError(
+        'the working key from sign-in does not check out under our terminal master key (TERMINAL_MASTER_KEY)',
+      );
+    }
   }
 
-  private readonly signingIn = new Map<string, Promise<Buffer>>();
+  /**
+   * The terminal's MAC key for the next request. The stored key version is read fresh every time:
+   * when another process signed in since, its key is loaded instead of failing a MAC check first.
+   */
+  private async macKeyFor(terminalId: string, merchantId: string, batchNo: number): Promise<InstalledKey> {
+    await this.conn.ensure();
+    const cached = this.installed.get(terminalId);
+    if (cached && (await this.keys.version(terminalId)) === cached.version) return cached;
+    const bad = Math.max(cached?.version ?? 0, this.keyTrouble.get(terminalId)?.version ?? 0);
+    return this.refreshKey(terminalId, merchantId, batchNo, bad);
+  }
 
   /**
-   * The terminal's MAC key, signing in once if there is none. Single-flight: concurrent requests
-   * share one sign-in, since every sign-in makes the host replace the terminal's keys.
+   * A key newer than `badVersion`: the stored one if another process already signed in, else our
+   * own sign-in. Single-flight in this process, and across processes through the store's lease,
+   * since every sign-in makes the host replace the terminal's keys for everyone.
    */
-  private async macKeyFor(terminalId: string, merchantId: string, batchNo: number): Promise<Buffer> {
-    await this.conn.ensure();
-    const key = this.macKeys.get(terminalId);
-    if (key) return key;
-    let pending = this.signingIn.get(terminalId);
+  private refreshKey(
+    terminalId: string,
+    merchantId: string,
+    batchNo: number,
+    badVersion: number,
+  ): Promise<InstalledKey> {
+    let pending = this.refreshing.get(terminalId);
     if (!pending) {
-      pending = this.signIn(terminalId, merchantId, batchNo).finally(() => this.signingIn.delete(terminalId));
-      this.signingIn.set(terminalId, pending);
+      pending = this.loadOrSignIn(terminalId, merchantId, batchNo, badVersion).finally(() =>
+        this.refreshing.delete(terminalId),
+      );
+      this.refreshing.set(terminalId, pending);
     }
     return pending;
+  }
+
+  private async loadOrSignIn(
+    terminalId: string,
+    merchantId: string,
+    batchNo: number,
+    badVersion: number,
+  ): Promise<InstalledKey> {
+    const deadline = performance.now() + this.leaseMs;
+    let bad = badVersion;
+    while (performance.now() < deadline) {
+      const claim = await this.keys.claimSignIn(terminalId, bad);
+      if (claim.kind === 'busy') {
+        await pause(50);
+        continue;
+      }
+      if (claim.kind === 'newer') {
+        const opened = this.keys.open(claim.version, claim.sealed);
+        if (opened) return this.install(terminalId, opened);
+        bad = claim.version; // stored under another master key: ours must sign in
+        continue;
+      }
+      let fresh: { sealed: SealedKey; key: Buffer };
+      try {
+        fresh = await this.signIn(terminalId, merchantId, batchNo);
+      } catch (err) {
+        await this.keys.release(terminalId);
+        this.keyTrouble.set(terminalId, { version: bad, reason: (err as Error).message });
+        throw err;
+      }
+      const version = await this.keys.install(terminalId, fresh.sealed);
+      this.opts.log.info({ terminalId, keyVersion: version }, 'terminal signed in; working keys installed');
+      return this.install(terminalId, { version, key: fresh.key });
+    }
+    throw new SignInBusyError(terminalId);
+  }
+
+  private install(terminalId: string, key: InstalledKey): InstalledKey {
+    this.installed.set(terminalId, key);
+    this.keyTrouble.delete(terminalId);
+    return key;
+  }
+
+  /**
+   * The host's keys are not the ones we used (someone signed in — a foreign 0800, another process
+   * — or the host lost them): forget ours and sign in again now, so the next request works.
+   */
+  private keyFailed(terminal: TerminalRef, used: InstalledKey, reason: string): Promise<InstalledKey> {
+    if (this.installed.get(terminal.id)?.version === used.version) this.installed.delete(terminal.id);
+    const known = this.keyTrouble.get(terminal.id)?.version ?? 0;
+    this.keyTrouble.set(terminal.id, { version: Math.max(known, used.version), reason });
+    this.opts.log.warn({ terminalId: terminal.id, keyVersion: used.version, reason }, 'working key failed');
+    const fresh = this.refreshKey(terminal.id, terminal.merchant_id, terminal.batch_no, used.version);
+    fresh.catch((err: Error) =>
+      this.opts.log.warn({ err: err.message }, 'sign-in after a key failure failed'),
+    );
+    return fresh;
   }
 
   // ---- attempts ---------------------------------------------------------------------------
@@ -215,9 +367,9 @@ export class CardLinkPort implements NetworkPort {
     reversal: (stan: string, batch: string) => ReversalData,
   ): Promise<{ answer: WireMessage; attempt: LinkAttemptTable }> {
     const terminal = await this.terminalFor(merchantId, terminalId);
-    const usedKey = await this.macKeyFor(terminal.id, merchantId, terminal.batch_no);
-    const stan = await this.nextStan(terminal.id);
+    const used = await this.macKeyFor(terminal.id, merchantId, terminal.batch_no);
     const batch = this.batchOf(terminal.batch_no);
+    const stan = await this.nextStan(terminal.id, batch);
     const now = this.clock().toISOString();
     const row: LinkAttemptTable = {
       id: `la_${ulid()}`,
@@ -237,7 +389,10 @@ export class CardLinkPort implements NetworkPort {
     await this.opts.store.db.insertInto('link_attempts').values(row).execute();
     let answer: WireMessage;
     try {
-      answer = await this.conn.request(build(stan, batch, terminal.id), this.opts.timeoutMs);
+      answer = await this.conn.request(
+        { ...build(stan, batch, terminal.id), macKey: used.key },
+        this.opts.timeoutMs,
+      );
     } catch (err) {
       if (err instanceof AnswerTimeoutError) {
         await this.startReversal(row.id);
@@ -249,22 +404,49 @@ export class CardLinkPort implements NetworkPort {
       await this.updateAttempt(row.id, { state: 'unsent' });
       throw err;
     }
-    if (!macValid(answer, this.macKeys.get(terminal.id) ?? null)) {
-      // An answer we cannot trust is no answer.
+    this.proveLink(true);
+    if (!macValid(answer, used.key)) {
+      // An answer we cannot trust is no answer; and our key is likely not the host's any more.
       this.opts.log.error({ attemptId: row.id }, 'answer with a bad MAC: reversing');
+      void this.keyFailed(terminal, used, 'an answer failed its MAC check').catch(() => undefined);
       await this.startReversal(row.id);
       throw new NetworkUnavailableError('the acquirer answer failed its MAC check; reversed automatically');
     }
     const code = answer.fields['39'] ?? responseCodes.systemError;
     if (code === MAC_REJECTED || code === SIGN_IN_AGAIN) {
       // The host refused our MAC or key and applied nothing: sign in again and retry later.
-      if (this.macKeys.get(terminal.id) === usedKey) this.macKeys.delete(terminal.id);
+      void this.keyFailed(terminal, used, `the host refused the working key (${code})`).catch(
+        () => undefined,
+      );
       await this.updateAttempt(row.id, { state: 'unsent', response_code: code });
       throw new NetworkUnavailableError(`the host refused the working key (${code}); signing in again`);
     }
-    const done = { state: 'answered', response_code: code, reference: answer.fields['37'] ?? null };
+    const reference = answer.fields['37'] ?? null;
+    const repeated = code === '00' && reference !== null && (await this.referenceTaken(reference, row.id));
+    if (repeated) {
+      // The host answered an earlier request with this trace number, not ours: nothing new was applied.
+      this.opts.log.error(
+        { attemptId: row.id, reference },
+        'answer carries the reference of an earlier request',
+      );
+    }
+    const done = {
+      state: 'answered',
+      response_code: repeated ? DUPLICATE_CODE : code,
+      reference: repeated ? null : reference,
+    };
     await this.updateAttempt(row.id, done);
     return { answer, attempt: { ...row, ...done } };
+  }
+
+  private async referenceTaken(reference: string, attemptId: string): Promise<boolean> {
+    const other = await this.opts.store.db
+      .selectFrom('link_attempts')
+      .select('id')
+      .where('reference', '=', reference)
+      .where('id', '!=', attemptId)
+      .executeTakeFirst();
+    return other !== undefined;
   }
 
   /** Before a new attempt: an earlier one that never got an answer must be reversed first. */
@@ -283,21 +465,64 @@ export class CardLinkPort implements NetworkPort {
 
   // ---- NetworkPort --------------------------------------------------------------------------
 
+  /** Health without side effects on the host: the link as last proven; an echo at most every N s. */
+  async status(): Promise<LinkStatus> {
+    // Let socket events already received (a close from the host) land before we look.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!this.conn.isConnected) {
+      try {
+        await this.conn.ensure();
+      } catch {
+        return 'down';
+      }
+      if (!this.conn.isConnected) return 'down';
+    }
+    if (this.keyTrouble.size > 0) return 'degraded';
+    const proof = this.lastProof;
+    const interval = this.opts.echoIntervalMs ?? DEFAULT_ECHO_INTERVAL_MS;
+    if (proof && performance.now() - proof.atMs < interval) return proof.ok ? 'up' : 'down';
+    return (await this.echoOnce()) ? 'up' : 'down';
+  }
+
+  /** Is the card link usable: connected, answering, and with working keys that the host accepts. */
   async echo(): Promise<boolean> {
+    return (await this.status().catch(() => 'down' as const)) === 'up';
+  }
+
+  /** Terminals whose keys are bad right now, and why (for health and logs). */
+  keyProblems(): { terminalId: string; reason: string }[] {
+    return [...this.keyTrouble].map(([terminalId, t]) => ({ terminalId, reason: t.reason }));
+  }
+
+  private proveLink(ok: boolean): void {
+    this.lastProof = { atMs: performance.now(), ok };
+  }
+
+  /** One 0820 at a time, however many health checks wait for it. */
+  private echoOnce(): Promise<boolean> {
+    this.echoing ??= this.sendEcho()
+      .then((ok) => {
+        this.proveLink(ok);
+        return ok;
+      })
+      .finally(() => {
+        this.echoing = null;
+      });
+    return this.echoing;
+  }
+
+  private async sendEcho(): Promise<boolean> {
     try {
-      await this.conn.ensure();
       const t = await this.opts.store.db
         .selectFrom('terminals')
         .select(['id', 'merchant_id', 'batch_no'])
         .orderBy('id')
         .executeTakeFirst();
       if (!t) return this.conn.isConnected;
-      const stan = await this.nextStan(t.id);
+      const batch = this.batchOf(t.batch_no);
+      const stan = await this.nextStan(t.id, batch);
       const a = await this.conn.request(
-        {
-          mti: '0820',
-          fields: { '11': stan, '41': t.id, '42': t.merchant_id, '60': `00${this.batchOf(t.batch_no)}301` },
-        },
+        { mti: '0820', fields: { '11': stan, '41': t.id, '42': t.merchant_id, '60': `00${batch}301` } },
         Math.min(this.opts.timeoutMs, 3_000),
       );
       return a.fields['39'] === '00';
@@ -414,7 +639,7 @@ export class CardLinkPort implements NetworkPort {
       req.terminalId,
       (stan, batch, terminalId) => ({
         mti: '0220',
-        fields: { ...fields(stan, batch), '41': terminalId, '63': reason },
+        fields: { ...fields(stan, batch), '41': terminalId, '63': text63(reason) },
       }),
       (stan, batch) => ({ mti: '0220', fields: fields(stan, batch) }),
     );
@@ -450,7 +675,11 @@ export class CardLinkPort implements NetworkPort {
     };
   }
 
-  /** 0400 for an unanswered attempt; resolves when the host acknowledged it (0410, any code). */
+  /**
+   * 0400 for an unanswered attempt; resolves when the host acknowledged it (0410, any code). An
+   * answer that fails its MAC check means the host's keys changed: sign in again and repeat the
+   * reversal once (the host reverses a trace number at most once, so a repeat is harmless).
+   */
   async reverse(payload: unknown): Promise<void> {
     const { attemptId } = payload as { attemptId: string };
     const a = await this.opts.store.db
@@ -459,13 +688,26 @@ export class CardLinkPort implements NetworkPort {
       .where('id', '=', attemptId)
       .executeTakeFirst();
     if (a?.state !== 'reversing') return;
-    const original = JSON.parse(a.request_json) as ReversalData;
     const terminal = await this.opts.store.db
       .selectFrom('terminals')
       .selectAll()
       .where('id', '=', a.terminal_id)
       .executeTakeFirstOrThrow();
-    await this.macKeyFor(terminal.id, terminal.merchant_id, terminal.batch_no);
+    const message = this.reversalOf(a, terminal);
+    let key = await this.macKeyFor(terminal.id, terminal.merchant_id, terminal.batch_no);
+    let answer = await this.sendReversal(message, key);
+    if (!macValid(answer, key.key)) {
+      key = await this.keyFailed(terminal, key, 'a reversal answer failed its MAC check');
+      answer = await this.sendReversal(message, key);
+      if (!macValid(answer, key.key))
+        throw new NetworkUnavailableError('reversal answer failed its MAC check after a fresh sign-in');
+    }
+    await this.updateAttempt(a.id, { state: 'reversed', response_code: answer.fields['39'] ?? null });
+    this.opts.log.info({ attemptId: a.id, kind: a.kind }, 'reversal acknowledged');
+  }
+
+  private reversalOf(a: LinkAttemptTable, terminal: TerminalRef): WireMessage {
+    const original = JSON.parse(a.request_json) as ReversalData;
     const fields: Record<string, string> = {
       '3': original.fields['3'] ?? '000000',
       '4': original.fields['4'] ?? amount12(0),
@@ -479,18 +721,19 @@ export class CardLinkPort implements NetworkPort {
     };
     if (original.fields['37']) fields['37'] = original.fields['37'];
     if (original.fields['61']) fields['61'] = original.fields['61'];
-    let answer: WireMessage;
+    return { mti: '0400', fields };
+  }
+
+  private async sendReversal(message: WireMessage, key: InstalledKey): Promise<WireMessage> {
     try {
-      answer = await this.conn.request({ mti: '0400', fields }, this.opts.timeoutMs);
+      const answer = await this.conn.request({ ...message, macKey: key.key }, this.opts.timeoutMs);
+      this.proveLink(true);
+      return answer;
     } catch (err) {
       throw err instanceof AnswerTimeoutError
         ? new NetworkUnavailableError('reversal unanswered; will repeat')
         : err;
     }
-    if (!macValid(answer, this.macKeys.get(terminal.id) ?? null))
-      throw new NetworkUnavailableError('reversal answer failed its MAC check');
-    await this.updateAttempt(a.id, { state: 'reversed', response_code: answer.fields['39'] ?? null });
-    this.opts.log.info({ attemptId: a.id, kind: a.kind }, 'reversal acknowledged');
   }
 
   /** 0500 with our debit/credit totals; if the host disagrees, 0320 batch upload, then its totals. */
@@ -501,7 +744,7 @@ export class CardLinkPort implements NetworkPort {
     const totals48 = (t: SettlementTotals) =>
       `${amount12(t.sales.amountMinor)}${String(t.sales.count).padStart(3, '0')}` +
       `${amount12(t.refunds.amountMinor)}${String(t.refunds.count).padStart(3, '0')}0`;
-    const stan = await this.nextStan(terminal.id);
+    const stan = await this.nextStan(terminal.id, batch);
     const answer = await this.conn.request(
       {
         mti: '0500',
@@ -537,7 +780,7 @@ export class CardLinkPort implements NetworkPort {
         .where('response_code', '=', '00')
         .execute();
       for (const a of sent) {
-        const s = await this.nextStan(terminal.id);
+        const s = await this.nextStan(terminal.id, batch);
         const o = JSON.parse(a.request_json) as ReversalData;
         await this.conn.request(
           {

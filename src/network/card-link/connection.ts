@@ -4,8 +4,9 @@ import { NetworkUnavailableError } from '../port.js';
 
 /**
  * One persistent TCP connection to the acquirer host: length-prefixed frames, requests matched to
- * answers by a key (terminal + STAN + answer MTI), a timeout per request, and reconnection with
- * exponential back-off. What goes inside a frame is the caller's business (ISO 8583 here).
+ * answers by a key (terminal + STAN + answer MTI) and then by the answer's own identity (what it
+ * echoes of the request), a timeout per request, and reconnection with exponential back-off. What
+ * goes inside a frame is the caller's business (ISO 8583 here).
  */
 export class AnswerTimeoutError extends Error {
   constructor(message: string) {
@@ -23,9 +24,15 @@ export interface FrameCodec<M> {
   /** The key an answer to `request` will carry, and the key of an incoming answer. */
   requestKey(request: M): string;
   answerKey(answer: M): string;
+  /**
+   * Whether `answer`, which carries the key of `request`, answers that very request: a trace number
+   * that came round again must never pair a late answer to an older request with a new one.
+   */
+  answers(request: M, answer: M): boolean;
 }
 
 interface Pending<M> {
+  request: M;
   resolve: (m: M) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -45,6 +52,8 @@ export interface ConnectionOptions<M> {
 export class HostConnection<M> {
   private socket: Socket | null = null;
   private connected = false;
+  /** The host closed its side: the socket is still ours until it closes, but nothing will answer. */
+  private hostHungUp = false;
   private connecting: Promise<void> | null = null;
   private closed = false;
   private attempts = 0;
@@ -54,7 +63,7 @@ export class HostConnection<M> {
   constructor(private readonly opts: ConnectionOptions<M>) {}
 
   get isConnected(): boolean {
-    return this.connected;
+    return this.connected && !this.hostHungUp;
   }
 
   start(): void {
@@ -89,10 +98,15 @@ export class HostConnection<M> {
         socket.off('error', fail);
         this.socket = socket;
         this.connected = true;
+        this.hostHungUp = false;
         this.attempts = 0;
         this.opts.codec.reset();
         socket.on('data', (chunk) => this.onData(chunk));
         socket.on('error', (err) => this.opts.log.warn({ err: err.message }, 'acquirer link error'));
+        // The host hung up: no answer can come any more, even before the socket is fully closed.
+        socket.on('end', () => {
+          this.hostHungUp = true;
+        });
         socket.on('close', () => this.onClose());
         this.opts.log.info({ host: this.opts.host, port: this.opts.port }, 'acquirer link up');
         const after = this.opts.onConnect?.() ?? Promise.resolve();
@@ -119,6 +133,10 @@ export class HostConnection<M> {
       const p = this.pending.get(key);
       if (!p) {
         this.opts.log.warn({ key }, 'late or unknown answer from acquirer ignored');
+        continue;
+      }
+      if (!this.opts.codec.answers(p.request, m)) {
+        this.opts.log.warn({ key }, 'answer to another request with the same trace number ignored');
         continue;
       }
       clearTimeout(p.timer);
@@ -168,7 +186,7 @@ export class HostConnection<M> {
         this.pending.delete(key);
         reject(new AnswerTimeoutError(`no answer to ${key} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(key, { resolve, reject, timer });
+      this.pending.set(key, { request: message, resolve, reject, timer });
       socket.write(frame);
     });
   }

@@ -28,6 +28,8 @@ export const MACED = new Set(['0200', '0210', '0220', '0230', '0400', '0410']);
 export interface WireMessage extends IsoMessage {
   /** The decoded message's own bytes, to verify its MAC. */
   raw?: Buffer;
+  /** Outgoing: the working key to MAC it with (default: the terminal's installed key). */
+  macKey?: Buffer;
 }
 
 export function answerMti(requestMti: string): string {
@@ -38,6 +40,23 @@ export function answerMti(requestMti: string): string {
 /** Requests and answers match on terminal + STAN + answer type. */
 export function keyOf(terminalId: string | undefined, stan: string | undefined, mti: string): string {
   return `${terminalId ?? '?'}/${stan ?? '?'}/${mti}`;
+}
+
+/**
+ * Fields an answer echoes from its request (processing code, amount, merchant, currency, and the
+ * message type and batch at the head of 60): where the answer carries one, it must be the request's.
+ */
+const ECHOED = ['3', '4', '41', '42', '49'] as const;
+
+export function answersRequest(request: IsoMessage, answer: IsoMessage): boolean {
+  if (answer.mti !== answerMti(request.mti)) return false;
+  if (answer.fields['11'] !== request.fields['11']) return false;
+  for (const f of ECHOED) {
+    const echoed = answer.fields[f];
+    if (echoed !== undefined && echoed !== request.fields[f]) return false;
+  }
+  const head = (m: IsoMessage) => m.fields['60']?.slice(0, 8);
+  return answer.fields['60'] === undefined || head(answer) === head(request);
 }
 
 export function encodeWire(msg: IsoMessage, macKey: Buffer | null): Buffer {
@@ -62,7 +81,8 @@ export class IsoFrameCodec implements FrameCodec<WireMessage> {
   ) {}
 
   toFrame(message: WireMessage): Buffer {
-    const bytes = encodeWire(message, this.macKeyOf(message.fields['41'] ?? ''));
+    const { mti, fields } = message;
+    const bytes = encodeWire({ mti, fields }, message.macKey ?? this.macKeyOf(fields['41'] ?? ''));
     return frame(bytes, { tpdu: this.tpdu, header: CUP_HEADER });
   }
 
@@ -88,5 +108,9 @@ export class IsoFrameCodec implements FrameCodec<WireMessage> {
 
   answerKey(answer: WireMessage): string {
     return keyOf(answer.fields['41'], answer.fields['11'], answer.mti);
+  }
+
+  answers(request: WireMessage, answer: WireMessage): boolean {
+    return answersRequest(request, answer);
   }
 }

@@ -9,6 +9,8 @@
  * Values (`fields` keys are field numbers as decimal strings, without leading zeros):
  * - `n`: digits; `z` (track data): digits with `D` or `=` as separator. In `cup` the separator is
  *   the nibble D, which decodes as `D`; `=` is accepted on encode as the same separator.
+ * - `n` fields marked `hexNibbles` (the `cup` private fields 60/61): hex digits, one per nibble,
+ *   decoded UPPERCASE (encode accepts either case); digits-only values are plain BCD.
  * - `an`: letters, digits and space; `ans`: printable ASCII (0x20–0x7E).
  * - `b`: hexadecimal, two characters per byte (decoded as UPPERCASE; encode accepts either case).
  * Fixed-length values must have exactly the defined length (callers pad: amounts with leading
@@ -35,6 +37,9 @@ const VALUE_PATTERNS: Readonly<Record<FieldDef['type'], RegExp>> = {
   ans: /^[\x20-\x7E]*$/,
   b: /^(?:[0-9A-Fa-f]{2})*$/,
 };
+
+/** Values of `n` fields whose nibbles may be any hex digit (`FieldDef.hexNibbles`). */
+const HEX_NIBBLES = /^[0-9A-Fa-f]*$/;
 
 const TYPE_WORDS: Readonly<Record<FieldDef['type'], string>> = {
   n: 'digits',
@@ -94,8 +99,10 @@ function checkValue(def: FieldDef, value: unknown): string {
   if (typeof value !== 'string') {
     throw new Iso8583Error('invalid_value', def.number, `${label}: value must be a string`);
   }
-  if (!VALUE_PATTERNS[def.type].test(value)) {
-    throw new Iso8583Error('invalid_value', def.number, `${label}: must be ${TYPE_WORDS[def.type]}`);
+  const pattern = def.hexNibbles ? HEX_NIBBLES : VALUE_PATTERNS[def.type];
+  if (!pattern.test(value)) {
+    const words = def.hexNibbles ? 'hexadecimal digits' : TYPE_WORDS[def.type];
+    throw new Iso8583Error('invalid_value', def.number, `${label}: must be ${words}`);
   }
   const length = def.type === 'b' ? value.length / 2 : value.length;
   const unit = def.type === 'b' ? 'bytes' : def.type === 'n' || def.type === 'z' ? 'digits' : 'characters';
@@ -144,7 +151,8 @@ function encodeData(def: FieldDef, value: string, spec: DialectSpec): Buffer {
   switch (def.type) {
     case 'n':
     case 'z':
-      return spec.numeric === 'bcd' ? packBcd(value, bcdAlignOf(def)) : Buffer.from(value, 'latin1');
+      if (spec.numeric !== 'bcd') return Buffer.from(value, 'latin1');
+      return packBcd(def.hexNibbles ? value.toUpperCase() : value, bcdAlignOf(def));
     case 'an':
     case 'ans':
       return Buffer.from(value, 'latin1');
@@ -163,10 +171,11 @@ function packBcd(digits: string, align: 'left' | 'right'): Buffer {
   return out;
 }
 
+/** Values were checked against the field's pattern before: digits, D/= (track 2) or hex letters. */
 function nibbleOf(charCode: number): number {
   if (charCode >= 0x30 && charCode <= 0x39) return charCode - 0x30;
-  // 'D' and '=' are the track 2 separator; values were checked against the field pattern before.
-  return SEPARATOR_NIBBLE;
+  if (charCode === 0x3d) return SEPARATOR_NIBBLE; // '=' is the track 2 separator, packed as D
+  return Number.parseInt(String.fromCharCode(charCode), 16);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,7 +294,8 @@ function decodeField(cursor: Cursor, def: FieldDef, spec: DialectSpec): string {
     case 'z': {
       if (spec.numeric === 'bcd') {
         const raw = cursor.take(Math.ceil(length / 2), def.number, what);
-        return unpackDigits(raw, length, bcdAlignOf(def), def.type, def.number, dataStart, 'bad_bcd');
+        const nibbles = def.hexNibbles ? 'hex' : def.type;
+        return unpackDigits(raw, length, bcdAlignOf(def), nibbles, def.number, dataStart, 'bad_bcd');
       }
       const raw = cursor.take(length, def.number, what);
       checkBytes(raw, def.type === 'n' ? isDigit : isTrackChar, def, dataStart, TYPE_WORDS[def.type]);
@@ -341,7 +351,7 @@ function unpackDigits(
   raw: Buffer,
   count: number,
   align: 'left' | 'right',
-  type: 'n' | 'z',
+  type: 'n' | 'z' | 'hex',
   field: DecodeError['field'],
   start: number,
   code: DecodeErrorCode,
@@ -358,6 +368,7 @@ function unpackDigits(
       continue;
     }
     if (nibble <= 9) out += String.fromCharCode(0x30 + nibble);
+    else if (type === 'hex') out += nibble.toString(16).toUpperCase();
     else if (type === 'z' && nibble === SEPARATOR_NIBBLE) out += 'D';
     else
       fail(

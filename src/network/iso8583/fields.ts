@@ -35,6 +35,11 @@ export interface FieldDef {
   readonly length: number;
   /** For `n` and `z` in the binary dialect; see `bcdAlignOf`. */
   readonly bcdAlign?: BcdAlign;
+  /**
+   * For `n` in the binary dialect: the packed nibbles may be any hex digit, not only 0–9 (a
+   * private field whose flags are binary); such a nibble reads as an UPPERCASE letter A–F.
+   */
+  readonly hexNibbles?: true;
 }
 
 export const dialects = ['cup', 'ascii87'] as const;
@@ -186,12 +191,16 @@ const ISO87: readonly Row[] = [
  * UnionPay jPOS packager above and the published messages show):
  * - 22 POS entry mode is left-justified BCD (`"051"` → `05 10`), unlike every other fixed `n` field;
  * - 48 carries settlement totals as BCD digits; 54 is the balance amount (an...020);
- * - 60 is BCD digits (message type code n2, batch number n6, network management code n3, then
- *   terminal capability flags): up to 17 digits in current terminal specs, 11–12 in the samples;
- * - 61 is the original transaction (batch n6, trace n6, date n4, …) as BCD digits, n...029;
+ * - 60 is packed nibbles (message type code n2, batch number n6, network management code n3, then
+ *   terminal capability flags): up to 17 in current terminal specs, 11–12 in the samples;
+ * - 61 is the original transaction (batch n6, trace n6, date n4, …) as packed nibbles, n...029;
  * - 62 is binary: working keys in the sign-in answer (0810), up to 512 bytes;
- * - 63 is text (operator number in the sign-in, card organisation in answers), ans...163.
- * A value made only of digits therefore fits 48/60/61 in both dialects.
+ * - 63 is bytes, up to 163: operator number in the sign-in and card organisation in answers are
+ *   ASCII, but issuers' names come in GBK and terminals put binary flags there.
+ * The private fields 60–63 carry binary data in real traffic, so they decode losslessly instead of
+ * refusing the whole message: 60 and 61 as their nibbles (digits, and A–F where a flag nibble is
+ * not a digit), 62 and 63 as hex bytes (ASCII `001` is `303031`). Digits only still fit 48/60/61
+ * in both dialects.
  */
 const CUP_OVERRIDES: readonly Row[] = [
   [48, 'n', LLL, 322, 'Additional data, private (settlement totals)'],
@@ -199,8 +208,11 @@ const CUP_OVERRIDES: readonly Row[] = [
   [60, 'n', LLL, 17, 'Reserved, private (message type, batch number, management code)'],
   [61, 'n', LLL, 29, 'Original transaction data (batch, trace, date)'],
   [62, 'b', LLL, 512, 'Reserved, private (working keys)'],
-  [63, 'ans', LLL, 163, 'Reserved, private (operator, card organisation)'],
+  [63, 'b', LLL, 163, 'Reserved, private (operator, card organisation, issuer)'],
 ];
+
+/** Private fields whose packed nibbles decode as hex digits in the `cup` dialect (see above). */
+const CUP_HEX_NIBBLES: ReadonlySet<number> = new Set([60, 61]);
 
 /** Fields whose BCD digits are left-justified in the `cup` dialect (see CUP_OVERRIDES). */
 const CUP_LEFT_ALIGNED_FIXED: ReadonlySet<number> = new Set([22]);
@@ -209,12 +221,23 @@ function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);
 }
 
-function table(rows: readonly Row[], overrides: readonly Row[], leftAligned: ReadonlySet<number>) {
+function table(
+  rows: readonly Row[],
+  overrides: readonly Row[],
+  leftAligned: ReadonlySet<number>,
+  hexNibbles: ReadonlySet<number> = new Set(),
+) {
   const fields: (FieldDef | undefined)[] = new Array(129).fill(undefined);
   for (const [number, type, lengthKind, length, name] of [...rows, ...overrides]) {
-    const def: FieldDef = leftAligned.has(number)
-      ? { number, name, type, lengthKind, length, bcdAlign: 'left' }
-      : { number, name, type, lengthKind, length };
+    const def: FieldDef = {
+      number,
+      name,
+      type,
+      lengthKind,
+      length,
+      ...(leftAligned.has(number) ? { bcdAlign: 'left' as const } : {}),
+      ...(hexNibbles.has(number) && type === 'n' ? { hexNibbles: true as const } : {}),
+    };
     fields[number] = Object.freeze(def);
   }
   return Object.freeze(fields);
@@ -227,7 +250,7 @@ export const DIALECTS: Readonly<Record<Dialect, DialectSpec>> = Object.freeze({
     bitmap: 'binary',
     numeric: 'bcd',
     binary: 'raw',
-    fields: table(ISO87, CUP_OVERRIDES, CUP_LEFT_ALIGNED_FIXED),
+    fields: table(ISO87, CUP_OVERRIDES, CUP_LEFT_ALIGNED_FIXED, CUP_HEX_NIBBLES),
   }),
   ascii87: Object.freeze({
     name: 'ascii87',

@@ -36,6 +36,8 @@ export class CardHost {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly clock: () => Date;
   private readonly macKeys = new Map<string, Buffer>();
+  /** Messages received, by MTI: tests count sign-ins and echoes with it. */
+  readonly received = new Map<string, number>();
 
   constructor(private readonly opts: CardHostOptions) {
     this.clock = opts.clock ?? (() => new Date());
@@ -76,6 +78,7 @@ export class CardHost {
       return;
     }
     const req = d.message;
+    this.received.set(req.mti, (this.received.get(req.mti) ?? 0) + 1);
     const financial = MACED.has(req.mti);
     const fate = financial ? this.opts.faults.decide() : { kind: 'answer' as const, delayMs: 0 };
     let answer: IsoMessage;
@@ -169,7 +172,9 @@ export class CardHost {
         return this.answerTo(req, { '37': t.rrn, '39': t.response_code });
       }
       case '0220': {
-        const [code = 'other', ...note] = (f['63'] ?? '').split(' ');
+        // 63 is bytes on the wire; terminals send the reason as UTF-8 text.
+        const reason = Buffer.from(f['63'] ?? '', 'hex').toString('utf8');
+        const [code = 'other', ...note] = reason.split(' ');
         const t = ledger.refund({
           merchantId: terminal.merchant_id,
           terminalId,
@@ -185,7 +190,7 @@ export class CardHost {
         return this.answerTo(req, { '37': t.rrn, '39': t.response_code });
       }
       case '0400': {
-        ledger.reverse({ terminalId, originalStan: stan, now });
+        ledger.reverse({ terminalId, originalStan: stan, batchNo: batch, now });
         return this.answerTo(req, { '39': responseCodes.approved });
       }
       case '0500': {

@@ -32,6 +32,8 @@ export interface Simulator {
   cardPort: number;
   controlPort: number;
   control: FastifyInstance;
+  /** Messages the card host received, by MTI (0800 sign-ins, 0820 echoes, …). */
+  received(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const control = Fastify({ logger: false });
   control.get('/health', async () => ({ ok: true, cardPort }));
   control.get('/faults', async () => faults.faults);
+  control.get('/messages', async () => ({ received: Object.fromEntries(host.received) }));
   control.put<{ Body: Record<string, unknown> }>('/faults', async (req, reply) => {
     const body = req.body ?? {};
     const patch: Record<string, unknown> = {};
@@ -102,6 +105,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     cardPort,
     controlPort,
     control,
+    received: () => Object.fromEntries(host.received),
     async close() {
       await control.close();
       await host.close();

@@ -134,10 +134,14 @@ export class SimLedger {
     return this.db.prepare('select * from txns where rrn = ?').get(rrn) as TxnRow | undefined;
   }
 
-  findByStan(terminalId: string, stan: string): TxnRow | undefined {
+  /** A trace number is unique only within a terminal's batch: it comes round after 999999. */
+  findByStan(terminalId: string, stan: string, batchNo?: string): TxnRow | undefined {
     return this.db
-      .prepare('select * from txns where terminal_id = ? and stan = ? order by created_at desc limit 1')
-      .get(terminalId, stan) as TxnRow | undefined;
+      .prepare(
+        `select * from txns where terminal_id = ? and stan = ? and (? is null or batch_no = ?)
+         order by created_at desc limit 1`,
+      )
+      .get(terminalId, stan, batchNo ?? null, batchNo ?? null) as TxnRow | undefined;
   }
 
   private insertTxn(t: TxnRow): void {
@@ -347,12 +351,12 @@ export class SimLedger {
    * 冲正: undo whatever the original request (found by terminal + STAN) did, if it did anything.
    * Acknowledged either way, so the terminal can stop retrying.
    */
-  reverse(req: { terminalId: string; originalStan: string; now: Date }): {
+  reverse(req: { terminalId: string; originalStan: string; batchNo?: string; now: Date }): {
     found: boolean;
     reversed: boolean;
   } {
     return this.db.transaction(() => {
-      const t = this.findByStan(req.terminalId, req.originalStan);
+      const t = this.findByStan(req.terminalId, req.originalStan, req.batchNo);
       if (!t) return { found: false, reversed: false };
       if (t.status !== 'approved' || t.settled_batch !== null) return { found: true, reversed: false };
       const at = req.now.toISOString();

@@ -17,7 +17,8 @@ const SHORT_VALUE_MAX = 40;
 function charsOf(def: FieldDef, dialect: Dialect): string {
   switch (def.type) {
     case 'n':
-      return DIGITS;
+      // The cup private fields 60/61 carry flag nibbles A–F too (decoded UPPERCASE).
+      return def.hexNibbles ? HEX : DIGITS;
     case 'z':
       // cup packs the separator as nibble D, which decodes as 'D': '=' is not canonical there.
       return dialect === 'cup' ? `${DIGITS}D` : `${DIGITS}=D`;
