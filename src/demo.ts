@@ -110,7 +110,7 @@ export async function seedDemo(ctx: Ctx): Promise<boolean> {
         })
         .execute();
     }
-    await appendAudit(ctx.store, trx, {
+    await appendAudit(trx, {
       merchantId: DEMO.merchantId,
       actor: 'system',
       action: 'demo.seeded',

@@ -78,11 +78,22 @@ export interface SettlementRequest {
 /** Outbox kind of the reversals a card link queues when a request went unanswered. */
 export const REVERSE_KIND = 'network.reverse';
 
-/** The network could not be reached or did not answer: nothing is known to have happened. */
+/**
+ * What the network may hold after a request that got no usable answer:
+ * - `not_applied`: nothing was sent, or what was sent is being reversed (the card link reverses
+ *   every unanswered request before anything else), so the network will not keep it;
+ * - `unknown`: it may have been applied and cannot be reversed (a wallet's cancel is final) —
+ *   the caller must ask the network again before it decides anything.
+ */
+export type UnavailableOutcome = 'not_applied' | 'unknown';
+
+/** The network could not be reached or did not answer. */
 export class NetworkUnavailableError extends Error {
-  constructor(message: string) {
+  readonly outcome: UnavailableOutcome;
+  constructor(message: string, outcome: UnavailableOutcome = 'unknown') {
     super(message);
     this.name = 'NetworkUnavailableError';
+    this.outcome = outcome;
   }
 }
 

@@ -46,24 +46,40 @@ export class RoutingPort implements NetworkPort {
     return this.routes.card.echo();
   }
 
+  /**
+   * The card link reverses every request it got no answer to before it sends anything else, so
+   * whatever it could not finish will not stand at the network: say so to the caller.
+   */
+  private async viaCard<T>(method: PaymentMethod, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (method !== 'qr' && err instanceof NetworkUnavailableError && err.outcome !== 'not_applied')
+        throw new NetworkUnavailableError(err.message, 'not_applied');
+      throw err;
+    }
+  }
+
   async authorizeSale(req: SaleRequest): Promise<SaleResult> {
     try {
-      return await this.of(req.method).authorizeSale(req);
+      return await this.viaCard(req.method, () => this.of(req.method).authorizeSale(req));
     } catch (err) {
-      // The card link reverses its own unanswered requests; a QR sale is cancelled by its id.
+      // A QR sale that got no answer is cancelled by its id (the wallet closes or refunds it).
       if (req.method === 'qr' && err instanceof NetworkUnavailableError && this.routes.queueReversal) {
         await this.routes.queueReversal({
           network: 'qr',
           requestId: req.requestId,
           merchantId: req.merchantId,
         });
+        throw new NetworkUnavailableError(err.message, 'not_applied');
       }
       throw err;
     }
   }
 
+  /** A QR void (the wallet's cancel) that got no answer may have happened: `unknown`. */
   voidSale(req: VoidRequest) {
-    return this.of(req.method).voidSale(req);
+    return this.viaCard(req.method, () => this.of(req.method).voidSale(req));
   }
 
   submitRefund(req: RefundSubmission): Promise<SubmitAck> {

@@ -74,7 +74,7 @@ export async function requestReceiptSend(
       'validation_failed',
       'give the consumer’s email or phone (or both) to send the voucher to',
     );
-  await loadRefundRow(ctx.store, trx, caller.merchantId, refundId, false);
+  await loadRefundRow(trx, caller.merchantId, refundId, false);
   const now = ctx.clock();
   const at = now.toISOString();
   const data = [];
@@ -99,7 +99,7 @@ export async function requestReceiptSend(
     await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: RECEIPT_SEND_KIND, refId: id, payload, at: now });
     data.push({ id, channel: t.channel, destination: t.masked, status: 'queued' as const });
   }
-  await appendAudit(ctx.store, trx, {
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: 'receipt.send_requested',
@@ -118,7 +118,7 @@ export async function listReceiptSends(
   refundId: string,
 ): Promise<ReceiptSendView[]> {
   requirePermission(caller.principal, 'refund.read');
-  await loadRefundRow(ctx.store, ctx.store.db, caller.merchantId, refundId, false);
+  await loadRefundRow(ctx.store.db, caller.merchantId, refundId, false);
   const rows = await ctx.store.db
     .selectFrom('receipt_sends')
     .selectAll()
@@ -154,7 +154,7 @@ export class ReceiptDelivery {
     const ctx = { id: send.id, refundId: send.refund_id, channel: send.channel, to: send.destination_masked };
     let to = '';
     try {
-      const model = await loadVoucherModel(this.store, this.store.db, payload.merchantId, send.refund_id, {
+      const model = await loadVoucherModel(this.store.db, payload.merchantId, send.refund_id, {
         lock: false,
         reprint: false,
         printedAt: this.clock(),

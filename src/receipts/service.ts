@@ -3,7 +3,7 @@ import { requirePermission } from '../domain/auth.js';
 import type { Caller, Ctx } from '../service/context.js';
 import { paymentView, refundView } from '../service/views.js';
 import { appendAudit } from '../store/audit.js';
-import type { Store, Tx } from '../store/db.js';
+import type { Tx } from '../store/db.js';
 import { loadPaymentRow, loadRefundRow, paymentState } from '../store/repo.js';
 import { renderEscPos } from './escpos.js';
 import { renderHtml } from './html.js';
@@ -43,14 +43,13 @@ function operatorOf(createdBy: string): { no: string } | null {
  * operator and trace numbers. Counts nothing: printing and sending decide what a copy is.
  */
 export async function loadVoucherModel(
-  store: Store,
   trx: Tx,
   merchantId: string,
   refundId: string,
   opts: { lock: boolean; reprint: boolean; printedAt: Date; lang: ReceiptLang },
 ): Promise<ReceiptModel> {
-  const refundRow = await loadRefundRow(store, trx, merchantId, refundId, opts.lock);
-  const paymentRow = await loadPaymentRow(store, trx, merchantId, { paymentId: refundRow.payment_id }, false);
+  const refundRow = await loadRefundRow(trx, merchantId, refundId, opts.lock);
+  const paymentRow = await loadPaymentRow(trx, merchantId, { paymentId: refundRow.payment_id }, false);
   const payment = paymentView(paymentRow, await paymentState(trx, paymentRow));
   const refund = refundView(refundRow);
   const merchant = await trx
@@ -101,7 +100,7 @@ export async function printReceipt(
   requirePermission(caller.principal, 'refund.read');
   return ctx.store.tx(async (trx) => {
     // Lock the refund before counting its prints: two prints at once cannot both be the first.
-    await loadRefundRow(ctx.store, trx, caller.merchantId, refundId, true);
+    await loadRefundRow(trx, caller.merchantId, refundId, true);
     const previous = await trx
       .selectFrom('receipt_prints')
       .select((eb) => eb.fn.max('print_no').as('last'))
@@ -109,7 +108,7 @@ export async function printReceipt(
       .executeTakeFirst();
     const printNo = Number(previous?.last ?? 0) + 1;
     const now = ctx.clock();
-    const model = await loadVoucherModel(ctx.store, trx, caller.merchantId, refundId, {
+    const model = await loadVoucherModel(trx, caller.merchantId, refundId, {
       lock: false,
       reprint: printNo > 1,
       printedAt: now,
@@ -133,7 +132,7 @@ export async function printReceipt(
         printed_at: now.toISOString(),
       })
       .execute();
-    await appendAudit(ctx.store, trx, {
+    await appendAudit(trx, {
       merchantId: caller.merchantId,
       actor: caller.actor,
       action: printNo > 1 ? 'receipt.reprinted' : 'receipt.printed',

@@ -87,7 +87,7 @@ async function checkPassword(
       .set({ failed_attempts: state.failedAttempts, locked_until: state.lockedUntil?.toISOString() ?? null })
       .where('id', '=', op.id)
       .execute();
-    await appendAudit(ctx.store, trx, {
+    await appendAudit(trx, {
       merchantId: op.merchant_id,
       actor: `op:${op.operator_no}`,
       action: state.lockedUntil ? 'operator.locked' : 'operator.password_failed',
@@ -145,7 +145,7 @@ export async function signIn(ctx: Ctx, input: { terminalId: string; operatorNo: 
         created_at: now.toISOString(),
       })
       .execute();
-    await appendAudit(ctx.store, trx, {
+    await appendAudit(trx, {
       merchantId: operator.merchant_id,
       actor: `op:${operator.operator_no}`,
       action: 'session.created',
@@ -266,7 +266,7 @@ export async function createApiKey(ctx: Ctx, caller: Caller, name: string) {
         revoked_at: null,
       })
       .execute();
-    await appendAudit(ctx.store, trx, {
+    await appendAudit(trx, {
       merchantId: caller.merchantId,
       actor: caller.actor,
       action: 'api_key.created',

@@ -60,7 +60,7 @@ export async function recordAdjustment(
   charge: (ChargeAuth & { method: PaymentMethod; currency: string }) | null,
   approvals: VerifiedApproval[],
 ) {
-  const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
+  const merchant = await lockMerchant(trx, caller.merchantId);
   checkReason(policyOf(merchant), input.reason);
   await refuseWhileActive(
     trx,
@@ -132,7 +132,7 @@ export async function recordAdjustment(
       created_at: now.toISOString(),
     })
     .execute();
-  await appendAudit(ctx.store, trx, {
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: 'order.adjusted',

@@ -64,7 +64,7 @@ export async function recordPayment(
   auth: { paymentId: string; reference: string | null; cardToken: string | undefined },
   opts: { kind?: 'sale' | 'charge'; parentPaymentId?: string } = {},
 ) {
-  const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
+  const merchant = await lockMerchant(trx, caller.merchantId);
   if (merchant.currency !== input.currency) {
     throw new DomainError('currency_mismatch', `this merchant takes ${merchant.currency}`);
   }
@@ -109,7 +109,7 @@ export async function recordPayment(
       unit_amount_minor: item.unitAmount,
     })),
   );
-  await appendAudit(ctx.store, trx, {
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: kind === 'sale' ? 'payment.captured' : 'payment.charge_captured',
@@ -124,17 +124,17 @@ export async function recordPayment(
     },
     at: now,
   });
-  return getPaymentIn(ctx, trx, caller.merchantId, id);
+  return getPaymentIn(trx, caller.merchantId, id);
 }
 
-export async function getPaymentIn(ctx: Pick<Ctx, 'store'>, trx: Tx, merchantId: string, id: string) {
-  const row = await loadPaymentRow(ctx.store, trx, merchantId, { paymentId: id }, false);
+export async function getPaymentIn(trx: Tx, merchantId: string, id: string) {
+  const row = await loadPaymentRow(trx, merchantId, { paymentId: id }, false);
   return paymentView(row, await paymentState(trx, row));
 }
 
 export async function getPayment(ctx: Ctx, caller: Caller, id: string) {
   requirePermission(caller.principal, 'payment.read');
-  return getPaymentIn(ctx, ctx.store.db, caller.merchantId, id);
+  return getPaymentIn(ctx.store.db, caller.merchantId, id);
 }
 
 export interface PaymentFilter {
@@ -180,12 +180,12 @@ export async function recordVoid(
   paymentId: string,
   approvedBy: string[],
 ) {
-  await lockMerchant(ctx.store, trx, caller.merchantId);
-  const row = await loadPaymentRow(ctx.store, trx, caller.merchantId, { paymentId }, true);
+  await lockMerchant(trx, caller.merchantId);
+  const row = await loadPaymentRow(trx, caller.merchantId, { paymentId }, true);
   const state = await paymentState(trx, row);
   const now = ctx.clock();
   await markVoided(trx, row, now);
-  await appendAudit(ctx.store, trx, {
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: 'payment.voided',
@@ -194,5 +194,5 @@ export async function recordVoid(
     data: { amount: state.amountMinor, approvedBy },
     at: now,
   });
-  return getPaymentIn(ctx, trx, caller.merchantId, row.id);
+  return getPaymentIn(trx, caller.merchantId, row.id);
 }

@@ -18,7 +18,7 @@ export async function getPolicy(ctx: Ctx, caller: Caller): Promise<Policy> {
 /** Replace the policy (fields not given keep their value); every change is audited with before/after. */
 export async function putPolicy(ctx: Ctx, trx: Tx, caller: Caller, patch: Partial<Policy>): Promise<Policy> {
   requirePermission(caller.principal, 'policy.write');
-  const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
+  const merchant = await lockMerchant(trx, caller.merchantId);
   const before = policyOf(merchant);
   const after = validatePolicy({ ...before, ...patch });
   await trx
@@ -29,7 +29,7 @@ export async function putPolicy(ctx: Ctx, trx: Tx, caller: Caller, patch: Partia
   const changed = Object.keys(after).filter(
     (k) => JSON.stringify(after[k as keyof Policy]) !== JSON.stringify(before[k as keyof Policy]),
   );
-  await appendAudit(ctx.store, trx, {
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: 'policy.changed',

@@ -332,7 +332,7 @@ export async function recordReconciliation(
     created_at: now.toISOString(),
   };
   await trx.insertInto('reconciliations').values(row).execute();
-  await appendAudit(ctx.store, trx, {
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: 'reconciliation.run',

@@ -50,8 +50,8 @@ export async function createRefund(
   requirePermission(caller.principal, 'refund.create');
   if (!input.paymentId && !input.orderNo)
     throw new DomainError('validation_failed', 'paymentId or orderNo is required');
-  const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
-  const paymentRow = await loadPaymentRow(ctx.store, trx, caller.merchantId, input, true);
+  const merchant = await lockMerchant(trx, caller.merchantId);
+  const paymentRow = await loadPaymentRow(trx, caller.merchantId, input, true);
   if (input.paymentId && input.orderNo && paymentRow.order_no !== input.orderNo) {
     throw new DomainError(
       'conflicting_references',
@@ -119,7 +119,7 @@ export async function createRefund(
   if (decision.status === 'approved') {
     await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });
   }
-  await appendAudit(ctx.store, trx, {
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: 'refund.created',
@@ -136,7 +136,7 @@ export async function createRefund(
     },
     at: now,
   });
-  return withNextStep(policy, refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false)));
+  return withNextStep(policy, refundView(await loadRefundRow(trx, caller.merchantId, id, false)));
 }
 
 /**
@@ -170,9 +170,9 @@ export async function approveRefund(
   approvals: VerifiedApproval[],
 ) {
   requirePermission(caller.principal, 'refund.read');
-  const existing = await loadRefundRow(ctx.store, trx, caller.merchantId, id, false);
-  const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
-  const refund = await loadRefundRow(ctx.store, trx, caller.merchantId, existing.id, true);
+  const existing = await loadRefundRow(trx, caller.merchantId, id, false);
+  const merchant = await lockMerchant(trx, caller.merchantId);
+  const refund = await loadRefundRow(trx, caller.merchantId, existing.id, true);
   const prior = JSON.parse(refund.approvals_json) as { operatorNo: string; at: string }[];
   const { status } = decideApproval(
     policyOf(merchant),
@@ -183,17 +183,17 @@ export async function approveRefund(
   const all = [...prior, ...approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() }))];
   const set = { approvals_json: JSON.stringify(all) };
   if (refund.status === 'requested' && status === 'approved') {
-    await moveRefund(ctx.store, trx, id, 'under_review', { actor: caller.actor, at: now, note: 'accepted' });
+    await moveRefund(trx, id, 'under_review', { actor: caller.actor, at: now, note: 'accepted' });
   }
   if (status !== refund.status) {
-    await moveRefund(ctx.store, trx, id, status, { actor: caller.actor, at: now, set });
+    await moveRefund(trx, id, status, { actor: caller.actor, at: now, set });
   } else {
     await updateRefund(trx, id, set, now);
   }
   if (status === 'approved') {
     await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });
   }
-  await appendAudit(ctx.store, trx, {
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: 'refund.approved',
@@ -202,10 +202,7 @@ export async function approveRefund(
     data: { approvedBy: approvals.map((a) => a.operatorNo), status },
     at: now,
   });
-  return withNextStep(
-    policyOf(merchant),
-    refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false)),
-  );
+  return withNextStep(policyOf(merchant), refundView(await loadRefundRow(trx, caller.merchantId, id, false)));
 }
 
 /** Review queue moves: accept (受理), reject with a reason, or cancel before the network has it. */
@@ -220,8 +217,8 @@ export async function reviewRefund(
   requirePermission(caller.principal, to === 'canceled' ? 'refund.create' : 'refund.review');
   if (to === 'rejected' && !note?.trim())
     throw new DomainError('reason_required', 'say why the refund is rejected');
-  await loadRefundRow(ctx.store, trx, caller.merchantId, id, false);
-  const locked = await lockRefund(ctx.store, trx, id);
+  await loadRefundRow(trx, caller.merchantId, id, false);
+  const locked = await lockRefund(trx, id);
   if (to === 'canceled' && locked?.handed_off_at) {
     // The worker handed it to the network under this same lock: the money may already be moving.
     throw new DomainError(
@@ -231,8 +228,8 @@ export async function reviewRefund(
     );
   }
   const now = ctx.clock();
-  await moveRefund(ctx.store, trx, id, to, { actor: caller.actor, at: now, note });
-  await appendAudit(ctx.store, trx, {
+  await moveRefund(trx, id, to, { actor: caller.actor, at: now, note });
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: `refund.${to}`,
@@ -241,17 +238,17 @@ export async function reviewRefund(
     data: { note: note ?? null },
     at: now,
   });
-  return refundView(await loadRefundRow(ctx.store, trx, caller.merchantId, id, false));
+  return refundView(await loadRefundRow(trx, caller.merchantId, id, false));
 }
 
 export async function getRefund(ctx: Ctx, caller: Caller, id: string) {
   requirePermission(caller.principal, 'refund.read');
-  return refundView(await loadRefundRow(ctx.store, ctx.store.db, caller.merchantId, id, false));
+  return refundView(await loadRefundRow(ctx.store.db, caller.merchantId, id, false));
 }
 
 export async function refundHistory(ctx: Ctx, caller: Caller, id: string) {
   requirePermission(caller.principal, 'refund.read');
-  await loadRefundRow(ctx.store, ctx.store.db, caller.merchantId, id, false);
+  await loadRefundRow(ctx.store.db, caller.merchantId, id, false);
   const rows = await ctx.store.db
     .selectFrom('refund_events')
     .selectAll()

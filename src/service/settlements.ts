@@ -100,7 +100,7 @@ export async function recordSettlement(
   terminalId: string,
   network: { batchNo: number; totals: SettlementTotals },
 ) {
-  await lockMerchant(ctx.store, trx, caller.merchantId);
+  await lockMerchant(trx, caller.merchantId);
   const { payments, refunds, local, all } = await localBatch(trx, caller.merchantId, terminalId);
   const differences = compareTotals(local, network.totals);
   const id = `stl_${ulid()}`;
@@ -130,7 +130,7 @@ export async function recordSettlement(
     .set({ batch_no: network.batchNo + 1 })
     .where('id', '=', terminalId)
     .execute();
-  await appendAudit(ctx.store, trx, {
+  await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
     action: 'settlement.closed',

@@ -54,9 +54,9 @@ interface AuditRow {
  * Append one entry to the hash chain inside the caller's transaction. The chain head row is
  * locked, so appends are totally ordered; call this late in a transaction to hold it briefly.
  */
-export async function appendAudit(store: Store, trx: Tx, e: AuditEntry): Promise<void> {
+export async function appendAudit(trx: Tx, e: AuditEntry): Promise<void> {
   const head = await forUpdate(
-    store,
+    trx,
     trx.selectFrom('audit_head').select(['last_seq', 'last_hash']).where('id', '=', 1),
   ).executeTakeFirstOrThrow();
   const seq = Number(head.last_seq) + 1;

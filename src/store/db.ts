@@ -25,6 +25,19 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/**
+ * Every query handle carries its dialect: the store's own `db` and each transaction `tx` hands
+ * out are registered here, so code below the store needs the transaction alone, never a
+ * `(store, trx)` pair, to know how to lock a row.
+ */
+const dialects = new WeakMap<object, Dialect>();
+
+export function dialectOf(q: Tx): Dialect {
+  const d = dialects.get(q);
+  if (!d) throw new Error('a query handle without a dialect: use store.db or a store.tx transaction');
+  return d;
+}
+
 // PostgreSQL int8 arrives as text; every int8 we store is a bounded amount or counter (< 2^53).
 pg.types.setTypeParser(20, (v: string) => {
   const n = Number(v);
@@ -48,6 +61,7 @@ function openSqlite(path: string): Store {
   raw.pragma('busy_timeout = 10000');
   raw.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  dialects.set(db, 'sqlite');
   return {
     db,
     dialect: 'sqlite',
@@ -56,6 +70,7 @@ function openSqlite(path: string): Store {
     // (the CLI, a second server) so no transaction can fail half-way on an upgrade to writer.
     tx: (fn) =>
       db.connection().execute(async (conn) => {
+        dialects.set(conn, 'sqlite');
         await sql`begin immediate`.execute(conn);
         try {
           const result = await fn(conn);
@@ -73,10 +88,15 @@ function openSqlite(path: string): Store {
 function openPostgres(url: string, poolSize: number): Store {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  dialects.set(db, 'postgres');
   return {
     db,
     dialect: 'postgres',
-    tx: (fn) => db.transaction().execute(fn),
+    tx: (fn) =>
+      db.transaction().execute((trx) => {
+        dialects.set(trx, 'postgres');
+        return fn(trx);
+      }),
     close: () => db.destroy(),
   };
 }
@@ -118,6 +138,6 @@ export async function migrate(store: Store): Promise<string[]> {
 }
 
 /** Lock a row for the rest of the transaction: FOR UPDATE on PostgreSQL; SQLite already holds the write lock. */
-export function forUpdate<QB extends { forUpdate(): QB }>(store: Pick<Store, 'dialect'>, qb: QB): QB {
-  return store.dialect === 'postgres' ? qb.forUpdate() : qb;
+export function forUpdate<QB extends { forUpdate(): QB }>(trx: Tx, qb: QB): QB {
+  return dialectOf(trx) === 'postgres' ? qb.forUpdate() : qb;
 }

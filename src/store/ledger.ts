@@ -2,7 +2,7 @@ import { invariant } from '../domain/errors.js';
 import { assertTotals } from '../domain/payment.js';
 import type { RefundStatus } from '../domain/refund-state.js';
 import { isInFlight, totalsDelta, transition } from '../domain/refund-state.js';
-import type { Store, Tx } from './db.js';
+import type { Tx } from './db.js';
 import { addToDayTotal, loadPaymentRow, loadRefundRow, lockMerchant, type RefundRow } from './repo.js';
 import type { PaymentItemTable, PaymentTable } from './schema.js';
 
@@ -160,17 +160,11 @@ export interface MoveOptions {
  * Move a refund to `to` (a legal transition of the state machine) and keep every running total in
  * step. Locks merchant → payment → refund, the one lock order used everywhere.
  */
-export async function moveRefund(
-  store: Store,
-  trx: Tx,
-  refundId: string,
-  to: RefundStatus,
-  opts: MoveOptions,
-) {
-  const peek = await loadRefundRow(store, trx, null, refundId, false);
-  await lockMerchant(store, trx, peek.merchant_id);
-  await loadPaymentRow(store, trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
-  const refund = await loadRefundRow(store, trx, null, refundId, true);
+export async function moveRefund(trx: Tx, refundId: string, to: RefundStatus, opts: MoveOptions) {
+  const peek = await loadRefundRow(trx, null, refundId, false);
+  await lockMerchant(trx, peek.merchant_id);
+  await loadPaymentRow(trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
+  const refund = await loadRefundRow(trx, null, refundId, true);
   const from = refund.status as RefundStatus;
   transition(from, to);
   const now = opts.at.toISOString();

@@ -72,7 +72,7 @@ export async function buryOutbox(
       })
       .where('id', '=', row.id)
       .execute();
-    await appendAudit(store, trx, {
+    await appendAudit(trx, {
       merchantId,
       actor: 'worker',
       action: 'outbox.dead',

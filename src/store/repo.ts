@@ -2,7 +2,7 @@ import { DomainError, invariant } from '../domain/errors.js';
 import type { PaymentMethod, PaymentState } from '../domain/payment.js';
 import { assertTotals } from '../domain/payment.js';
 import { defaultPolicy, type Policy } from '../domain/policy.js';
-import type { Store, Tx } from './db.js';
+import type { Tx } from './db.js';
 import { forUpdate } from './db.js';
 import type { MerchantTable, PaymentTable, RefundTable } from './schema.js';
 
@@ -17,9 +17,9 @@ export function policyOf(m: Pick<MerchantRow, 'policy_json'>): Policy {
   return { ...defaultPolicy, ...stored };
 }
 
-export async function lockMerchant(store: Store, trx: Tx, merchantId: string): Promise<MerchantRow> {
+export async function lockMerchant(trx: Tx, merchantId: string): Promise<MerchantRow> {
   const m = await forUpdate(
-    store,
+    trx,
     trx.selectFrom('merchants').selectAll().where('id', '=', merchantId),
   ).executeTakeFirst();
   if (!m) throw new DomainError('not_found', `merchant ${merchantId} not found`);
@@ -27,7 +27,6 @@ export async function lockMerchant(store: Store, trx: Tx, merchantId: string): P
 }
 
 export async function loadPaymentRow(
-  store: Store,
   trx: Tx,
   merchantId: string,
   ref: { paymentId?: string | undefined; orderNo?: string | undefined },
@@ -37,7 +36,7 @@ export async function loadPaymentRow(
   if (ref.paymentId) q = q.where('id', '=', ref.paymentId);
   else if (ref.orderNo) q = q.where('order_no', '=', ref.orderNo).where('kind', '=', 'sale');
   else throw new DomainError('validation_failed', 'paymentId or orderNo is required');
-  const row = await (lock ? forUpdate(store, q) : q).executeTakeFirst();
+  const row = await (lock ? forUpdate(trx, q) : q).executeTakeFirst();
   if (!row) {
     throw new DomainError(
       'not_found',
@@ -136,31 +135,25 @@ export async function addToDayTotal(
     .execute();
 }
 
-export async function loadRefundRow(
-  store: Store,
-  trx: Tx,
-  merchantId: string | null,
-  id: string,
-  lock: boolean,
-) {
+export async function loadRefundRow(trx: Tx, merchantId: string | null, id: string, lock: boolean) {
   let q = trx.selectFrom('refunds').selectAll().where('id', '=', id);
   if (merchantId) q = q.where('merchant_id', '=', merchantId);
-  const row = await (lock ? forUpdate(store, q) : q).executeTakeFirst();
+  const row = await (lock ? forUpdate(trx, q) : q).executeTakeFirst();
   if (!row) throw new DomainError('not_found', `refund ${id} not found`);
   return row;
 }
 
 /** Take the merchant → payment → refund locks in the one global order; returns the refund as locked. */
-export async function lockRefund(store: Store, trx: Tx, refundId: string): Promise<RefundRow | undefined> {
+export async function lockRefund(trx: Tx, refundId: string): Promise<RefundRow | undefined> {
   const peek = await trx
     .selectFrom('refunds')
     .select(['merchant_id', 'payment_id'])
     .where('id', '=', refundId)
     .executeTakeFirst();
   if (!peek) return undefined;
-  await lockMerchant(store, trx, peek.merchant_id);
-  await loadPaymentRow(store, trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
-  return loadRefundRow(store, trx, null, refundId, true);
+  await lockMerchant(trx, peek.merchant_id);
+  await loadPaymentRow(trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
+  return loadRefundRow(trx, null, refundId, true);
 }
 
 export async function enqueueOutbox(

@@ -84,7 +84,7 @@ async function reserveAdjustment(
   chargeId: string,
 ) {
   return ctx.store.tx(async (trx) => {
-    const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
+    const merchant = await lockMerchant(trx, caller.merchantId);
     checkReason(policyOf(merchant), input.reason);
     const { sale, current } = await orderAmount(trx, caller.merchantId, orderNo);
     await refuseWhileActive(

@@ -42,7 +42,7 @@ export async function queueChargeCompensation(
       payload: c,
       at,
     });
-    await appendAudit(store, trx, {
+    await appendAudit(trx, {
       merchantId: c.merchantId,
       actor: 'system',
       action: 'payment.compensation_queued',
@@ -83,7 +83,7 @@ export async function runChargeCompensation(
   await store.tx(async (trx: Tx) => {
     const now = at();
     if (!(await moveOperation(trx, c.operationId, 'compensating', 'compensated', now))) return;
-    await appendAudit(store, trx, {
+    await appendAudit(trx, {
       merchantId: c.merchantId,
       actor: 'system',
       action: 'payment.compensated',

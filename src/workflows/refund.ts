@@ -30,7 +30,7 @@ export interface RefundDeps {
 /** Step 1. Returns what the submission needs, or null when the refund is no longer approved. */
 async function handOff(deps: RefundDeps, refundId: string) {
   return deps.store.tx(async (trx) => {
-    const refund = await lockRefund(deps.store, trx, refundId);
+    const refund = await lockRefund(trx, refundId);
     if (refund?.status !== 'approved') return null;
     const payment = await trx
       .selectFrom('payments')
@@ -68,22 +68,22 @@ export async function submitRefund(deps: RefundDeps, refundId: string): Promise<
   await deps.store.tx(async (trx) => {
     const at = deps.clock();
     // Re-read under lock: a notification may have applied the result meanwhile.
-    const current = await lockRefund(deps.store, trx, refund.id);
+    const current = await lockRefund(trx, refund.id);
     if (current?.status !== 'approved') return;
     if (ack.kind === 'accepted') {
-      await moveRefund(deps.store, trx, refund.id, 'processing', {
+      await moveRefund(trx, refund.id, 'processing', {
         actor: 'worker',
         at,
         set: { network_reference: ack.reference },
       });
       return;
     }
-    await moveRefund(deps.store, trx, refund.id, 'failed', {
+    await moveRefund(trx, refund.id, 'failed', {
       actor: 'network',
       at,
       set: { network_reference: ack.reference, response_code: ack.responseCode },
     });
-    await auditResult(deps.store, trx, refund.merchant_id, refund.id, 'failed', ack.responseCode, at);
+    await auditResult(trx, refund.merchant_id, refund.id, 'failed', ack.responseCode, at);
   });
 }
 
@@ -96,17 +96,17 @@ async function settleLocally(
 ) {
   const at = deps.clock();
   const ref = `${method === 'bank_transfer' ? 'BT' : 'CASH'}-${refundId.slice(-10)}`;
-  await moveRefund(deps.store, trx, refundId, 'processing', {
+  await moveRefund(trx, refundId, 'processing', {
     actor: 'worker',
     at,
     set: { network_reference: ref },
   });
-  await moveRefund(deps.store, trx, refundId, 'succeeded', {
+  await moveRefund(trx, refundId, 'succeeded', {
     actor: 'worker',
     at,
     set: { response_code: '00' },
   });
-  await auditResult(deps.store, trx, merchantId, refundId, 'succeeded', '00', at);
+  await auditResult(trx, merchantId, refundId, 'succeeded', '00', at);
 }
 
 /** Step 4. Idempotent: a late or repeated result changes nothing. */
@@ -115,13 +115,13 @@ export async function applyRefundResult(
   r: NetworkResult,
 ): Promise<void> {
   await deps.store.tx(async (trx) => {
-    const refund = await lockRefund(deps.store, trx, r.requestId);
+    const refund = await lockRefund(trx, r.requestId);
     if (!refund) return;
     const status = refund.status as RefundStatus;
     const at = deps.clock();
     if (status === 'approved') {
       // The result overtook our own "processing" write: record the step we missed first.
-      await moveRefund(deps.store, trx, refund.id, 'processing', {
+      await moveRefund(trx, refund.id, 'processing', {
         actor: 'worker',
         at,
         set: { network_reference: r.reference },
@@ -129,17 +129,16 @@ export async function applyRefundResult(
     } else if (status !== 'processing') {
       return;
     }
-    await moveRefund(deps.store, trx, refund.id, r.outcome, {
+    await moveRefund(trx, refund.id, r.outcome, {
       actor: 'network',
       at,
       set: { network_reference: r.reference, response_code: r.responseCode },
     });
-    await auditResult(deps.store, trx, refund.merchant_id, refund.id, r.outcome, r.responseCode, at);
+    await auditResult(trx, refund.merchant_id, refund.id, r.outcome, r.responseCode, at);
   });
 }
 
 async function auditResult(
-  store: Store,
   trx: Tx,
   merchantId: string,
   refundId: string,
@@ -147,7 +146,7 @@ async function auditResult(
   responseCode: string,
   at: Date,
 ) {
-  await appendAudit(store, trx, {
+  await appendAudit(trx, {
     merchantId,
     actor: 'network',
     action: `refund.${outcome}`,
@@ -180,7 +179,7 @@ export async function markDelayed(
   // Cheap check first: a failing submission calls this on every retry.
   if (!peek || peek.delayed === 1 || !delayableStatuses.has(peek.status)) return;
   await deps.store.tx(async (trx) => {
-    const refund = await lockRefund(deps.store, trx, refundId);
+    const refund = await lockRefund(trx, refundId);
     if (!refund || refund.delayed === 1 || !delayableStatuses.has(refund.status)) return;
     const at = deps.clock();
     let arrival = refund.expected_arrival;
@@ -191,7 +190,6 @@ export async function markDelayed(
         .where('id', '=', refund.merchant_id)
         .executeTakeFirstOrThrow();
       const paymentRow = await loadPaymentRow(
-        deps.store,
         trx,
         refund.merchant_id,
         { paymentId: refund.payment_id },
@@ -208,7 +206,7 @@ export async function markDelayed(
       if (pushed > arrival) arrival = pushed;
     }
     await updateRefund(trx, refundId, { delayed: 1, expected_arrival: arrival }, at);
-    await appendAudit(deps.store, trx, {
+    await appendAudit(trx, {
       merchantId: refund.merchant_id,
       actor: 'worker',
       action: 'refund.delayed',

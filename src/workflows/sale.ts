@@ -51,7 +51,7 @@ export function saleWorkflow(ctx: Ctx, caller: Caller, input: PaymentInput, paym
 
 async function reserveSale(ctx: Ctx, caller: Caller, input: PaymentInput, paymentId: string) {
   return ctx.store.tx(async (trx) => {
-    const merchant = await lockMerchant(ctx.store, trx, caller.merchantId);
+    const merchant = await lockMerchant(trx, caller.merchantId);
     if (merchant.currency !== input.currency) {
       throw new DomainError(
         'currency_mismatch',

@@ -47,9 +47,23 @@ export function voidWorkflow(
       try {
         result = await ctx.network.voidSale(request);
       } catch (err) {
-        await releaseOperation(ctx, operationId);
-        if (err instanceof NetworkUnavailableError) networkDown(err);
-        throw err;
+        if (!(err instanceof NetworkUnavailableError)) {
+          await releaseOperation(ctx, operationId);
+          throw err;
+        }
+        if (err.outcome === 'not_applied') {
+          await releaseOperation(ctx, operationId);
+          networkDown(err);
+        }
+        // The network may have voided it (a wallet's cancel is final): keep the payment held and
+        // let the outbox ask again at once with the same request and record what it says.
+        const now = ctx.clock();
+        await ctx.store.tx((trx) => scheduleRecovery(trx, operationId, now, now));
+        throw new DomainError(
+          'network_unavailable',
+          `the network did not answer the void (${err.message}); it is being asked again and the payment will show voided or captured within a minute — do not void it again`,
+          { outcome: 'pending' },
+        );
       }
       if (!result.approved) {
         await releaseOperation(ctx, operationId);
@@ -83,8 +97,8 @@ export function voidWorkflow(
 
 async function reserveVoid(ctx: Ctx, caller: Caller, paymentId: string) {
   return ctx.store.tx(async (trx) => {
-    await lockMerchant(ctx.store, trx, caller.merchantId);
-    const row = await loadPaymentRow(ctx.store, trx, caller.merchantId, { paymentId }, true);
+    await lockMerchant(trx, caller.merchantId);
+    const row = await loadPaymentRow(trx, caller.merchantId, { paymentId }, true);
     const now = ctx.clock();
     decideVoid(await paymentState(trx, row), now);
     await refuseWhileActive(

@@ -342,3 +342,59 @@ describe.each(storeTargets)('exactly once, even in races, on $name', (target) =>
     expect(pending).toEqual([]);
   });
 });
+
+describe.each(storeTargets)('a QR void the wallet applied but did not answer, on $name', (target) => {
+  let sys: TestSystem;
+  let cashier: Client;
+  let control: string;
+
+  beforeAll(async () => {
+    sys = await startTestSystem(await target.freshUrl(), {
+      network: 'sim',
+      dataDir: mkdtempSync(join(tmpdir(), 'refund-desk-qr-void-')),
+      networkDelayMs: 20,
+      networkTimeoutMs: 1_000,
+      workerBackoffMs: 100,
+    });
+    cashier = await signIn(sys.base, '01', '1111');
+    control = `http://127.0.0.1:${sys.simulator?.controlPort}`;
+  });
+  afterAll(async () => {
+    await sys?.close();
+  });
+
+  it('holds the payment, asks the wallet again and records the void it made (found by the simulation, seed 3)', async () => {
+    const sale = await cashier.call('POST', '/v1/payments', {
+      orderNo: orderNo('QRV'),
+      amount: 10_000,
+      currency: 'CNY',
+      method: 'qr',
+    });
+    expect(sale.status).toBe(201);
+    await call(control, 'PUT', '/faults', { delayMs: 1_500 });
+    const v = await cashier.call('POST', `/v1/payments/${sale.body.id}/void`, { approvals: [supervisor] });
+    expect(v.status).toBe(503);
+    expect(v.body.code).toBe('network_unavailable');
+    // Until the wallet has been asked again, no refund may be taken on the payment.
+    const racing = await cashier.call('POST', '/v1/refunds', {
+      paymentId: sale.body.id,
+      amount: 1_000,
+      reason: { code: 'quality_issue' },
+      approvals: [supervisor],
+    });
+    expect(racing.status).toBe(409);
+    expect(racing.body.code).toBe('operation_in_progress');
+    await call(control, 'PUT', '/faults', { delayMs: 0 });
+    const payment = await until(
+      async () => (await cashier.call('GET', `/v1/payments/${sale.body.id}`)).body,
+      (p) => p.status === 'voided',
+      20_000,
+    );
+    expect(payment.status).toBe('voided');
+    const standing = (await call(control, 'GET', `/ledger?merchantId=${DEMO.merchantId}`)).body
+      .effects as Effect[];
+    expect(
+      standing.filter((e) => e.kind === 'qr_sale' && e.reference === sale.body.network.reference),
+    ).toEqual([]);
+  });
+});

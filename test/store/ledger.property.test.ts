@@ -214,10 +214,7 @@ describe.each(storeTargets)('ledger invariants under random operation sequences 
                 const id = pick(op.pick);
                 const to =
                   op.kind === 'submit' ? 'processing' : op.kind === 'succeed' ? 'succeeded' : 'failed';
-                if (id)
-                  await tx((trx) =>
-                    moveRefund(ctx.store, trx, id, to, { actor: 'network', at: ctx.clock() }),
-                  );
+                if (id) await tx((trx) => moveRefund(trx, id, to, { actor: 'network', at: ctx.clock() }));
                 break;
               }
               case 'void':

@@ -73,7 +73,7 @@ export class TerminalKeyStore {
       .execute();
     return this.store.tx(async (trx): Promise<SignInClaim> => {
       const row = await forUpdate(
-        this.store,
+        trx,
         trx.selectFrom('link_terminal_keys').selectAll().where('terminal_id', '=', terminalId),
       ).executeTakeFirstOrThrow();
       if (row.key_version > badVersion && row.mac_key_under_tmk && row.mac_key_check) {
@@ -110,7 +110,7 @@ export class TerminalKeyStore {
     const now = this.clock().toISOString();
     return this.store.tx(async (trx) => {
       const row = await forUpdate(
-        this.store,
+        trx,
         trx.selectFrom('link_terminal_keys').select('key_version').where('terminal_id', '=', terminalId),
       ).executeTakeFirstOrThrow();
       // The host holds the keys of the last sign-in it answered, which is ours: whatever another

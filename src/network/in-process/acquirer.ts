@@ -48,7 +48,7 @@ export class InProcessAcquirer implements NetworkPort {
   }
 
   private checkUp(): void {
-    if (this.down) throw new NetworkUnavailableError('acquirer host unreachable');
+    if (this.down) throw new NetworkUnavailableError('acquirer host unreachable', 'not_applied');
   }
 
   async echo(): Promise<boolean> {
@@ -101,7 +101,7 @@ export class InProcessAcquirer implements NetworkPort {
     this.checkUp();
     return this.store.tx(async (trx) => {
       const sale = await forUpdate(
-        this.store,
+        trx,
         trx.selectFrom('acq_transactions').selectAll().where('reference', '=', req.originalReference),
       ).executeTakeFirst();
       if (sale?.kind !== 'sale') return { approved: false, responseCode: responseCodes.originalNotFound };
@@ -162,7 +162,7 @@ export class InProcessAcquirer implements NetworkPort {
     req: RefundSubmission,
   ): Promise<string> {
     const sale = await forUpdate(
-      this.store,
+      trx,
       trx.selectFrom('acq_transactions').selectAll().where('reference', '=', req.originalReference),
     ).executeTakeFirst();
     const refunded = await trx
@@ -173,7 +173,7 @@ export class InProcessAcquirer implements NetworkPort {
       .where('status', '=', 'succeeded')
       .executeTakeFirstOrThrow();
     const account = await forUpdate(
-      this.store,
+      trx,
       trx.selectFrom('acq_accounts').selectAll().where('merchant_id', '=', req.merchantId),
     ).executeTakeFirst();
     return reviewRefund({
