@@ -1,10 +1,13 @@
-import { Type } from 'typebox';
+import { type TLiteral, type TUnion, Type } from 'typebox';
 import { paymentMethods } from '../domain/payment.js';
 import { reasonCodes, refundMethods } from '../domain/policy.js';
 import { refundStatuses } from '../domain/refund-state.js';
 
 /** Request schemas: they drive validation and the OpenAPI document. Every string and list is bounded. */
-const lit = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)));
+// Typed per value, so a body's `reason.code` is the union of the codes rather than `never`.
+type Literals<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
+const lit = <const T extends readonly string[]>(values: T): TUnion<Literals<T>> =>
+  Type.Union(values.map((v) => Type.Literal(v))) as TUnion<Literals<T>>;
 
 export const MinorAmount = Type.Integer({
   minimum: 1,

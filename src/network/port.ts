@@ -97,8 +97,13 @@ export class NetworkUnavailableError extends Error {
   }
 }
 
+/** The link as health shows it: `degraded` is connected but unable to transact (keys bad). */
+export type LinkStatus = 'up' | 'degraded' | 'down';
+
 export interface NetworkPort {
   readonly name: string;
+  /** The link's state without sending anything that consumes a trace number (cached echo). */
+  status?(): Promise<LinkStatus>;
   /** Echo test (0820): is the link up? */
   echo(): Promise<boolean>;
   authorizeSale(req: SaleRequest): Promise<SaleResult>;

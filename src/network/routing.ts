@@ -1,5 +1,6 @@
 import type { PaymentMethod } from '../domain/payment.js';
 import {
+  type LinkStatus,
   type NetworkPort,
   type NetworkResult,
   NetworkUnavailableError,
@@ -44,6 +45,13 @@ export class RoutingPort implements NetworkPort {
 
   echo(): Promise<boolean> {
     return this.routes.card.echo();
+  }
+
+  /** The card link's state decides (the wallet is reached per request over HTTPS). */
+  async status(): Promise<LinkStatus> {
+    const card = this.routes.card;
+    if (card.status) return card.status();
+    return (await card.echo()) ? 'up' : 'down';
   }
 
   /**

@@ -9,6 +9,24 @@ import { recordSettlement, settleOnNetwork } from '../../service/settlements.js'
 import { verifyAudit } from '../../store/audit.js';
 import { adjustmentWorkflow } from '../../workflows/adjustment.js';
 import { idempotencyKey, keyedId, mutate, requireCaller } from '../http.js';
+import {
+  APPROVALS,
+  AUTHED,
+  answers,
+  bodyRefusals,
+  KEYED_MUTATION,
+  MUTATION,
+  problems,
+  REFUND_CREATION,
+} from '../schemas/problems.js';
+import {
+  AdjustmentView,
+  AuditList,
+  AuditVerifyView,
+  OrderView,
+  PolicyView,
+  SettlementView,
+} from '../schemas/responses.js';
 import { AdjustmentBody, OrderParams, PolicyBody, SettlementBody } from '../schemas.js';
 
 export const officeRoutes =
@@ -21,6 +39,10 @@ export const officeRoutes =
           tags: ['orders'],
           summary: 'An order with its payments, refunds and revision history',
           params: OrderParams,
+          response: answers({
+            200: OrderView,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden', 'not_found'),
+          }),
         },
       },
       async (req) => getOrder(ctx, await requireCaller(ctx, req), req.params.orderNo),
@@ -34,6 +56,21 @@ export const officeRoutes =
           summary: 'Amount adjustment (调整金额): a decrease refunds, an increase charges the difference',
           params: OrderParams,
           body: AdjustmentBody,
+          response: answers({
+            201: AdjustmentView,
+            ...problems(
+              ...AUTHED,
+              ...KEYED_MUTATION,
+              ...APPROVALS,
+              ...REFUND_CREATION,
+              'adjustment_amount_mismatch',
+              'charge_needs_card',
+              'currency_mismatch',
+              'invalid_state_transition',
+              'network_unavailable',
+            ),
+            ...bodyRefusals(),
+          }),
         },
       },
       async (req, reply) => {
@@ -65,6 +102,11 @@ export const officeRoutes =
           tags: ['settlements'],
           summary: 'Batch settlement (批结算) of a terminal, reconciled with the network',
           body: SettlementBody,
+          response: answers({
+            201: SettlementView,
+            ...problems(...AUTHED, ...MUTATION, 'forbidden', 'not_found', 'network_unavailable'),
+            ...bodyRefusals(),
+          }),
         },
       },
       async (req, reply) => {
@@ -79,13 +121,30 @@ export const officeRoutes =
 
     app.get(
       '/v1/policy',
-      { schema: { tags: ['policy'], summary: "The merchant's refund policy" } },
+      {
+        schema: {
+          tags: ['policy'],
+          summary: "The merchant's refund policy",
+          response: answers({ 200: PolicyView, ...problems(...AUTHED, 'forbidden') }),
+        },
+      },
       async (req) => getPolicy(ctx, await requireCaller(ctx, req)),
     );
 
     app.put(
       '/v1/policy',
-      { schema: { tags: ['policy'], summary: 'Change the refund policy (audited)', body: PolicyBody } },
+      {
+        schema: {
+          tags: ['policy'],
+          summary: 'Change the refund policy (audited)',
+          body: PolicyBody,
+          response: answers({
+            200: PolicyView,
+            ...problems(...AUTHED, ...MUTATION, 'forbidden'),
+            ...bodyRefusals(),
+          }),
+        },
+      },
       async (req, reply) => {
         const caller = await requireCaller(ctx, req);
         return mutate(ctx, req, reply, caller, {
@@ -97,7 +156,13 @@ export const officeRoutes =
 
     app.get(
       '/v1/audit/verify',
-      { schema: { tags: ['audit'], summary: 'Recompute the hash chain of the audit log' } },
+      {
+        schema: {
+          tags: ['audit'],
+          summary: 'Recompute the hash chain of the audit log',
+          response: answers({ 200: AuditVerifyView, ...problems(...AUTHED, 'forbidden') }),
+        },
+      },
       async (req) => {
         const caller = await requireCaller(ctx, req);
         requirePermission(caller.principal, 'audit.read');
@@ -107,7 +172,13 @@ export const officeRoutes =
 
     app.get(
       '/v1/audit',
-      { schema: { tags: ['audit'], summary: 'Latest audit entries of this merchant' } },
+      {
+        schema: {
+          tags: ['audit'],
+          summary: 'Latest audit entries of this merchant',
+          response: answers({ 200: AuditList, ...problems(...AUTHED, 'forbidden') }),
+        },
+      },
       async (req) => {
         const caller = await requireCaller(ctx, req);
         requirePermission(caller.principal, 'audit.read');

@@ -4,6 +4,8 @@ import { requirePermission } from '../../domain/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { deadOutbox } from '../../store/outbox.js';
 import { requireCaller } from '../http.js';
+import { AUTHED, answers, problems } from '../schemas/problems.js';
+import { DeadOutboxList } from '../schemas/responses.js';
 
 const DeadQuery = Type.Object(
   { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })) },
@@ -21,6 +23,10 @@ export const outboxRoutes =
           tags: ['operations'],
           summary: 'Outbox work that exhausted its retries (dead letters), newest first',
           querystring: DeadQuery,
+          response: answers({
+            200: DeadOutboxList,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden'),
+          }),
         },
       },
       async (req) => {

@@ -3,19 +3,8 @@ import { Type } from 'typebox';
 import { listOutcomes, MAX_CODE_LENGTH, outcomeFor } from '../../domain/outcomes.js';
 import type { Ctx } from '../../service/context.js';
 import { requireCaller } from '../http.js';
-
-const Localized = Type.Object({
-  'zh-CN': Type.String(),
-  'zh-TW': Type.String(),
-  en: Type.String(),
-});
-
-const Outcome = Type.Object({
-  code: Type.String(),
-  kind: Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('delay')]),
-  message: Localized,
-  fix: Localized,
-});
+import { AUTHED, answers, problems } from '../schemas/problems.js';
+import { OutcomeList, OutcomeView } from '../schemas/responses.js';
 
 const CodeParams = Type.Object({
   code: Type.String({ minLength: 1, maxLength: MAX_CODE_LENGTH, pattern: '^[0-9A-Za-z_]+$' }),
@@ -33,7 +22,7 @@ export const outcomeRoutes =
           summary: 'Every network response code with its message and fix in zh-CN, zh-TW and en',
           description:
             'Includes the pseudo-code `delayed`: a refund past its processing SLA that has no response code yet.',
-          response: { 200: Type.Object({ data: Type.Array(Outcome) }) },
+          response: answers({ 200: OutcomeList, ...problems(...AUTHED) }),
         },
       },
       async (req) => {
@@ -52,7 +41,7 @@ export const outcomeRoutes =
             'A code this service has no entry for is not a 404: it may come from a real acquirer host, so the answer ' +
             'is a generic `failure` entry that names the code and says whom to ask.',
           params: CodeParams,
-          response: { 200: Outcome },
+          response: answers({ 200: OutcomeView, ...problems(...AUTHED, 'validation_failed') }),
         },
       },
       async (req) => {

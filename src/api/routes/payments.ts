@@ -7,6 +7,8 @@ import { getPayment, listPayments } from '../../service/payments.js';
 import { saleWorkflow } from '../../workflows/sale.js';
 import { voidWorkflow } from '../../workflows/void.js';
 import { idempotencyKey, keyedId, limitOf, mutate, requireCaller } from '../http.js';
+import { APPROVALS, AUTHED, answers, bodyRefusals, KEYED_MUTATION, problems } from '../schemas/problems.js';
+import { PaymentPage, PaymentView } from '../schemas/responses.js';
 import { IdParams, PaymentBody, PaymentQuery, VoidBody } from '../schemas.js';
 
 export const paymentRoutes =
@@ -14,7 +16,27 @@ export const paymentRoutes =
   async (app) => {
     app.post(
       '/v1/payments',
-      { schema: { tags: ['payments'], summary: 'Take a payment (sale)', body: PaymentBody } },
+      {
+        schema: {
+          tags: ['payments'],
+          summary: 'Take a payment (sale); send Idempotency-Key',
+          body: PaymentBody,
+          response: answers({
+            201: PaymentView,
+            ...problems(
+              ...AUTHED,
+              ...KEYED_MUTATION,
+              'forbidden',
+              'currency_mismatch',
+              'duplicate_order',
+              'payment_not_completed',
+              'invalid_state_transition',
+              'network_unavailable',
+            ),
+            ...bodyRefusals(),
+          }),
+        },
+      },
       async (req, reply) => {
         const caller = await requireCaller(ctx, req);
         const paymentId = keyedId('pay_', caller, idempotencyKey(req), () => `pay_${ulid()}`);
@@ -24,7 +46,17 @@ export const paymentRoutes =
 
     app.get(
       '/v1/payments/:id',
-      { schema: { tags: ['payments'], summary: 'One payment', params: IdParams } },
+      {
+        schema: {
+          tags: ['payments'],
+          summary: 'One payment',
+          params: IdParams,
+          response: answers({
+            200: PaymentView,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden', 'not_found'),
+          }),
+        },
+      },
       async (req) => getPayment(ctx, await requireCaller(ctx, req), req.params.id),
     );
 
@@ -35,6 +67,7 @@ export const paymentRoutes =
           tags: ['payments'],
           summary: 'Find payments (order number, card last four, amount, time)',
           querystring: PaymentQuery,
+          response: answers({ 200: PaymentPage, ...problems(...AUTHED, 'validation_failed', 'forbidden') }),
         },
       },
       async (req) => {
@@ -55,6 +88,21 @@ export const paymentRoutes =
           summary: 'Void (撤销) a same-day, unsettled payment',
           params: IdParams,
           body: VoidBody,
+          response: answers({
+            200: PaymentView,
+            ...problems(
+              ...AUTHED,
+              ...KEYED_MUTATION,
+              ...APPROVALS,
+              'forbidden',
+              'not_found',
+              'void_not_allowed',
+              'operation_in_progress',
+              'invalid_state_transition',
+              'network_unavailable',
+            ),
+            ...bodyRefusals(),
+          }),
         },
       },
       async (req, reply) => {

@@ -5,6 +5,8 @@ import { listReceiptSends, requestReceiptSend } from '../../receipts/send.js';
 import { printReceipt } from '../../receipts/service.js';
 import type { Ctx } from '../../service/context.js';
 import { mutate, requireCaller } from '../http.js';
+import { AUTHED, answers, bodyRefusals, MUTATION, problems } from '../schemas/problems.js';
+import { ReceiptSendList, ReceiptSendsQueued } from '../schemas/responses.js';
 import { IdParams } from '../schemas.js';
 
 const ReceiptQuery = Type.Object(
@@ -61,6 +63,20 @@ export const receiptRoutes =
             'The first print is the original; every later one is marked 重打印 / REPRINT.',
           params: IdParams,
           querystring: ReceiptQuery,
+          response: answers({
+            200: {
+              description:
+                'The voucher; headers x-receipt-print-no and x-receipt-reprint say which print it is',
+              content: {
+                'text/plain': { schema: Type.String({ description: 'format=text (UTF-8)' }) },
+                'text/html': { schema: Type.String({ description: 'format=html, printable page' }) },
+                'application/octet-stream': {
+                  schema: Type.String({ format: 'binary', description: 'format=escpos, GB18030' }),
+                },
+              },
+            },
+            ...problems(...AUTHED, 'validation_failed', 'forbidden', 'not_found'),
+          }),
         },
       },
       async (req, reply) => {
@@ -94,6 +110,11 @@ export const receiptRoutes =
             'Queued (202) and delivered by the worker; the destination is stored encrypted and shown masked.',
           params: IdParams,
           body: SendBody,
+          response: answers({
+            202: ReceiptSendsQueued,
+            ...problems(...AUTHED, ...MUTATION, 'forbidden', 'not_found'),
+            ...bodyRefusals(),
+          }),
         },
       },
       async (req, reply) => {
@@ -113,6 +134,10 @@ export const receiptRoutes =
           tags: ['refunds'],
           summary: "The refund voucher's sends to the consumer: channel, masked destination, status",
           params: IdParams,
+          response: answers({
+            200: ReceiptSendList,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden', 'not_found'),
+          }),
         },
       },
       async (req) => ({

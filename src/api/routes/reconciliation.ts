@@ -10,6 +10,8 @@ import {
   runReconciliation,
 } from '../../service/reconciliation.js';
 import { limitOf, mutate, requireCaller } from '../http.js';
+import { AUTHED, answers, bodyRefusals, MUTATION, problems } from '../schemas/problems.js';
+import { ReconciliationPage, ReconciliationView } from '../schemas/responses.js';
 import { Cursor, IdParams, Limit } from '../schemas.js';
 
 /** A settlement file sent in the request: up to 16 MiB (bigger files: the CLI, or fetched by URL). */
@@ -55,6 +57,11 @@ export const reconciliationRoutes =
           summary:
             "Reconcile the network's settlement file of a day (对账) against the ledger; lists every mismatch",
           body: ReconciliationBody,
+          response: answers({
+            201: ReconciliationView,
+            ...problems(...AUTHED, ...MUTATION, 'forbidden', 'network_unavailable'),
+            ...bodyRefusals(),
+          }),
         },
       },
       async (req, reply) => {
@@ -75,6 +82,10 @@ export const reconciliationRoutes =
           tags: ['reconciliations'],
           summary: 'One reconciliation run with its mismatches and bad rows',
           params: IdParams,
+          response: answers({
+            200: ReconciliationView,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden', 'not_found'),
+          }),
         },
       },
       async (req) => getReconciliation(ctx, await requireCaller(ctx, req), req.params.id),
@@ -87,6 +98,10 @@ export const reconciliationRoutes =
           tags: ['reconciliations'],
           summary: 'Reconciliation runs, latest first (summaries: counts and totals)',
           querystring: ReconciliationQuery,
+          response: answers({
+            200: ReconciliationPage,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden'),
+          }),
         },
       },
       async (req) =>

@@ -11,6 +11,16 @@ import {
   reviewRefund,
 } from '../../service/refunds.js';
 import { limitOf, mutate, requireCaller } from '../http.js';
+import {
+  APPROVALS,
+  AUTHED,
+  answers,
+  bodyRefusals,
+  KEYED_MUTATION,
+  problems,
+  REFUND_CREATION,
+} from '../schemas/problems.js';
+import { RefundEventList, RefundPage, RefundView } from '../schemas/responses.js';
 import { ApproveBody, IdParams, NoteBody, RefundBody, RefundQuery } from '../schemas.js';
 
 export const refundRoutes =
@@ -23,6 +33,11 @@ export const refundRoutes =
           tags: ['refunds'],
           summary: 'Create a refund (full, partial or by line items); send Idempotency-Key',
           body: RefundBody,
+          response: answers({
+            201: RefundView,
+            ...problems(...AUTHED, ...KEYED_MUTATION, ...APPROVALS, ...REFUND_CREATION),
+            ...bodyRefusals(),
+          }),
         },
       },
       async (req, reply) => {
@@ -40,13 +55,33 @@ export const refundRoutes =
 
     app.get(
       '/v1/refunds/:id',
-      { schema: { tags: ['refunds'], summary: 'One refund', params: IdParams } },
+      {
+        schema: {
+          tags: ['refunds'],
+          summary: 'One refund',
+          params: IdParams,
+          response: answers({
+            200: RefundView,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden', 'not_found'),
+          }),
+        },
+      },
       async (req) => getRefund(ctx, await requireCaller(ctx, req), req.params.id),
     );
 
     app.get(
       '/v1/refunds/:id/events',
-      { schema: { tags: ['refunds'], summary: "A refund's status history", params: IdParams } },
+      {
+        schema: {
+          tags: ['refunds'],
+          summary: "A refund's status history",
+          params: IdParams,
+          response: answers({
+            200: RefundEventList,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden', 'not_found'),
+          }),
+        },
+      },
       async (req) => ({ data: await refundHistory(ctx, await requireCaller(ctx, req), req.params.id) }),
     );
 
@@ -57,6 +92,7 @@ export const refundRoutes =
           tags: ['refunds'],
           summary: 'List refunds (review queue: ?status=requested)',
           querystring: RefundQuery,
+          response: answers({ 200: RefundPage, ...problems(...AUTHED, 'validation_failed', 'forbidden') }),
         },
       },
       async (req) =>
@@ -71,6 +107,18 @@ export const refundRoutes =
           summary: 'Supervisor approval (refund password)',
           params: IdParams,
           body: ApproveBody,
+          response: answers({
+            200: RefundView,
+            ...problems(
+              ...AUTHED,
+              ...KEYED_MUTATION,
+              ...APPROVALS,
+              'forbidden',
+              'not_found',
+              'invalid_state_transition',
+            ),
+            ...bodyRefusals(),
+          }),
         },
       },
       async (req, reply) => {
@@ -87,7 +135,27 @@ export const refundRoutes =
     const review = (path: string, to: 'under_review' | 'rejected' | 'canceled', summary: string) =>
       app.post(
         `/v1/refunds/:id/${path}`,
-        { schema: { tags: ['refunds'], summary, params: IdParams, body: NoteBody } },
+        {
+          schema: {
+            tags: ['refunds'],
+            summary,
+            params: IdParams,
+            body: NoteBody,
+            response: answers({
+              200: RefundView,
+              ...problems(
+                ...AUTHED,
+                ...KEYED_MUTATION,
+                'forbidden',
+                'not_found',
+                'reason_required',
+                'invalid_state_transition',
+                'refund_at_network',
+              ),
+              ...bodyRefusals(),
+            }),
+          },
+        },
         async (req, reply) => {
           const caller = await requireCaller(ctx, req);
           return mutate(ctx, req, reply, caller, {

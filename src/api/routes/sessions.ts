@@ -1,9 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { requirePermission } from '../../domain/auth.js';
+import type { LinkStatus } from '../../network/port.js';
 import { createApiKey, signIn, signOut } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { outboxDepth } from '../../worker/outbox.js';
 import { bearer, requireCaller } from '../http.js';
+import { AUTHED, answers, bodyRefusals, problems } from '../schemas/problems.js';
+import { ApiKeyView, CallerView, HealthView, SessionView } from '../schemas/responses.js';
 import { ApiKeyBody, SessionBody } from '../schemas.js';
 
 export const sessionRoutes =
@@ -11,7 +15,14 @@ export const sessionRoutes =
   async (app) => {
     app.get(
       '/v1/health',
-      { schema: { tags: ['health'], summary: 'Store and network link status' } },
+      {
+        schema: {
+          tags: ['health'],
+          summary: 'Store and network link status',
+          security: [],
+          response: answers({ 200: HealthView, ...problems() }),
+        },
+      },
       async () => {
         let store: 'ok' | 'down' = 'ok';
         try {
@@ -19,25 +30,51 @@ export const sessionRoutes =
         } catch {
           store = 'down';
         }
-        const network = (await ctx.network.echo().catch(() => false)) ? 'up' : 'down';
+        const link: LinkStatus = ctx.network.status
+          ? await ctx.network.status().catch(() => 'down' as const)
+          : (await ctx.network.echo().catch(() => false))
+            ? 'up'
+            : 'down';
+        const depth = store === 'ok' ? await outboxDepth(ctx.store) : null;
         return {
           store,
-          network,
+          // The contract's two values: a link that cannot transact (keys bad) is not up.
+          network: link === 'up' ? 'up' : 'down',
+          link,
           networkAdapter: ctx.network.name,
-          outboxPending: store === 'ok' ? await outboxDepth(ctx.store) : null,
+          outboxPending: depth?.pending ?? null,
+          outboxDead: depth?.dead ?? null,
         };
       },
     );
 
     app.post(
       '/v1/sessions',
-      { schema: { tags: ['sessions'], summary: 'Operator sign-in at a terminal', body: SessionBody } },
+      {
+        schema: {
+          tags: ['sessions'],
+          summary: 'Operator sign-in at a terminal',
+          security: [],
+          body: SessionBody,
+          response: answers({
+            201: SessionView,
+            ...problems('validation_failed', 'unauthenticated', 'operator_locked'),
+            ...bodyRefusals(),
+          }),
+        },
+      },
       async (req, reply) => reply.code(201).send(await signIn(ctx, req.body)),
     );
 
     app.delete(
       '/v1/sessions/current',
-      { schema: { tags: ['sessions'], summary: 'Sign out' } },
+      {
+        schema: {
+          tags: ['sessions'],
+          summary: 'Sign out',
+          response: answers({ 204: Type.Null({ description: 'Signed out' }), ...problems(...AUTHED) }),
+        },
+      },
       async (req, reply) => {
         await requireCaller(ctx, req);
         const token = bearer(req);
@@ -46,14 +83,24 @@ export const sessionRoutes =
       },
     );
 
-    app.get('/v1/sessions/current', { schema: { tags: ['sessions'], summary: 'Who am I' } }, async (req) => {
-      const c = await requireCaller(ctx, req);
-      return {
-        merchantId: c.merchantId,
-        terminalId: c.terminalId,
-        operator: c.operatorNo ? { no: c.operatorNo, role: c.principal } : null,
-      };
-    });
+    app.get(
+      '/v1/sessions/current',
+      {
+        schema: {
+          tags: ['sessions'],
+          summary: 'Who am I',
+          response: answers({ 200: CallerView, ...problems(...AUTHED) }),
+        },
+      },
+      async (req) => {
+        const c = await requireCaller(ctx, req);
+        return {
+          merchantId: c.merchantId,
+          terminalId: c.terminalId,
+          operator: c.operatorNo ? { no: c.operatorNo, role: c.principal } : null,
+        };
+      },
+    );
 
     app.post(
       '/v1/api-keys',
@@ -62,6 +109,11 @@ export const sessionRoutes =
           tags: ['sessions'],
           summary: 'Create an API key for a merchant system (admin)',
           body: ApiKeyBody,
+          response: answers({
+            201: ApiKeyView,
+            ...problems(...AUTHED, 'forbidden', 'validation_failed'),
+            ...bodyRefusals(),
+          }),
         },
       },
       async (req, reply) => {

@@ -5,6 +5,7 @@ import { enqueueOutbox } from '../../store/repo.js';
 import type { LinkAttemptTable } from '../../store/schema.js';
 import { decryptWorkingKey, Iso8583Error } from '../iso8583/index.js';
 import {
+  type LinkStatus,
   type NetworkPort,
   type NetworkResult,
   NetworkUnavailableError,
@@ -39,7 +40,7 @@ const MAX_STAN_SKIPS = 1_000;
 export const DEFAULT_ECHO_INTERVAL_MS = 30_000;
 
 /** `degraded`: the host answers, but the terminal's working keys are bad until a sign-in works. */
-export type LinkStatus = 'up' | 'degraded' | 'down';
+export type { LinkStatus } from '../port.js';
 
 export interface CardLinkOptions {
   host: string;

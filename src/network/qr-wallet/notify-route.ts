@@ -16,6 +16,12 @@ export interface QrNotifyRouteOptions {
 
 const BODY_LIMIT_BYTES = 16 * 1024;
 
+/** The wallet reads a plain-text answer, never JSON. */
+const textAnswer = (description: string) => ({
+  description,
+  content: { 'text/plain': { schema: { type: 'string' } } },
+});
+
 /**
  * The merchant's notify URL for the QR wallet. It answers `success` only after the result was
  * applied; anything else makes the wallet deliver again later (Alipay / WeChat Pay behaviour), so
@@ -36,6 +42,12 @@ export function qrNotifyRoutes(opts: QrNotifyRouteOptions): FastifyPluginAsync {
         schema: {
           tags: ['network'],
           summary: 'QR wallet refund notification (signed by the wallet; answers the text `success`)',
+          security: [],
+          response: {
+            200: textAnswer('applied: the text `success`'),
+            400: textAnswer('not verified: the text `fail`; nothing changed'),
+            500: textAnswer('not applied: the text `fail`; the wallet delivers again later'),
+          },
         },
       },
       async (req, reply) => {

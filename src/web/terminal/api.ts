@@ -3,141 +3,39 @@
  * problem+json errors turned into ApiError values that keep every field of the problem.
  */
 
-export type Lang = 'zh-CN' | 'zh-TW' | 'en';
-export type Localized = Record<Lang, string>;
+import { everyValueOf, type ReasonCode } from '../shared/api-types';
 
-export type PaymentMethod = 'card' | 'qr' | 'cash';
-export type PaymentStatus = 'captured' | 'voided' | 'refunded' | 'partially_refunded';
-export type RefundStatus =
-  | 'requested'
-  | 'under_review'
-  | 'approved'
-  | 'processing'
-  | 'succeeded'
-  | 'failed'
-  | 'rejected'
-  | 'canceled';
-export const reasonCodes = [
+export type {
+  Adjustment,
+  Approval,
+  Bucket,
+  Lang,
+  LineItem,
+  Localized,
+  Order,
+  Outcome,
+  Page,
+  Payment,
+  PaymentMethod,
+  PaymentStatus,
+  Policy,
+  Reason,
+  ReasonCode,
+  Refund,
+  RefundStatus,
+  Session,
+  Settlement,
+} from '../shared/api-types';
+
+/** The reason picker's codes, in its order: the compiler holds the list to the API's codes. */
+export const reasonCodes = everyValueOf<ReasonCode>()([
   'quality_issue',
   'service_not_provided',
   'expired_goods',
   'transaction_error',
   'duplicate_payment',
   'other',
-] as const;
-export type ReasonCode = (typeof reasonCodes)[number];
-export type Reason = { code: ReasonCode; note?: string };
-export type Approval = { operatorNo: string; password: string };
-
-export interface LineItem {
-  sku: string;
-  name: string;
-  qty: number;
-  unitAmount: number;
-  refundedQty: number;
-}
-
-export interface Payment {
-  id: string;
-  orderNo: string;
-  kind?: 'sale' | 'charge';
-  amount: number;
-  currency: string;
-  method: PaymentMethod;
-  status: PaymentStatus;
-  refundedAmount: number;
-  inFlightAmount?: number;
-  refundableAmount: number;
-  settled: boolean;
-  terminalId?: string;
-  card?: { last4: string };
-  items?: LineItem[];
-  network?: { reference: string | null };
-  createdAt: string;
-}
-
-export interface Outcome {
-  code?: string;
-  kind: 'success' | 'failure' | 'delay';
-  message: Localized;
-  fix: Localized;
-}
-
-export interface Refund {
-  id: string;
-  paymentId: string;
-  orderNo: string;
-  amount: number;
-  fee: number;
-  netAmount: number;
-  currency: string;
-  reason: { code: ReasonCode; note: string | null };
-  method: 'original' | 'cash' | 'bank_transfer';
-  status: RefundStatus;
-  items?: { sku: string; qty: number; amountMinor: number }[];
-  approvals: { operatorNo: string; at: string }[];
-  consumer?: Record<string, string> | null;
-  delayed: boolean;
-  expectedArrival: string | null;
-  network: { reference: string | null; responseCode: string | null; outcome?: Outcome | null };
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface Policy {
-  refundsEnabled: boolean;
-  largeRefundThreshold: number;
-  maxRefundAmount: number;
-  feeRule: { originalFee: 'prorata' | 'kept'; handlingFee: number };
-  methods: string[];
-  reasons: ReasonCode[];
-}
-
-export interface Page<T> {
-  data: T[];
-  hasMore: boolean;
-  nextCursor: string | null;
-}
-
-export interface Session {
-  token: string;
-  operator: { no: string; role: 'cashier' | 'supervisor' | 'admin'; name?: string };
-  terminalId: string;
-  merchantId?: string;
-}
-
-export interface Bucket {
-  count: number;
-  amount: number;
-}
-
-export interface Settlement {
-  id: string;
-  terminalId: string;
-  batchNo: number;
-  totals: { sales: Bucket; voids: Bucket; refunds: Bucket; cash?: Bucket };
-  reconciliation: {
-    balanced: boolean;
-    differences: { bucket: string; local: Bucket; network: Bucket }[];
-  };
-  createdAt: string;
-}
-
-export interface Adjustment {
-  id: string;
-  orderNo: string;
-  difference: number;
-  refund?: Refund;
-  charge?: Payment;
-}
-
-export interface Order {
-  orderNo: string;
-  currentAmount: number;
-  payments: Payment[];
-  refunds: Refund[];
-  revisions: { revision: number; originalAmount: number; newAmount: number; createdAt: string }[];
-}
+]);
 
 export interface Problem {
   type?: string;

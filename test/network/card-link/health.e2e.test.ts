@@ -46,7 +46,7 @@ describe.each(storeTargets)('card link health on $name', (target) => {
           .where('id', '=', DEMO.terminalId)
           .executeTakeFirstOrThrow()
       ).stan;
-    expect((await call(s.base, 'GET', '/v1/health')).body.network).toBe('up');
+    expect((await call(s.base, 'GET', '/v1/health')).body).toMatchObject({ network: 'up', link: 'up' });
     const before = { stan: await stan(), echoes: s.simulator?.received()['0820'] ?? 0 };
     for (let i = 0; i < 30; i++) {
       const batch = await Promise.all(Array.from({ length: 10 }, () => call(s.base, 'GET', '/v1/health')));
@@ -80,7 +80,9 @@ describe.each(storeTargets)('card link health on $name', (target) => {
     }
     const h = await call(s.base, 'GET', '/v1/health');
     expect(h.body.store).toBe('ok');
-    expect(h.body.network).not.toBe('up');
+    expect(h.body.network).toBe('down');
+    // Connected, but unable to transact until the keys check out: said in words of its own.
+    expect(h.body.link).toBe('degraded');
     const effects = (await call(`http://127.0.0.1:${sim.controlPort}`, 'GET', '/ledger')).body.effects;
     expect(effects.filter((e: { amount: number }) => e.amount === 1_001 || e.amount === 1_002)).toEqual([]);
   });

@@ -1,0 +1,421 @@
+import { type TSchema, Type } from 'typebox';
+import { type Principal, roles } from '../../domain/auth.js';
+import { outcomeLanguages } from '../../domain/outcomes.js';
+import { type PaymentStatus, paymentMethods } from '../../domain/payment.js';
+import { reasonCodes, refundMethods } from '../../domain/policy.js';
+import { mismatchKinds, networkKinds, networkStatuses } from '../../domain/reconcile.js';
+import { refundStatuses } from '../../domain/refund-state.js';
+
+/**
+ * Response schemas: what every answer of REST API v1 looks like (PRODUCT.md §9). They document the
+ * answers in /openapi.json and drive Fastify's serializer, which writes ONLY the properties named
+ * here: a field a view gains must be added here too (test/api/openapi.test.ts checks the views'
+ * keys against these schemas at compile time). The web terminal reads its types from here.
+ *
+ * Enumerations are `enum` (not `anyOf` of literals): the serializer writes them without a
+ * per-value validation, and an unexpected value is written as it is rather than answered as a 500.
+ */
+const oneOf = <const T extends readonly string[]>(values: T, description?: string) =>
+  Type.Enum([...values] as T[number][], { type: 'string', ...(description ? { description } : {}) });
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+// The domain has these as types only; `satisfies` keeps the lists to them.
+const paymentStatuses = [
+  'captured',
+  'voided',
+  'refunded',
+  'partially_refunded',
+] as const satisfies readonly PaymentStatus[];
+const principals = [...roles, 'merchant_system'] as const satisfies readonly Principal[];
+
+const Minor = Type.Integer({ description: 'minor units (fen)' });
+const Count = Type.Integer({ minimum: 0 });
+const Time = Type.String({ format: 'date-time', description: 'ISO-8601 UTC' });
+
+export const Localized = Type.Object(
+  Object.fromEntries(outcomeLanguages.map((l) => [l, Type.String()])) as Record<
+    (typeof outcomeLanguages)[number],
+    ReturnType<typeof Type.String>
+  >,
+);
+
+/** A network response code (or the pseudo-code `delayed`) in plain words, with what to do. */
+export const OutcomeView = Type.Object(
+  {
+    code: Type.String(),
+    kind: oneOf(['success', 'failure', 'delay'] as const),
+    message: Localized,
+    fix: Localized,
+  },
+  { description: 'A response code in plain words, with what to do' },
+);
+
+export const LineItemView = Type.Object({
+  sku: Type.String(),
+  name: Type.String(),
+  qty: Count,
+  unitAmount: Minor,
+  refundedQty: Count,
+});
+
+export const PaymentView = Type.Object(
+  {
+    id: Type.String(),
+    orderNo: Type.String(),
+    kind: oneOf(['sale', 'charge'] as const, 'sale, or a charge that raised the order amount'),
+    parentPaymentId: nullable(Type.String({ description: 'for a charge: the sale it belongs to' })),
+    amount: Minor,
+    currency: Type.String({ description: 'ISO 4217' }),
+    method: oneOf(paymentMethods),
+    status: oneOf(paymentStatuses),
+    refundedAmount: Minor,
+    inFlightAmount: Type.Integer({ description: 'refunds requested, under review, approved or processing' }),
+    refundableAmount: Minor,
+    fee: Type.Integer({ description: 'acquirer fee (MDR) on the sale, minor units' }),
+    settled: Type.Boolean(),
+    terminalId: nullable(Type.String()),
+    network: Type.Object({ reference: nullable(Type.String({ description: 'RRN' })) }),
+    card: Type.Optional(Type.Object({ last4: Type.String(), bin: nullable(Type.String()) })),
+    items: Type.Array(LineItemView),
+    capturedAt: Time,
+    voidedAt: nullable(Time),
+    createdAt: Time,
+    updatedAt: Time,
+  },
+  { description: "A payment (sale, or a charge raising an order's amount)" },
+);
+
+export const RefundView = Type.Object(
+  {
+    id: Type.String(),
+    paymentId: Type.String(),
+    orderNo: Type.String(),
+    amount: Minor,
+    fee: Type.Integer({ description: 'handling fee charged to the consumer, minor units' }),
+    netAmount: Type.Integer({ description: 'what reaches the consumer: amount − fee' }),
+    merchantFeeReturned: Type.Integer({ description: 'acquirer fee returned to the merchant, minor units' }),
+    currency: Type.String(),
+    reason: Type.Object({ code: oneOf(reasonCodes), note: nullable(Type.String()) }),
+    method: oneOf(refundMethods),
+    status: oneOf(refundStatuses),
+    items: Type.Array(Type.Object({ sku: Type.String(), qty: Count, amountMinor: Minor })),
+    approvals: Type.Array(Type.Object({ operatorNo: Type.String(), at: Time })),
+    consumer: nullable(
+      Type.Object(
+        {
+          name: Type.Optional(Type.String()),
+          phone: Type.Optional(Type.String()),
+          email: Type.Optional(Type.String()),
+          bankAccount: Type.Optional(Type.String()),
+        },
+        { description: 'masked contact details', additionalProperties: Type.String() },
+      ),
+    ),
+    delayed: Type.Boolean({ description: 'past its processing SLA without an answer (退款延迟)' }),
+    expectedArrival: Type.String({ description: 'YYYY-MM-DD the money should reach the consumer' }),
+    network: Type.Object({
+      reference: nullable(Type.String()),
+      responseCode: nullable(Type.String()),
+      outcome: nullable(OutcomeView),
+    }),
+    terminalId: nullable(Type.String()),
+    createdBy: Type.String(),
+    createdAt: Time,
+    updatedAt: Time,
+    nextStep: Type.Optional(
+      Type.Object(
+        {
+          code: oneOf(['approval_required', 'second_approval_required'] as const),
+          approvalsRequired: Count,
+          approvalsGiven: Count,
+          detail: Type.String(),
+        },
+        { description: 'present while the refund waits for approvals: who must do what' },
+      ),
+    ),
+  },
+  { description: 'A refund' },
+);
+
+const page = <T extends TSchema>(item: T, description: string) =>
+  Type.Object(
+    {
+      data: Type.Array(item),
+      hasMore: Type.Boolean(),
+      nextCursor: nullable(Type.String({ description: 'pass as ?cursor= for the next page' })),
+    },
+    { description: `${description}, newest first, one page` },
+  );
+const list = <T extends TSchema>(item: T, description: string) =>
+  Type.Object({ data: Type.Array(item) }, { description });
+
+export const PaymentPage = page(PaymentView, 'Payments');
+export const RefundPage = page(RefundView, 'Refunds');
+
+export const RefundEventList = list(
+  Type.Object({
+    from: nullable(oneOf(refundStatuses)),
+    to: oneOf(refundStatuses),
+    actor: Type.String(),
+    note: nullable(Type.String()),
+    at: Time,
+  }),
+  "A refund's status changes, oldest first",
+);
+
+export const AdjustmentView = Type.Object(
+  {
+    id: Type.String(),
+    orderNo: Type.String(),
+    revision: Count,
+    originalAmount: Minor,
+    newAmount: Minor,
+    difference: Type.Integer({ description: 'newAmount − originalAmount: < 0 refunds, > 0 charges' }),
+    refund: Type.Optional(RefundView),
+    charge: Type.Optional(PaymentView),
+    createdAt: Time,
+  },
+  { description: 'An amount adjustment with the refund or charge it made' },
+);
+
+export const OrderView = Type.Object(
+  {
+    orderNo: Type.String(),
+    currentAmount: Minor,
+    currency: Type.String(),
+    inFlightRefunds: Count,
+    payments: Type.Array(PaymentView),
+    refunds: Type.Array(RefundView),
+    revisions: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        revision: Count,
+        originalAmount: Minor,
+        newAmount: Minor,
+        difference: Type.Integer(),
+        refundId: nullable(Type.String()),
+        chargePaymentId: nullable(Type.String()),
+        reason: Type.Object({ code: oneOf(reasonCodes), note: nullable(Type.String()) }),
+        createdBy: Type.String(),
+        createdAt: Time,
+      }),
+    ),
+  },
+  { description: 'An order with its payments, refunds and revisions' },
+);
+
+export const Bucket = Type.Object({ count: Count, amount: Minor });
+const Buckets = Type.Object({ sales: Bucket, voids: Bucket, refunds: Bucket });
+
+export const SettlementView = Type.Object(
+  {
+    id: Type.String(),
+    terminalId: Type.String(),
+    batchNo: Type.Integer(),
+    totals: Type.Object(
+      { sales: Bucket, voids: Bucket, refunds: Bucket, cash: Bucket },
+      { description: 'the whole batch as the ledger has it, cash included' },
+    ),
+    reconciliation: Type.Object({
+      balanced: Type.Boolean(),
+      local: Buckets,
+      network: Buckets,
+      differences: Type.Array(
+        Type.Object({
+          bucket: oneOf(['sales', 'voids', 'refunds'] as const),
+          local: Bucket,
+          network: Bucket,
+        }),
+      ),
+    }),
+    createdAt: Time,
+  },
+  { description: 'A closed batch with its totals and the reconciliation with the network' },
+);
+
+const Days = Type.Integer({ minimum: 0 });
+export const PolicyView = Type.Object(
+  {
+    refundsEnabled: Type.Boolean(),
+    refundWindowDays: Type.Object({ card: Days, qr: Days, cash: Days }),
+    maxRefundAmount: Minor,
+    dailyRefundLimit: Minor,
+    largeRefundThreshold: Minor,
+    feeRule: Type.Object({ originalFee: oneOf(['prorata', 'kept'] as const), handlingFee: Minor }),
+    methods: Type.Array(oneOf(refundMethods)),
+    reasons: Type.Array(oneOf(reasonCodes)),
+    arrivalBusinessDays: Type.Object({ card: Days, qr: Days, cash: Days, bank_transfer: Days }),
+    lockout: Type.Object({ maxAttempts: Type.Integer(), minutes: Type.Integer() }),
+  },
+  { description: "The merchant's refund policy" },
+);
+
+export const AuditVerifyView = Type.Object(
+  {
+    ok: Type.Boolean(),
+    entries: Count,
+    firstBrokenSeq: Type.Optional(Type.Integer({ description: 'present when ok is false' })),
+  },
+  { description: 'The audit hash chain, recomputed' },
+);
+
+export const AuditList = list(
+  Type.Object({
+    seq: Type.Integer(),
+    merchant_id: nullable(Type.String()),
+    actor: Type.String(),
+    action: Type.String(),
+    entity: Type.String(),
+    entity_id: Type.String(),
+    data: Type.Object({}, { additionalProperties: true, description: "the entry's facts; open per action" }),
+    at: Time,
+    prev_hash: Type.String(),
+    hash: Type.String(),
+  }),
+  "The merchant's latest 100 audit entries, newest first",
+);
+
+export const DeadOutboxList = list(
+  Type.Object({
+    id: Type.String(),
+    kind: Type.String(),
+    refId: Type.String(),
+    attempts: Count,
+    lastError: nullable(Type.String()),
+    createdAt: Time,
+    diedAt: Time,
+  }),
+  'Outbox work that exhausted its retries, newest first',
+);
+
+// Open: what an adapter can say about its link (sign-in, key version, last answer) differs by network.
+export const HealthView = Type.Object(
+  {
+    store: oneOf(['ok', 'down'] as const),
+    network: oneOf(['up', 'down'] as const),
+    link: oneOf(['up', 'degraded', 'down'] as const),
+    networkAdapter: Type.String(),
+    outboxPending: nullable(Count),
+    outboxDead: nullable(Count),
+  },
+  { additionalProperties: true, description: 'Store and network link status' },
+);
+
+export const SessionView = Type.Object(
+  {
+    token: Type.String(),
+    operator: Type.Object({ no: Type.String(), role: oneOf(roles), name: Type.String() }),
+    terminalId: Type.String(),
+    merchantId: Type.String(),
+    expiresAt: Time,
+  },
+  { description: 'A session: its bearer token and operator' },
+);
+
+export const CallerView = Type.Object(
+  {
+    merchantId: Type.String(),
+    terminalId: nullable(Type.String()),
+    operator: nullable(Type.Object({ no: Type.String(), role: oneOf(principals) })),
+  },
+  { description: 'Who the bearer token belongs to' },
+);
+
+export const ApiKeyView = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    key: Type.String({ description: 'shown once: only its hash is stored' }),
+    createdAt: Time,
+  },
+  { description: 'A new API key' },
+);
+
+const ReceiptChannel = oneOf(['email', 'sms'] as const);
+const ReceiptSendStatus = oneOf(['queued', 'sent', 'failed'] as const);
+export const ReceiptSendsQueued = list(
+  Type.Object({
+    id: Type.String(),
+    channel: ReceiptChannel,
+    destination: Type.String({ description: 'masked' }),
+    status: ReceiptSendStatus,
+  }),
+  'The sends queued, one per channel',
+);
+export const ReceiptSendList = list(
+  Type.Object({
+    id: Type.String(),
+    channel: ReceiptChannel,
+    destination: Type.String({ description: 'masked' }),
+    status: ReceiptSendStatus,
+    attempts: Count,
+    createdAt: Time,
+    sentAt: nullable(Time),
+  }),
+  "The voucher's sends to the consumer",
+);
+
+const Tally = Bucket;
+const ReconciliationSummaryFields = {
+  id: Type.String(),
+  day: Type.String({ description: 'settlement day YYYY-MM-DD' }),
+  source: oneOf(['upload', 'network', 'file'] as const),
+  balanced: Type.Boolean(),
+  matched: Count,
+  mismatchCount: Count,
+  invalidRowCount: Count,
+  totals: Type.Object({
+    rows: Count,
+    network: Type.Object({ sales: Tally, voids: Tally, refunds: Tally, reversed: Tally }),
+    ledger: Type.Object({ sales: Tally, voids: Tally, refunds: Tally }),
+  }),
+  createdBy: Type.String(),
+  createdAt: Time,
+};
+export const ReconciliationSummary = Type.Object(ReconciliationSummaryFields);
+export const ReconciliationPage = page(ReconciliationSummary, 'Reconciliation runs');
+export const ReconciliationView = Type.Object(
+  {
+    ...ReconciliationSummaryFields,
+    mismatches: Type.Array(
+      Type.Object({
+        kind: oneOf(mismatchKinds),
+        reference: Type.String(),
+        detail: Type.String(),
+        networkRow: Type.Optional(
+          Type.Object({
+            line: Type.Integer(),
+            rrn: Type.String(),
+            terminalId: Type.String(),
+            stan: Type.String(),
+            batchNo: Type.String(),
+            kind: oneOf(networkKinds),
+            amount: Minor,
+            currency: Type.String(),
+            originalRrn: nullable(Type.String()),
+            status: oneOf(networkStatuses),
+            responseCode: Type.String(),
+            createdAt: Type.String(),
+          }),
+        ),
+        ledgerRow: Type.Optional(
+          Type.Object({
+            kind: oneOf(networkKinds),
+            reference: nullable(Type.String()),
+            originalReference: nullable(Type.String()),
+            amount: Minor,
+            currency: Type.String(),
+            status: Type.String(),
+            paymentId: Type.String(),
+            refundId: nullable(Type.String()),
+            at: Time,
+          }),
+        ),
+      }),
+    ),
+    invalidRows: Type.Array(Type.Object({ line: Type.Integer(), detail: Type.String() })),
+  },
+  { description: 'A reconciliation run with its mismatches and bad rows' },
+);
+
+export const OutcomeList = list(OutcomeView, 'Every response code in plain words');

@@ -1,0 +1,53 @@
+/**
+ * The API's JSON as the web apps see it: types only, read from the server's own schemas
+ * (src/api/schemas/responses.ts for answers, src/api/schemas.ts for request bodies), so a field
+ * the API adds or renames reaches the web through the compiler instead of a hand-kept copy.
+ * Every server import here is `import type`: no server code reaches the bundle.
+ */
+import type { Static } from 'typebox';
+import type * as V from '../../api/schemas/responses.js';
+import type { Approvals, Reason as ReasonSchema } from '../../api/schemas.js';
+import type { OutcomeLanguage } from '../../domain/outcomes.js';
+
+export type Lang = OutcomeLanguage;
+export type Localized = Static<typeof V.Localized>;
+export type Outcome = Static<typeof V.OutcomeView>;
+
+export type Payment = Static<typeof V.PaymentView>;
+export type LineItem = Payment['items'][number];
+export type PaymentMethod = Payment['method'];
+export type PaymentStatus = Payment['status'];
+
+export type Refund = Static<typeof V.RefundView>;
+export type RefundStatus = Refund['status'];
+export type RefundMethod = Refund['method'];
+export type RefundEvent = Static<typeof V.RefundEventList>['data'][number];
+
+/** A page of a cursor list (`?cursor=` … `nextCursor`), newest first. */
+export type Page<T> = Omit<Static<typeof V.PaymentPage>, 'data'> & { data: T[] };
+
+export type Order = Static<typeof V.OrderView>;
+export type Adjustment = Static<typeof V.AdjustmentView>;
+export type Bucket = Static<typeof V.Bucket>;
+export type Settlement = Static<typeof V.SettlementView>;
+export type Policy = Static<typeof V.PolicyView>;
+export type Session = Static<typeof V.SessionView>;
+export type Caller = Static<typeof V.CallerView>;
+export type Health = Static<typeof V.HealthView>;
+
+export type Reason = Static<typeof ReasonSchema>;
+export type ReasonCode = Reason['code'];
+export type Approval = Static<typeof Approvals>[number];
+
+/**
+ * A list the bundle needs at run time of a union the API defines (reason codes for a picker):
+ * compiles only when it names every value of the union, and no other.
+ */
+export const everyValueOf =
+  <T extends string>() =>
+  <const L extends readonly T[]>(
+    list: L,
+    // A value left out makes this a required argument, and the error names the missing value.
+    ..._complete: [Exclude<T, L[number]>] extends [never] ? [] : [missing: Exclude<T, L[number]>]
+  ): L =>
+    list;
