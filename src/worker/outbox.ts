@@ -333,10 +333,12 @@ export class OutboxWorker {
   }
 }
 
-/** Outbox depth for health and metrics. */
-export async function outboxDepth(store: Store): Promise<number> {
-  const r = await sql<{ n: number }>`select count(*) as n from outbox where status = 'pending'`.execute(
+/** Outbox depth for health and metrics: work waiting, and work given up (dead letters). */
+export async function outboxDepth(store: Store): Promise<{ pending: number; dead: number }> {
+  const r = await sql<{ status: string; n: number }>`
+    select status, count(*) as n from outbox where status in ('pending', 'dead') group by status`.execute(
     store.db,
   );
-  return Number(r.rows[0]?.n ?? 0);
+  const of = (status: string) => Number(r.rows.find((x) => x.status === status)?.n ?? 0);
+  return { pending: of('pending'), dead: of('dead') };
 }
