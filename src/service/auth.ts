@@ -1,5 +1,5 @@
 import { ulid } from 'ulid';
-import { afterFailedAttempt, isLocked, type Role } from '../domain/auth.js';
+import { afterFailedAttempt, isLocked } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { VerifiedApproval } from '../domain/refund.js';
@@ -157,7 +157,7 @@ export async function signIn(ctx: Ctx, input: { terminalId: string; operatorNo: 
   });
   return {
     token,
-    operator: { no: operator.operator_no, role: operator.role as Role, name: operator.name },
+    operator: { no: operator.operator_no, role: operator.role, name: operator.name },
     terminalId: terminal.id,
     merchantId: operator.merchant_id,
     expiresAt: new Date(now.getTime() + SESSION_TTL_MS).toISOString(),
@@ -206,7 +206,7 @@ export async function authenticate(ctx: Ctx, token: string): Promise<Caller> {
   }
   return {
     merchantId: row.merchant_id,
-    principal: row.role as Role,
+    principal: row.role,
     actor: `op:${row.operator_no}`,
     operatorId: row.id,
     operatorNo: row.operator_no,

@@ -164,7 +164,7 @@ export async function recordAdjustment(
 export async function getOrder(ctx: Ctx, caller: Caller, orderNo: string) {
   requirePermission(caller.principal, 'payment.read');
   const db = ctx.store.db;
-  const { payments, current } = await orderAmount(db, caller.merchantId, orderNo);
+  const { sale, payments, current } = await orderAmount(db, caller.merchantId, orderNo);
   const refunds = await db
     .selectFrom('refunds')
     .selectAll()
@@ -185,7 +185,7 @@ export async function getOrder(ctx: Ctx, caller: Caller, orderNo: string) {
   return {
     orderNo,
     currentAmount: current,
-    currency: payments[0]?.currency,
+    currency: sale.currency,
     inFlightRefunds: refunds.filter((r) => (inFlightStatuses as string[]).includes(r.status)).length,
     payments: paymentViews,
     refunds: refunds.map(refundView),

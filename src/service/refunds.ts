@@ -176,7 +176,7 @@ export async function approveRefund(
   const prior = JSON.parse(refund.approvals_json) as { operatorNo: string; at: string }[];
   const { status } = decideApproval(
     policyOf(merchant),
-    { status: refund.status as RefundStatus, amountMinor: Number(refund.amount_minor), approvals: prior },
+    { status: refund.status, amountMinor: Number(refund.amount_minor), approvals: prior },
     approvals,
   );
   const now = ctx.clock();
@@ -259,7 +259,7 @@ export async function refundHistory(ctx: Ctx, caller: Caller, id: string) {
 }
 
 export interface RefundFilter {
-  status?: string | undefined;
+  status?: RefundStatus | undefined;
   paymentId?: string | undefined;
   orderNo?: string | undefined;
   from?: string | undefined;

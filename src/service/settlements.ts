@@ -54,14 +54,14 @@ export async function localBatch(trx: Tx, merchantId: string, terminalId: string
   for (const p of payments) {
     const bucket = p.voided === 1 ? 'voids' : 'sales';
     add(all, bucket, Number(p.amount_minor));
-    add(byMethod[p.method as PaymentMethod], bucket, Number(p.amount_minor));
+    add(byMethod[p.method], bucket, Number(p.amount_minor));
     // The network only sees what went through it: card and QR sales, original-route refunds.
     if (p.method !== 'cash') add(local, bucket, Number(p.amount_minor));
   }
   for (const r of refunds) {
     add(all, 'refunds', Number(r.net_amount_minor));
     if (r.method !== 'original' || r.paymentMethod === 'cash') continue;
-    add(byMethod[r.paymentMethod as PaymentMethod], 'refunds', Number(r.net_amount_minor));
+    add(byMethod[r.paymentMethod], 'refunds', Number(r.net_amount_minor));
     add(local, 'refunds', Number(r.net_amount_minor));
   }
   const cash = byMethod.cash.sales;

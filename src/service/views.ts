@@ -3,7 +3,6 @@ import { DomainError } from '../domain/errors.js';
 import { explainOutcome } from '../domain/outcomes.js';
 import type { PaymentState } from '../domain/payment.js';
 import { paymentStatus, refundableMinor } from '../domain/payment.js';
-import type { RefundStatus } from '../domain/refund-state.js';
 import type { PaymentRow, RefundRow } from '../store/repo.js';
 
 /** Public JSON shapes of PRODUCT.md §9. Amounts are minor units; names are the contract's. */
@@ -66,7 +65,7 @@ export function refundView(row: RefundRow) {
       reference: row.network_reference,
       responseCode: row.response_code,
       /** The response code (or the delay) in plain words with its fix, zh-CN / zh-TW / en. */
-      outcome: explainOutcome(row.response_code, row.status as RefundStatus, {
+      outcome: explainOutcome(row.response_code, row.status, {
         delayed: row.delayed === 1,
         expectedArrival: row.expected_arrival,
       }),

@@ -137,16 +137,8 @@ async function insertRefundEvent(
 /** A new refund and its reservation. Callers hold the merchant and payment locks and have decided it. */
 export async function insertRefund(trx: Tx, refund: RefundRow): Promise<void> {
   await trx.insertInto('refunds').values(refund).execute();
-  await applyRefundTotals(trx, refund, null, refund.status as RefundStatus, refund.created_at);
-  await insertRefundEvent(
-    trx,
-    refund.id,
-    null,
-    refund.status as RefundStatus,
-    refund.created_by,
-    null,
-    refund.created_at,
-  );
+  await applyRefundTotals(trx, refund, null, refund.status, refund.created_at);
+  await insertRefundEvent(trx, refund.id, null, refund.status, refund.created_by, null, refund.created_at);
 }
 
 export interface MoveOptions {
@@ -165,7 +157,7 @@ export async function moveRefund(trx: Tx, refundId: string, to: RefundStatus, op
   await lockMerchant(trx, peek.merchant_id);
   await loadPaymentRow(trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
   const refund = await loadRefundRow(trx, null, refundId, true);
-  const from = refund.status as RefundStatus;
+  const from = refund.status;
   transition(from, to);
   const now = opts.at.toISOString();
   await applyRefundTotals(trx, refund, from, to, now);

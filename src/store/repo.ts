@@ -1,5 +1,5 @@
 import { DomainError, invariant } from '../domain/errors.js';
-import type { PaymentMethod, PaymentState } from '../domain/payment.js';
+import type { PaymentState } from '../domain/payment.js';
 import { assertTotals } from '../domain/payment.js';
 import { defaultPolicy, type Policy } from '../domain/policy.js';
 import type { Tx } from './db.js';
@@ -74,7 +74,7 @@ export async function paymentStates(trx: Tx, rows: PaymentRow[]): Promise<Paymen
       kind: row.kind as PaymentState['kind'],
       amountMinor: Number(row.amount_minor),
       currency: row.currency,
-      method: row.method as PaymentMethod,
+      method: row.method,
       feeMinor: Number(row.fee_minor),
       voided: row.voided === 1,
       settled: row.settled === 1,

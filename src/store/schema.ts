@@ -1,4 +1,8 @@
 import type { Generated } from 'kysely';
+import type { Role } from '../domain/auth.js';
+import type { PaymentMethod } from '../domain/payment.js';
+import type { ReasonCode, RefundMethod } from '../domain/policy.js';
+import type { RefundStatus } from '../domain/refund-state.js';
 
 /**
  * Table types, one interface per table. Both dialects store timestamps as ISO-8601 UTC text
@@ -26,7 +30,7 @@ export interface OperatorTable {
   id: string;
   merchant_id: string;
   operator_no: string;
-  role: string;
+  role: Role;
   name: string;
   password_hash: string;
   failed_attempts: number;
@@ -57,11 +61,11 @@ export interface PaymentTable {
   merchant_id: string;
   terminal_id: string | null;
   order_no: string;
-  kind: string;
+  kind: 'sale' | 'charge';
   parent_payment_id: string | null;
   amount_minor: number;
   currency: string;
-  method: string;
+  method: PaymentMethod;
   fee_minor: number;
   card_bin: string | null;
   card_last4: string | null;
@@ -99,10 +103,10 @@ export interface RefundTable {
   net_amount_minor: number;
   merchant_fee_returned_minor: number;
   currency: string;
-  reason_code: string;
+  reason_code: ReasonCode;
   reason_note: string | null;
-  method: string;
-  status: string;
+  method: RefundMethod;
+  status: RefundStatus;
   items_json: string;
   approvals_json: string;
   consumer_enc: string | null;
@@ -123,8 +127,8 @@ export interface RefundTable {
 export interface RefundEventTable {
   id: Generated<number>;
   refund_id: string;
-  from_status: string | null;
-  to_status: string;
+  from_status: RefundStatus | null;
+  to_status: RefundStatus;
   actor: string;
   note: string | null;
   at: string;
@@ -140,7 +144,7 @@ export interface AdjustmentTable {
   difference_minor: number;
   refund_id: string | null;
   charge_payment_id: string | null;
-  reason_code: string;
+  reason_code: ReasonCode;
   reason_note: string | null;
   created_by: string;
   created_at: string;
@@ -298,7 +302,7 @@ export interface ReconciliationTable {
   /** The settlement day, YYYY-MM-DD (see settlementDayWindow in domain/reconcile.ts). */
   day: string;
   /** `upload` (CSV in the request), `network` (fetched from the settlement-file URL) or `file` (CLI). */
-  source: string;
+  source: 'upload' | 'network' | 'file';
   balanced: number;
   matched: number;
   mismatch_count: number;

@@ -96,7 +96,7 @@ async function reserveAdjustment(
     const decision = decideAdjustment(current, input.originalAmount, input.newAmount);
     if (decision.kind === 'refund') return null;
     if (sale.voided === 1) throw new DomainError('payment_not_completed', 'the order was voided');
-    const method = sale.method as PaymentMethod;
+    const method = sale.method;
     if (method === 'card') {
       throw new DomainError(
         'charge_needs_card',

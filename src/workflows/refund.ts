@@ -1,7 +1,5 @@
 import type { Logger } from 'pino';
 import type { BusinessCalendar } from '../domain/calendar.js';
-import type { PaymentMethod } from '../domain/payment.js';
-import type { RefundMethod } from '../domain/policy.js';
 import { expectedArrival } from '../domain/refund.js';
 import type { RefundStatus } from '../domain/refund-state.js';
 import type { NetworkPort, NetworkResult } from '../network/port.js';
@@ -59,7 +57,7 @@ export async function submitRefund(deps: RefundDeps, refundId: string): Promise<
     requestId: refund.id,
     merchantId: refund.merchant_id,
     terminalId: refund.terminal_id,
-    method: payment.method as PaymentMethod,
+    method: payment.method,
     originalReference,
     amountMinor: Number(refund.net_amount_minor),
     currency: refund.currency,
@@ -117,7 +115,7 @@ export async function applyRefundResult(
   await deps.store.tx(async (trx) => {
     const refund = await lockRefund(trx, r.requestId);
     if (!refund) return;
-    const status = refund.status as RefundStatus;
+    const status = refund.status;
     const at = deps.clock();
     if (status === 'approved') {
       // The result overtook our own "processing" write: record the step we missed first.
@@ -199,7 +197,7 @@ export async function markDelayed(
         policyOf(merchant),
         deps.calendar,
         await paymentState(trx, paymentRow),
-        refund.method as RefundMethod,
+        refund.method,
         at,
       );
       // ISO dates compare as strings.

@@ -1,7 +1,6 @@
 import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
-import type { PaymentMethod } from '../domain/payment.js';
 import { decideVoid, type VerifiedApproval } from '../domain/refund.js';
 import { NetworkUnavailableError } from '../network/port.js';
 import type { Caller, Ctx } from '../service/context.js';
@@ -113,7 +112,7 @@ async function reserveVoid(ctx: Ctx, caller: Caller, paymentId: string) {
           requestId: voidRequestId(row.id),
           merchantId: row.merchant_id,
           terminalId: row.terminal_id,
-          method: row.method as PaymentMethod,
+          method: row.method,
           originalReference: row.network_reference,
           amountMinor: Number(row.amount_minor),
           currency: row.currency,

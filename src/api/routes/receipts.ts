@@ -5,7 +5,7 @@ import { listReceiptSends, requestReceiptSend } from '../../receipts/send.js';
 import { printReceipt } from '../../receipts/service.js';
 import type { Ctx } from '../../service/context.js';
 import { mutate, requireCaller } from '../http.js';
-import { AUTHED, answers, bodyRefusals, MUTATION, problems } from '../schemas/problems.js';
+import { AUTHED, answers, bodyRefusals, MUTATION, problems, rawAnswers } from '../schemas/problems.js';
 import { ReceiptSendList, ReceiptSendsQueued } from '../schemas/responses.js';
 import { IdParams } from '../schemas.js';
 
@@ -63,7 +63,7 @@ export const receiptRoutes =
             'The first print is the original; every later one is marked 重打印 / REPRINT.',
           params: IdParams,
           querystring: ReceiptQuery,
-          response: answers({
+          response: rawAnswers({
             200: {
               description:
                 'The voucher; headers x-receipt-print-no and x-receipt-reprint say which print it is',

@@ -6,7 +6,7 @@ import { createApiKey, signIn, signOut } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { outboxDepth } from '../../worker/outbox.js';
 import { bearer, requireCaller } from '../http.js';
-import { AUTHED, answers, bodyRefusals, problems } from '../schemas/problems.js';
+import { AUTHED, answers, bodyRefusals, problems, rawAnswers } from '../schemas/problems.js';
 import { ApiKeyView, CallerView, HealthView, SessionView } from '../schemas/responses.js';
 import { ApiKeyBody, SessionBody } from '../schemas.js';
 
@@ -39,7 +39,7 @@ export const sessionRoutes =
         return {
           store,
           // The contract's two values: a link that cannot transact (keys bad) is not up.
-          network: link === 'up' ? 'up' : 'down',
+          network: link === 'up' ? ('up' as const) : ('down' as const),
           link,
           networkAdapter: ctx.network.name,
           outboxPending: depth?.pending ?? null,
@@ -72,7 +72,7 @@ export const sessionRoutes =
         schema: {
           tags: ['sessions'],
           summary: 'Sign out',
-          response: answers({ 204: Type.Null({ description: 'Signed out' }), ...problems(...AUTHED) }),
+          response: rawAnswers({ 204: Type.Null({ description: 'Signed out' }), ...problems(...AUTHED) }),
         },
       },
       async (req, reply) => {

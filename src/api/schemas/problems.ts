@@ -117,12 +117,17 @@ export const REFUND_CREATION: ProblemCode[] = [
 ];
 
 /**
- * A route's answers, as given to `schema.response`. Typed loosely on purpose: the views return
- * statuses and methods as `string` (their columns are plain text), which Fastify's type provider
- * would refuse against the schemas' enums. What the serializer needs — every key of every view —
- * is checked at compile time by test/api/openapi.test.ts instead; once the views are typed as
- * `Static<typeof …View>`, this can return its argument's own type.
+ * A route's answers, as given to `schema.response`: Fastify's type provider then checks each
+ * handler's return value against them at compile time (the views' columns are typed unions).
  */
-export function answers(responses: Record<number, unknown>): Record<number, unknown> {
+export function answers<T extends Record<number, unknown>>(responses: T): T {
+  return responses;
+}
+
+/**
+ * Answers of routes whose success body is not JSON (a voucher as text, HTML or ESC/POS bytes, an
+ * empty 204): documented the same way, but not typed against the handler's return value.
+ */
+export function rawAnswers(responses: Record<number, unknown>): Record<number, unknown> {
   return responses;
 }
