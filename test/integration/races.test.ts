@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { storeTargets } from '../support/stores.js';
+import { type StoreTarget, storeTargets } from '../support/stores.js';
 import {
   type Client,
   call,
@@ -31,21 +31,25 @@ interface Effect {
   amount: number;
 }
 
+/** The whole service on `target` with the bundled simulator, a signed-in cashier and its control API. */
+async function startRig(target: StoreTarget, dirPrefix: string, networkTimeoutMs: number) {
+  const sys = await startTestSystem(await target.freshUrl(), {
+    network: 'sim',
+    dataDir: mkdtempSync(join(tmpdir(), dirPrefix)),
+    networkDelayMs: 20,
+    networkTimeoutMs,
+    workerBackoffMs: 100,
+  });
+  const cashier = await signIn(sys.base, '01', '1111');
+  return { sys, cashier, control: `http://127.0.0.1:${sys.simulator?.controlPort}` };
+}
+
 describe.each(storeTargets)('exactly once, even in races, on $name', (target) => {
   let sys: TestSystem;
   let cashier: Client;
   let control: string;
-
   beforeAll(async () => {
-    sys = await startTestSystem(await target.freshUrl(), {
-      network: 'sim',
-      dataDir: mkdtempSync(join(tmpdir(), 'refund-desk-races-')),
-      networkDelayMs: 20,
-      networkTimeoutMs: 8_000,
-      workerBackoffMs: 100,
-    });
-    cashier = await signIn(sys.base, '01', '1111');
-    control = `http://127.0.0.1:${sys.simulator?.controlPort}`;
+    ({ sys, cashier, control } = await startRig(target, 'refund-desk-races-', 8_000));
   });
   afterAll(async () => {
     await sys?.close();
@@ -347,17 +351,9 @@ describe.each(storeTargets)('a QR void the wallet applied but did not answer, on
   let sys: TestSystem;
   let cashier: Client;
   let control: string;
-
+  // A short timeout, so the wallet's delayed answer to the void arrives after we gave up on it.
   beforeAll(async () => {
-    sys = await startTestSystem(await target.freshUrl(), {
-      network: 'sim',
-      dataDir: mkdtempSync(join(tmpdir(), 'refund-desk-qr-void-')),
-      networkDelayMs: 20,
-      networkTimeoutMs: 1_000,
-      workerBackoffMs: 100,
-    });
-    cashier = await signIn(sys.base, '01', '1111');
-    control = `http://127.0.0.1:${sys.simulator?.controlPort}`;
+    ({ sys, cashier, control } = await startRig(target, 'refund-desk-qr-void-', 1_000));
   });
   afterAll(async () => {
     await sys?.close();
