@@ -70,18 +70,34 @@ export function isLocked(state: LockState, now: Date): boolean {
   return state.lockedUntil !== null && state.lockedUntil.getTime() > now.getTime();
 }
 
-/** After a wrong password: count it, and lock once the policy's limit is reached. */
-export function afterFailedAttempt(
+/**
+ * Before a password is checked: count the guess first, under the operator's lock, so that however
+ * many guesses arrive at once at most `maxAttempts` are ever evaluated per lock window. The guess
+ * that reaches the limit sets the lock itself; if it turns out right, `afterRightPassword` lifts
+ * only that provisional lock, and only when no other guess came in since.
+ */
+export function beginAttempt(
   state: LockState,
   now: Date,
   lockout: { maxAttempts: number; minutes: number },
-): LockState {
-  // A wrong password while locked (a concurrent attempt that passed the lock check) keeps the lock.
-  if (isLocked(state, now)) return { ...state };
-  const base = state.lockedUntil && state.lockedUntil.getTime() <= now.getTime() ? 0 : state.failedAttempts;
-  const failedAttempts = base + 1;
-  if (failedAttempts >= lockout.maxAttempts) {
-    return { failedAttempts: 0, lockedUntil: new Date(now.getTime() + lockout.minutes * 60_000) };
-  }
-  return { failedAttempts, lockedUntil: null };
+): { allowed: boolean; state: LockState } {
+  if (isLocked(state, now)) return { allowed: false, state };
+  const expired = state.lockedUntil !== null && state.lockedUntil.getTime() <= now.getTime();
+  const failedAttempts = (expired ? 0 : state.failedAttempts) + 1;
+  const lockedUntil =
+    failedAttempts >= lockout.maxAttempts ? new Date(now.getTime() + lockout.minutes * 60_000) : null;
+  return { allowed: true, state: { failedAttempts, lockedUntil } };
+}
+
+/**
+ * The counted guess was right. If the stored state is still exactly what this guess wrote, nobody
+ * else guessed meanwhile: start afresh. Otherwise take back only this guess's count and leave any
+ * lock in place — a success never clears a lock that other guesses earned.
+ */
+export function afterRightPassword(stored: LockState, written: LockState): LockState {
+  const same =
+    stored.failedAttempts === written.failedAttempts &&
+    (stored.lockedUntil?.getTime() ?? null) === (written.lockedUntil?.getTime() ?? null);
+  if (same) return { failedAttempts: 0, lockedUntil: null };
+  return { failedAttempts: Math.max(0, stored.failedAttempts - 1), lockedUntil: stored.lockedUntil };
 }

@@ -1,11 +1,12 @@
 import { ulid } from 'ulid';
-import { afterFailedAttempt, isLocked } from '../domain/auth.js';
+import { afterRightPassword, beginAttempt, type LockState } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { VerifiedApproval } from '../domain/refund.js';
 import { checkDistinctApprovers } from '../domain/refund.js';
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from '../security.js';
 import { appendAudit } from '../store/audit.js';
+import { forUpdate, type Tx } from '../store/db.js';
 import { policyOf } from '../store/repo.js';
 import type { OperatorTable } from '../store/schema.js';
 import type { Caller, Ctx } from './context.js';
@@ -44,60 +45,48 @@ async function checkPassword(
     await verifyPassword(await dummyHash, password);
     throw new DomainError(codes.invalid, 'operator number or password is wrong');
   }
-  const lock = {
-    failedAttempts: op.failed_attempts,
-    lockedUntil: op.locked_until ? new Date(op.locked_until) : null,
-  };
-  if (isLocked(lock, now)) {
+  const begun = await ctx.store.tx(async (trx) => {
+    const fresh = await forUpdate(
+      trx,
+      trx.selectFrom('operators').selectAll().where('id', '=', op.id),
+    ).executeTakeFirstOrThrow();
+    const attempt = beginAttempt(lockOf(fresh), now, policy.lockout);
+    if (attempt.allowed) await storeLock(trx, op.id, attempt.state);
+    return attempt;
+  });
+  if (!begun.allowed) {
+    const until = begun.state.lockedUntil ?? now;
     throw new DomainError(
       codes.locked,
       `operator ${op.operator_no} is locked after repeated wrong passwords`,
       {
-        lockedUntil: op.locked_until,
-        retryAfterSeconds: Math.ceil(((lock.lockedUntil?.getTime() ?? 0) - now.getTime()) / 1000),
+        lockedUntil: until.toISOString(),
+        retryAfterSeconds: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
       },
     );
   }
   if (await verifyPassword(op.password_hash, password)) {
-    if (op.failed_attempts !== 0 || op.locked_until !== null) {
-      await ctx.store.db
-        .updateTable('operators')
-        .set({ failed_attempts: 0, locked_until: null })
-        .where('id', '=', op.id)
-        .execute();
-    }
+    await ctx.store.tx(async (trx) => {
+      const fresh = await forUpdate(
+        trx,
+        trx.selectFrom('operators').selectAll().where('id', '=', op.id),
+      ).executeTakeFirstOrThrow();
+      await storeLock(trx, op.id, afterRightPassword(lockOf(fresh), begun.state));
+    });
     return op;
   }
-  const next = await ctx.store.tx(async (trx) => {
-    const fresh = await trx
-      .selectFrom('operators')
-      .selectAll()
-      .where('id', '=', op.id)
-      .executeTakeFirstOrThrow();
-    const state = afterFailedAttempt(
-      {
-        failedAttempts: fresh.failed_attempts,
-        lockedUntil: fresh.locked_until ? new Date(fresh.locked_until) : null,
-      },
-      now,
-      policy.lockout,
-    );
-    await trx
-      .updateTable('operators')
-      .set({ failed_attempts: state.failedAttempts, locked_until: state.lockedUntil?.toISOString() ?? null })
-      .where('id', '=', op.id)
-      .execute();
-    await appendAudit(trx, {
+  const next = begun.state;
+  await ctx.store.tx((trx) =>
+    appendAudit(trx, {
       merchantId: op.merchant_id,
       actor: `op:${op.operator_no}`,
-      action: state.lockedUntil ? 'operator.locked' : 'operator.password_failed',
+      action: next.lockedUntil ? 'operator.locked' : 'operator.password_failed',
       entity: 'operator',
       entityId: op.id,
-      data: { failedAttempts: state.failedAttempts, lockedUntil: state.lockedUntil?.toISOString() ?? null },
+      data: { failedAttempts: next.failedAttempts, lockedUntil: next.lockedUntil?.toISOString() ?? null },
       at: now,
-    });
-    return state;
-  });
+    }),
+  );
   if (next.lockedUntil) {
     throw new DomainError(
       codes.locked,
@@ -111,6 +100,21 @@ async function checkPassword(
   throw new DomainError(codes.invalid, 'operator number or password is wrong', {
     attemptsLeft: policy.lockout.maxAttempts - next.failedAttempts,
   });
+}
+
+function lockOf(row: Pick<OperatorTable, 'failed_attempts' | 'locked_until'>): LockState {
+  return {
+    failedAttempts: row.failed_attempts,
+    lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
+  };
+}
+
+async function storeLock(trx: Tx, operatorId: string, state: LockState): Promise<void> {
+  await trx
+    .updateTable('operators')
+    .set({ failed_attempts: state.failedAttempts, locked_until: state.lockedUntil?.toISOString() ?? null })
+    .where('id', '=', operatorId)
+    .execute();
 }
 
 export async function signIn(ctx: Ctx, input: { terminalId: string; operatorNo: string; password: string }) {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  afterFailedAttempt,
+  afterRightPassword,
+  beginAttempt,
   can,
   isLocked,
   type LockState,
@@ -127,25 +128,60 @@ describe('permission table', () => {
   });
 });
 
+/** A wrong password: the guess counted before it was checked, and nothing after. */
+const wrong = (state: LockState, now: Date, rule: { maxAttempts: number; minutes: number }) =>
+  beginAttempt(state, now, rule).state;
+
 describe('supervisor lockout', () => {
+  it('lets at most maxAttempts guesses be checked however many arrive at once', () => {
+    let state = fresh;
+    const allowed: boolean[] = [];
+    for (let i = 0; i < 50; i++) {
+      const attempt = beginAttempt(state, at(0), lockout);
+      allowed.push(attempt.allowed);
+      state = attempt.state;
+    }
+    expect(allowed.filter(Boolean)).toHaveLength(lockout.maxAttempts);
+    expect(allowed.slice(0, lockout.maxAttempts).every(Boolean)).toBe(true);
+    expect(isLocked(state, at(0))).toBe(true);
+  });
+
+  it('a right password starts afresh only when no other guess came in since it was counted', () => {
+    const counted = beginAttempt({ failedAttempts: 2, lockedUntil: null }, at(0), lockout).state;
+    expect(afterRightPassword(counted, counted)).toEqual({ failedAttempts: 0, lockedUntil: null });
+    // Two more wrong guesses were counted meanwhile and locked the operator: the lock stays.
+    const later = wrong(wrong(counted, at(0), lockout), at(0), lockout);
+    expect(isLocked(later, at(0))).toBe(true);
+    const after = afterRightPassword(later, counted);
+    expect(after.lockedUntil).toEqual(later.lockedUntil);
+    expect(after.failedAttempts).toBe(later.failedAttempts - 1);
+  });
+
+  it('the guess that reaches the limit locks provisionally; if right and alone it lifts its own lock', () => {
+    const last = beginAttempt({ failedAttempts: 4, lockedUntil: null }, at(0), lockout);
+    expect(last.allowed).toBe(true);
+    expect(isLocked(last.state, at(0))).toBe(true);
+    expect(afterRightPassword(last.state, last.state)).toEqual({ failedAttempts: 0, lockedUntil: null });
+  });
+
   it('counts wrong passwords below the limit without locking', () => {
     let state = fresh;
     for (let i = 1; i < lockout.maxAttempts; i++) {
-      state = afterFailedAttempt(state, at(i), lockout);
+      state = wrong(state, at(i), lockout);
       expect(state).toEqual({ failedAttempts: i, lockedUntil: null });
       expect(isLocked(state, at(i))).toBe(false);
     }
   });
 
   it('locks for the policy minutes at the max-th wrong password', () => {
-    const state = afterFailedAttempt({ failedAttempts: 4, lockedUntil: null }, at(0), lockout);
+    const state = wrong({ failedAttempts: 4, lockedUntil: null }, at(0), lockout);
     expect(state.lockedUntil).toEqual(at(15));
     expect(isLocked(state, at(0))).toBe(true);
     expect(isLocked(state, new Date(at(15).getTime() - 1))).toBe(true);
   });
 
   it('locks at once when the limit is one', () => {
-    const state = afterFailedAttempt(fresh, at(0), { maxAttempts: 1, minutes: 2 });
+    const state = wrong(fresh, at(0), { maxAttempts: 1, minutes: 2 });
     expect(state.lockedUntil).toEqual(at(2));
   });
 
@@ -158,13 +194,13 @@ describe('supervisor lockout', () => {
 
   it('counting restarts from one after the lock expired', () => {
     const expired: LockState = { failedAttempts: 3, lockedUntil: at(15) };
-    expect(afterFailedAttempt(expired, at(15), lockout)).toEqual({ failedAttempts: 1, lockedUntil: null });
-    expect(afterFailedAttempt(expired, at(20), lockout)).toEqual({ failedAttempts: 1, lockedUntil: null });
+    expect(wrong(expired, at(15), lockout)).toEqual({ failedAttempts: 1, lockedUntil: null });
+    expect(wrong(expired, at(20), lockout)).toEqual({ failedAttempts: 1, lockedUntil: null });
   });
 
   it('a wrong password while locked keeps the lock (a concurrent attempt cannot unlock it)', () => {
     const locked: LockState = { failedAttempts: 0, lockedUntil: at(15) };
-    const after = afterFailedAttempt(locked, at(5), lockout);
+    const after = wrong(locked, at(5), lockout);
     expect(isLocked(after, at(5))).toBe(true);
     expect(after.lockedUntil).toEqual(at(15));
   });
@@ -185,7 +221,7 @@ describe('supervisor lockout', () => {
             now += gap;
             const wasLocked = lockedUntilMin !== null && lockedUntilMin > now;
             expect(isLocked(state, at(now))).toBe(wasLocked);
-            state = afterFailedAttempt(state, at(now), rule);
+            state = wrong(state, at(now), rule);
             if (wasLocked) {
               expect(state.lockedUntil).toEqual(at(lockedUntilMin as number));
               continue;
