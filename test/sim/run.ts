@@ -7,6 +7,9 @@ import { call, startTestSystem, type TestSystem } from '../support/system.js';
 import { type Claims, checkAll, drain } from './checks.js';
 import { type ApprovalPlan, type Op, type SaleMethod, type Step, schedule } from './schedule.js';
 
+/** ¥100,000,000: a daily cap the simulation's refunds never reach. */
+const SIM_DAILY_LIMIT_MINOR = 10_000_000_000;
+
 /**
  * The deterministic simulation (issue 8, in the spirit of TigerBeetle's VOPR): one seed draws a
  * schedule of sales, refunds, voids, cancels, adjustments, races of those on one payment, worker
@@ -116,6 +119,25 @@ class Sim {
       supervisor: await signIn('00', '123456'),
       admin: await signIn('99', '12345678'),
     };
+    await this.raiseDailyLimit();
+  }
+
+  /**
+   * The demo's daily refund cap (¥200,000) is reached after a few thousand steps, and from then on
+   * almost every refund is refused: a long run would explore nothing. Raise it once per store.
+   */
+  private async raiseDailyLimit(): Promise<void> {
+    const auth = { authorization: `Bearer ${this.tokens.admin}` };
+    const policy = (await call(this.sys.base, 'GET', '/v1/policy', undefined, auth)).body;
+    if (policy.dailyRefundLimit >= SIM_DAILY_LIMIT_MINOR) return;
+    const r = await call(
+      this.sys.base,
+      'PUT',
+      '/v1/policy',
+      { ...policy, dailyRefundLimit: SIM_DAILY_LIMIT_MINOR },
+      { ...auth, 'idempotency-key': `sim-policy-${Date.now()}` },
+    );
+    if (r.status !== 200) throw new Error(`policy: ${r.status} ${JSON.stringify(r.body)}`);
   }
 
   note(line: string): void {
