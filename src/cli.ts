@@ -91,7 +91,7 @@ async function workerOnly(): Promise<void> {
 
 async function networkSim(): Promise<void> {
   const config = loadConfig();
-  const { startSimulator } = await import('./network/simulator/index.js');
+  const { startSimulator } = await import('./simulator/index.js');
   const { makeLogger } = await import('./system.js');
   const sim = await startSimulator({
     dataDir: config.dataDir,

@@ -39,6 +39,10 @@ export interface Config {
    * `/v1/health` reports the link as its last answer or echo left it. Default 30 s.
    */
   linkEchoIntervalMs?: number;
+  /** Requests per minute one client (IP) may make to any route; 429 with Retry-After beyond. */
+  rateLimitPerMinute?: number;
+  /** Sign-ins per minute for one operator at one terminal, whoever sends them. */
+  signInLimitPerMinute?: number;
   /**
    * A real QR wallet for NETWORK=host (unset: QR payments go to the in-process stand-in): gateway
    * URL, our merchant id and app id there, our RSA private key and the wallet's public key (PEM files).
@@ -158,6 +162,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     networkTimeoutMs: int('NETWORK_TIMEOUT_MS', env.NETWORK_TIMEOUT_MS, 5_000, 100, 120_000),
     linkEchoIntervalMs: int('LINK_ECHO_INTERVAL_MS', env.LINK_ECHO_INTERVAL_MS, 30_000, 1_000, 3_600_000),
+    rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 1_200, 10, 1_000_000),
+    signInLimitPerMinute: int('SIGNIN_LIMIT_PER_MINUTE', env.SIGNIN_LIMIT_PER_MINUTE, 10, 1, 10_000),
     qrWallet: qrWallet(env),
     smtpUrl: url('SMTP_URL', env.SMTP_URL, /^smtps?:\/\//),
     mailFrom: env.MAIL_FROM || 'Refund Desk <refund-desk@localhost>',

@@ -3,27 +3,25 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { ulid } from 'ulid';
-import { buildApp, redactPaths } from './api/app.js';
+import { buildApp, defaultRateLimit, redactPaths } from './api/app.js';
 import type { Config } from './config.js';
 import { DEMO, seedDemo } from './demo.js';
 import { CardLinkPort } from './network/card-link/adapter.js';
-import { InProcessAcquirer } from './network/in-process/acquirer.js';
 import type { NetworkPort } from './network/port.js';
-import { REVERSE_KIND } from './network/port.js';
 import { QrWalletPort } from './network/qr-wallet/client.js';
 import { qrWalletPortFromConfig } from './network/qr-wallet/config.js';
 import { QR_NOTIFY_PATH } from './network/qr-wallet/notify-route.js';
-import { DEMO_AUTH_CODE, type QrWalletSim, startQrWalletSim } from './network/qr-wallet/wallet-sim.js';
 import { type QrReversal, RoutingPort } from './network/routing.js';
-import { type Simulator, startSimulator } from './network/simulator/index.js';
 import { ReceiptDelivery } from './receipts/send.js';
 import { makeSenders, type ReceiptSenders } from './receipts/senders.js';
 import type { Secrets } from './security.js';
 import type { Ctx } from './service/context.js';
+import { InProcessAcquirer } from './simulator/in-process/acquirer.js';
+import { type Simulator, startSimulator } from './simulator/index.js';
+import { DEMO_AUTH_CODE, type QrWalletSim, startQrWalletSim } from './simulator/qr-wallet/wallet-sim.js';
 import { loadCalendarFile } from './store/calendar-file.js';
 import { migrate, openStore, type Store } from './store/db.js';
-import { enqueueOutbox } from './store/repo.js';
+import { StoreLinkJournal } from './store/link-journal.js';
 import { OutboxWorker } from './worker/outbox.js';
 import { applyRefundResult } from './workflows/refund.js';
 
@@ -98,10 +96,12 @@ async function buildNetwork(config: Config, store: Store, log: Logger, clock: ()
     });
     port = simulator.cardPort;
   }
+  // The adapters keep nothing themselves: what they must remember lives in our store.
+  const journal = new StoreLinkJournal(store);
   const card = new CardLinkPort({
     host: config.network === 'sim' ? '127.0.0.1' : config.acquirerHost,
     port,
-    store,
+    journal,
     log,
     tmkHex: config.terminalMasterKey,
     timeoutMs: config.networkTimeoutMs,
@@ -131,18 +131,7 @@ async function buildNetwork(config: Config, store: Store, log: Logger, clock: ()
     qrPort = qrWalletPortFromConfig(config, { clock });
     qr = qrPort ?? new InProcessAcquirer(store, { processingDelayMs: config.networkDelayMs, clock });
   }
-  const queueReversal = async (payload: QrReversal) => {
-    const now = clock();
-    await store.tx((trx) =>
-      enqueueOutbox(trx, {
-        id: `ob_${ulid()}`,
-        kind: REVERSE_KIND,
-        refId: payload.requestId,
-        payload,
-        at: now,
-      }),
-    );
-  };
+  const queueReversal = (payload: QrReversal) => journal.queueReversal(payload, clock());
   return {
     network: new RoutingPort({ card, qr, queueReversal }) as NetworkPort,
     inProcess: null,
@@ -190,6 +179,10 @@ export async function startSystem(
   worker?.start();
   const app = await buildApp(ctx, {
     logger: config.logLevel !== 'silent',
+    rateLimit: {
+      perMinute: config.rateLimitPerMinute ?? defaultRateLimit.perMinute,
+      signInPerMinute: config.signInLimitPerMinute ?? defaultRateLimit.signInPerMinute,
+    },
     ...(qrPort ? { qrNotify: (body: unknown) => (qrPort as QrWalletPort).handleNotification(body) } : {}),
   });
   const api = app;

@@ -1,8 +1,11 @@
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ulid } from 'ulid';
+import { DomainError } from '../domain/errors.js';
 import type { NetworkResult } from '../network/port.js';
 import { qrNotifyRoutes } from '../network/qr-wallet/notify-route.js';
 import type { Ctx } from '../service/context.js';
@@ -35,7 +38,11 @@ export interface AppOptions {
   qrNotify?: (body: unknown) => Promise<NetworkResult>;
   /** The built terminal web app (`vite build` output); default `dist/web/terminal` of this package. */
   terminalRoot?: string;
+  /** Per-client requests per minute, and sign-ins per minute per operator and terminal. */
+  rateLimit?: { perMinute: number; signInPerMinute: number };
 }
+
+export const defaultRateLimit = { perMinute: 1_200, signInPerMinute: 10 };
 
 export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -67,6 +74,45 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   app.addHook('onSend', async (_req, reply) => {
     if (closing) reply.header('connection', 'close');
   });
+  await app.register(helmet, {
+    // The terminal, the API docs and the API itself come from this origin only; nothing may frame
+    // them (a framed refund screen is a click-jacking target). Inline styles stay allowed: the
+    // terminal and Swagger UI set styles from script; no inline script is allowed anywhere.
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+    // Served over plain HTTP on the shop's LAN in the demo: HSTS belongs to the TLS proxy in front.
+    strictTransportSecurity: false,
+  });
+  const limits = opts.rateLimit ?? defaultRateLimit;
+  await app.register(rateLimit, {
+    global: true,
+    max: limits.perMinute,
+    timeWindow: 60_000,
+    // Thrown into the one error handler: a problem+json 429 with Retry-After (set by the plugin).
+    errorResponseBuilder: (_req, context) =>
+      new DomainError('rate_limited', `too many requests; retry in ${context.after}`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(context.ttl / 1000)),
+      }),
+  });
+  // API answers carry money and personal data: never kept by a browser or a proxy.
+  app.addHook('onSend', async (req, reply) => {
+    if (req.url.startsWith('/v1/') && !reply.hasHeader('cache-control'))
+      reply.header('cache-control', 'no-store');
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, {
@@ -93,7 +139,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(sessionRoutes(ctx));
+  await app.register(sessionRoutes(ctx, limits.signInPerMinute));
   await app.register(paymentRoutes(ctx));
   await app.register(refundRoutes(ctx));
   await app.register(receiptRoutes(ctx));

@@ -37,6 +37,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   charge_needs_card: { status: 422, title: 'The difference cannot be charged to this card' },
   fee_exceeds_amount: { status: 422, title: 'The handling fee takes the whole refund' },
   conflicting_references: { status: 400, title: 'paymentId and orderNo name different payments' },
+  rate_limited: { status: 429, title: 'Too many requests' },
 };
 
 export interface Problem {

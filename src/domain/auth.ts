@@ -71,33 +71,43 @@ export function isLocked(state: LockState, now: Date): boolean {
 }
 
 /**
- * Before a password is checked: count the guess first, under the operator's lock, so that however
- * many guesses arrive at once at most `maxAttempts` are ever evaluated per lock window. The guess
- * that reaches the limit sets the lock itself; if it turns out right, `afterRightPassword` lifts
- * only that provisional lock, and only when no other guess came in since.
+ * May another password check start? Wrong guesses already counted plus checks still running must
+ * stay below the limit, so however many guesses arrive at once at most `maxAttempts` wrong ones are
+ * ever checked in a lock window. `busy` is not a lock: a right password (several supervisors'
+ * approvals at once) waits for a running check to finish.
  */
-export function beginAttempt(
+export function beginCheck(
+  state: LockState,
+  checksRunning: number,
+  now: Date,
+  lockout: { maxAttempts: number },
+): 'allowed' | 'locked' | 'busy' {
+  if (isLocked(state, now)) return 'locked';
+  return countedFailures(state, now) + checksRunning < lockout.maxAttempts ? 'allowed' : 'busy';
+}
+
+/** Failures that still count: none once a lock has expired. */
+function countedFailures(state: LockState, now: Date): number {
+  const expired = state.lockedUntil !== null && state.lockedUntil.getTime() <= now.getTime();
+  return expired ? 0 : state.failedAttempts;
+}
+
+/** A checked password was wrong: count it, and lock once the policy's limit is reached. */
+export function afterWrongPassword(
   state: LockState,
   now: Date,
   lockout: { maxAttempts: number; minutes: number },
-): { allowed: boolean; state: LockState } {
-  if (isLocked(state, now)) return { allowed: false, state };
-  const expired = state.lockedUntil !== null && state.lockedUntil.getTime() <= now.getTime();
-  const failedAttempts = (expired ? 0 : state.failedAttempts) + 1;
-  const lockedUntil =
-    failedAttempts >= lockout.maxAttempts ? new Date(now.getTime() + lockout.minutes * 60_000) : null;
-  return { allowed: true, state: { failedAttempts, lockedUntil } };
+): LockState {
+  // A lock set meanwhile by other wrong guesses stays as it is.
+  if (isLocked(state, now)) return { ...state };
+  const failedAttempts = countedFailures(state, now) + 1;
+  if (failedAttempts >= lockout.maxAttempts) {
+    return { failedAttempts, lockedUntil: new Date(now.getTime() + lockout.minutes * 60_000) };
+  }
+  return { failedAttempts, lockedUntil: null };
 }
 
-/**
- * The counted guess was right. If the stored state is still exactly what this guess wrote, nobody
- * else guessed meanwhile: start afresh. Otherwise take back only this guess's count and leave any
- * lock in place — a success never clears a lock that other guesses earned.
- */
-export function afterRightPassword(stored: LockState, written: LockState): LockState {
-  const same =
-    stored.failedAttempts === written.failedAttempts &&
-    (stored.lockedUntil?.getTime() ?? null) === (written.lockedUntil?.getTime() ?? null);
-  if (same) return { failedAttempts: 0, lockedUntil: null };
-  return { failedAttempts: Math.max(0, stored.failedAttempts - 1), lockedUntil: stored.lockedUntil };
+/** A checked password was right: start afresh — unless a lock was set meanwhile, which stays. */
+export function afterRightPassword(state: LockState, now: Date): LockState {
+  return isLocked(state, now) ? { ...state } : { failedAttempts: 0, lockedUntil: null };
 }

@@ -37,6 +37,7 @@ export const errorCodes = [
   'charge_needs_card',
   'fee_exceeds_amount',
   'conflicting_references',
+  'rate_limited',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

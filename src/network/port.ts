@@ -78,6 +78,58 @@ export interface SettlementRequest {
 /** Outbox kind of the reversals a card link queues when a request went unanswered. */
 export const REVERSE_KIND = 'network.reverse';
 
+/** 冲正 of one card attempt that got no usable answer (a 0400 for its trace number). */
+export interface CardReversal {
+  network: 'card';
+  attemptId: string;
+}
+
+/** A QR sale that got no answer, cancelled by our payment id (the wallet refunds or closes it). */
+export interface QrReversal {
+  network: 'qr';
+  requestId: string;
+  merchantId: string;
+}
+
+/** What `reverse` undoes: the payload of a `network.reverse` outbox row. */
+export type ReversalPayload = CardReversal | QrReversal;
+
+/**
+ * A `network.reverse` row's payload, checked. Rows queued before the payload was typed carry only
+ * `{ attemptId }`: they are card reversals.
+ */
+export function parseReversal(payload: unknown): ReversalPayload {
+  const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  if (p.network === 'qr') {
+    if (typeof p.requestId === 'string' && typeof p.merchantId === 'string')
+      return { network: 'qr', requestId: p.requestId, merchantId: p.merchantId };
+    throw new Error('a QR reversal needs { requestId, merchantId }');
+  }
+  if ((p.network === 'card' || p.network === undefined) && typeof p.attemptId === 'string')
+    return { network: 'card', attemptId: p.attemptId };
+  throw new Error(`not a reversal payload: ${JSON.stringify(payload)?.slice(0, 200)}`);
+}
+
+/** Which sale to look up: our payment id, and where it went. */
+export interface SaleLookup {
+  requestId: string;
+  merchantId: string;
+  method: PaymentMethod;
+}
+
+/**
+ * What the network knows of a sale request:
+ * - `approved` / `declined`: it answered (the approval stands at the network);
+ * - `not_sent`: the request never reached it, or what reached it was undone (reversed, or the
+ *   order closed) — nothing stands and nothing will;
+ * - `pending`: it may still be working on it, or an unanswered attempt is being reversed: ask again later.
+ */
+export type SaleLookupResult =
+  | { state: 'approved'; reference: string }
+  | { state: 'declined'; responseCode: string }
+  | { state: 'not_sent' }
+  | { state: 'pending' };
+
 /**
  * What the network may hold after a request that got no usable answer:
  * - `not_applied`: nothing was sent, or what was sent is being reversed (the card link reverses
@@ -107,6 +159,11 @@ export interface NetworkPort {
   /** Echo test (0820): is the link up? */
   echo(): Promise<boolean>;
   authorizeSale(req: SaleRequest): Promise<SaleResult>;
+  /**
+   * What became of a sale request, without sending it again (no card number needed): for a sale
+   * whose request died before it could record the answer.
+   */
+  lookupSale(req: SaleLookup): Promise<SaleLookupResult>;
   voidSale(req: VoidRequest): Promise<{ approved: boolean; responseCode: string }>;
   /** Hand a refund to the acquirer; the outcome arrives later through `onResult` or `queryRefund`. */
   submitRefund(req: RefundSubmission): Promise<SubmitAck>;
@@ -117,8 +174,8 @@ export interface NetworkPort {
    * totals for the same batch.
    */
   settle(req: SettlementRequest): Promise<SettlementTotals>;
-  /** Send a reversal (冲正) queued in the outbox; resolves once the host acknowledged it. */
-  reverse?(payload: unknown): Promise<void>;
+  /** Send a reversal (冲正) queued in the outbox; resolves once the network acknowledged it. */
+  reverse?(payload: ReversalPayload): Promise<void>;
   onResult(handler: (r: NetworkResult) => Promise<void>): void;
   close(): Promise<void>;
 }

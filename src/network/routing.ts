@@ -4,7 +4,11 @@ import {
   type NetworkPort,
   type NetworkResult,
   NetworkUnavailableError,
+  type QrReversal,
   type RefundSubmission,
+  type ReversalPayload,
+  type SaleLookup,
+  type SaleLookupResult,
   type SaleRequest,
   type SaleResult,
   type SettlementRequest,
@@ -15,11 +19,7 @@ import {
 
 const zero = () => ({ count: 0, amountMinor: 0 });
 
-export interface QrReversal {
-  network: 'qr';
-  requestId: string;
-  merchantId: string;
-}
+export type { QrReversal } from './port.js';
 
 /**
  * One port in front of several networks: card payments go to the card link (ISO 8583), QR
@@ -85,6 +85,10 @@ export class RoutingPort implements NetworkPort {
     }
   }
 
+  lookupSale(req: SaleLookup): Promise<SaleLookupResult> {
+    return this.of(req.method).lookupSale(req);
+  }
+
   /** A QR void (the wallet's cancel) that got no answer may have happened: `unknown`. */
   voidSale(req: VoidRequest) {
     return this.viaCard(req.method, () => this.of(req.method).voidSale(req));
@@ -113,9 +117,8 @@ export class RoutingPort implements NetworkPort {
     return total;
   }
 
-  async reverse(payload: unknown): Promise<void> {
-    const target =
-      (payload as Partial<QrReversal> | null)?.network === 'qr' ? this.routes.qr : this.routes.card;
+  async reverse(payload: ReversalPayload): Promise<void> {
+    const target = payload.network === 'qr' ? this.routes.qr : this.routes.card;
     if (!target.reverse) throw new Error(`network ${target.name} has no reversals`);
     await target.reverse(payload);
   }

@@ -1,5 +1,5 @@
 import { ulid } from 'ulid';
-import { afterRightPassword, beginAttempt, type LockState } from '../domain/auth.js';
+import { afterRightPassword, afterWrongPassword, beginCheck, type LockState } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { VerifiedApproval } from '../domain/refund.js';
@@ -39,54 +39,41 @@ async function checkPassword(
     locked: 'supervisor_locked' | 'operator_locked';
   },
 ): Promise<OperatorTable> {
-  const now = ctx.clock();
   if (!op) {
     dummyHash ??= hashPassword('not-a-password');
     await verifyPassword(await dummyHash, password);
     throw new DomainError(codes.invalid, 'operator number or password is wrong');
   }
-  const begun = await ctx.store.tx(async (trx) => {
-    const fresh = await forUpdate(
-      trx,
-      trx.selectFrom('operators').selectAll().where('id', '=', op.id),
-    ).executeTakeFirstOrThrow();
-    const attempt = beginAttempt(lockOf(fresh), now, policy.lockout);
-    if (attempt.allowed) await storeLock(trx, op.id, attempt.state);
-    return attempt;
+  const checkId = await startCheck(ctx, op, policy, codes.locked);
+  let right: boolean;
+  try {
+    right = await verifyPassword(op.password_hash, password);
+  } catch (err) {
+    await ctx.store.db.deleteFrom('auth_attempts').where('id', '=', checkId).execute();
+    throw err;
+  }
+  const next = await ctx.store.tx(async (trx) => {
+    const fresh = await lockOperator(trx, op.id);
+    await trx.deleteFrom('auth_attempts').where('id', '=', checkId).execute();
+    const at = ctx.clock();
+    const state = right
+      ? afterRightPassword(lockOf(fresh), at)
+      : afterWrongPassword(lockOf(fresh), at, policy.lockout);
+    await storeLock(trx, op.id, state);
+    if (!right) {
+      await appendAudit(trx, {
+        merchantId: op.merchant_id,
+        actor: `op:${op.operator_no}`,
+        action: state.lockedUntil ? 'operator.locked' : 'operator.password_failed',
+        entity: 'operator',
+        entityId: op.id,
+        data: { failedAttempts: state.failedAttempts, lockedUntil: state.lockedUntil?.toISOString() ?? null },
+        at,
+      });
+    }
+    return state;
   });
-  if (!begun.allowed) {
-    const until = begun.state.lockedUntil ?? now;
-    throw new DomainError(
-      codes.locked,
-      `operator ${op.operator_no} is locked after repeated wrong passwords`,
-      {
-        lockedUntil: until.toISOString(),
-        retryAfterSeconds: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
-      },
-    );
-  }
-  if (await verifyPassword(op.password_hash, password)) {
-    await ctx.store.tx(async (trx) => {
-      const fresh = await forUpdate(
-        trx,
-        trx.selectFrom('operators').selectAll().where('id', '=', op.id),
-      ).executeTakeFirstOrThrow();
-      await storeLock(trx, op.id, afterRightPassword(lockOf(fresh), begun.state));
-    });
-    return op;
-  }
-  const next = begun.state;
-  await ctx.store.tx((trx) =>
-    appendAudit(trx, {
-      merchantId: op.merchant_id,
-      actor: `op:${op.operator_no}`,
-      action: next.lockedUntil ? 'operator.locked' : 'operator.password_failed',
-      entity: 'operator',
-      entityId: op.id,
-      data: { failedAttempts: next.failedAttempts, lockedUntil: next.lockedUntil?.toISOString() ?? null },
-      at: now,
-    }),
-  );
+  if (right) return op;
   if (next.lockedUntil) {
     throw new DomainError(
       codes.locked,
@@ -100,6 +87,78 @@ async function checkPassword(
   throw new DomainError(codes.invalid, 'operator number or password is wrong', {
     attemptsLeft: policy.lockout.maxAttempts - next.failedAttempts,
   });
+}
+
+/**
+ * A check still "running" after this long died with its process (kill -9): it no longer counts.
+ * One argon2 check takes tens of milliseconds even behind a busy thread pool.
+ */
+const CHECK_STALE_MS = 5_000;
+/** How long a right password waits for running checks of the same operator before giving up. */
+const CHECK_WAIT_MS = 10_000;
+const CHECK_POLL_MS = 20;
+
+/**
+ * Count this check before the password is looked at, under the operator's row lock: wrong guesses
+ * counted plus checks running must stay below the limit (domain `beginCheck`). While they do not,
+ * wait for running checks to finish; a lock ends the wait at once.
+ */
+async function startCheck(
+  ctx: Ctx,
+  op: OperatorTable,
+  policy: Policy,
+  lockedCode: 'supervisor_locked' | 'operator_locked',
+): Promise<string> {
+  const deadline = Date.now() + CHECK_WAIT_MS;
+  for (;;) {
+    const now = ctx.clock();
+    const outcome = await ctx.store.tx(async (trx) => {
+      const fresh = await lockOperator(trx, op.id);
+      const running = await trx
+        .selectFrom('auth_attempts')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('operator_id', '=', op.id)
+        .where('started_at', '>', new Date(now.getTime() - CHECK_STALE_MS).toISOString())
+        .executeTakeFirstOrThrow();
+      const decision = beginCheck(lockOf(fresh), Number(running.n), now, policy.lockout);
+      if (decision !== 'allowed') return { decision, lockedUntil: fresh.locked_until };
+      const id = `aa_${ulid()}`;
+      await trx
+        .insertInto('auth_attempts')
+        .values({ id, operator_id: op.id, started_at: now.toISOString() })
+        .execute();
+      return { decision, id };
+    });
+    if ('id' in outcome && outcome.id) return outcome.id;
+    if (outcome.decision === 'locked') {
+      const until = outcome.lockedUntil ? new Date(outcome.lockedUntil) : now;
+      throw new DomainError(
+        lockedCode,
+        `operator ${op.operator_no} is locked after repeated wrong passwords`,
+        {
+          lockedUntil: until.toISOString(),
+          retryAfterSeconds: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
+        },
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new DomainError(
+        'rate_limited',
+        `too many password checks for operator ${op.operator_no} at once`,
+        {
+          retryAfterSeconds: 1,
+        },
+      );
+    }
+    await new Promise((r) => setTimeout(r, CHECK_POLL_MS));
+  }
+}
+
+async function lockOperator(trx: Tx, operatorId: string): Promise<OperatorTable> {
+  return forUpdate(
+    trx,
+    trx.selectFrom('operators').selectAll().where('id', '=', operatorId),
+  ).executeTakeFirstOrThrow();
 }
 
 function lockOf(row: Pick<OperatorTable, 'failed_attempts' | 'locked_until'>): LockState {

@@ -10,6 +10,7 @@ import * as m0004 from './migrations/0004_receipts.js';
 import * as m0005 from './migrations/0005_receipt_sends.js';
 import * as m0006 from './migrations/0006_link_state.js';
 import * as m0007 from './migrations/0007_workflows.js';
+import * as m0008 from './migrations/0008_auth_attempts.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -109,6 +110,7 @@ const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise
   { name: '0005_receipt_sends', up: m0005.up },
   { name: '0006_link_state', up: m0006.up },
   { name: '0007_workflows', up: m0007.up },
+  { name: '0008_auth_attempts', up: m0008.up },
 ];
 
 /**

@@ -3,6 +3,7 @@ import type { Role } from '../domain/auth.js';
 import type { PaymentMethod } from '../domain/payment.js';
 import type { ReasonCode, RefundMethod } from '../domain/policy.js';
 import type { RefundStatus } from '../domain/refund-state.js';
+import type { LinkAttemptKind, LinkAttemptState } from '../network/journal.js';
 
 /**
  * Table types, one interface per table. Both dialects store timestamps as ISO-8601 UTC text
@@ -240,14 +241,14 @@ export interface MerchantDayTotalTable {
 /** One request sent to the acquirer host over the card link, and what became of it. */
 export interface LinkAttemptTable {
   id: string;
-  kind: string;
+  kind: LinkAttemptKind;
   ref_id: string;
   terminal_id: string;
   stan: string;
   batch_no: string;
   request_json: string;
-  /** sent → answered | reversing → reversed */
-  state: string;
+  /** sent → answered | unsent | reversing → reversed */
+  state: LinkAttemptState;
   response_code: string | null;
   reference: string | null;
   created_at: string;
@@ -332,7 +333,15 @@ export type OperationKind = 'sale' | 'charge' | 'void' | 'adjustment';
 /** reserved → applied | released; a network effect that could not be applied → compensating → compensated. */
 export type OperationStatus = 'reserved' | 'applied' | 'released' | 'compensating' | 'compensated';
 
+/** A password check in flight (see migration 0008). */
+export interface AuthAttemptTable {
+  id: string;
+  operator_id: string;
+  started_at: string;
+}
+
 export interface Database {
+  auth_attempts: AuthAttemptTable;
   operations: OperationTable;
   reconciliations: ReconciliationTable;
   link_attempts: LinkAttemptTable;

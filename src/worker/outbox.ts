@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { BusinessCalendar } from '../domain/calendar.js';
-import { type NetworkPort, NetworkUnavailableError, REVERSE_KIND } from '../network/port.js';
+import { type NetworkPort, NetworkUnavailableError, parseReversal, REVERSE_KIND } from '../network/port.js';
 import { RECEIPT_SEND_KIND, RECEIPT_SEND_MAX_ATTEMPTS, type ReceiptDelivery } from '../receipts/send.js';
 import { SUBMIT_KIND } from '../service/refunds.js';
 import type { Store } from '../store/db.js';
@@ -137,17 +137,18 @@ export class OutboxWorker {
       maxAttempts: NETWORK_MAX_ATTEMPTS,
       run: async (row) => {
         if (!this.network.reverse) throw new Error(`network ${this.network.name} has no reversals`);
-        await this.network.reverse(JSON.parse(row.payload_json));
+        // Rows from before the payload was typed carry only { attemptId }: card reversals.
+        await this.network.reverse(parseReversal(JSON.parse(row.payload_json)));
         return 'done';
       },
       merchantOf: async (row) => {
-        const p = JSON.parse(row.payload_json) as { merchantId?: unknown; attemptId?: unknown };
-        if (typeof p.merchantId === 'string') return p.merchantId;
+        const p = parseReversal(JSON.parse(row.payload_json));
+        if (p.network === 'qr') return p.merchantId;
         const t = await this.store.db
           .selectFrom('link_attempts')
           .innerJoin('terminals', 'terminals.id', 'link_attempts.terminal_id')
           .select('terminals.merchant_id')
-          .where('link_attempts.id', '=', String(p.attemptId ?? row.ref_id))
+          .where('link_attempts.id', '=', p.attemptId)
           .executeTakeFirst();
         return t?.merchant_id ?? null;
       },

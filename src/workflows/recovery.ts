@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
 import type { PaymentMethod } from '../domain/payment.js';
-import type { NetworkPort, VoidRequest } from '../network/port.js';
+import { type NetworkPort, NetworkUnavailableError, type VoidRequest } from '../network/port.js';
 import type { Store, Tx } from '../store/db.js';
 import { loadOperation, moveOperation } from '../store/operations.js';
 import { enqueueOutbox } from '../store/repo.js';
@@ -41,7 +41,9 @@ export async function scheduleRecovery(
  * The network is asked again with the same request id — every network step is deduplicated by it —
  * and the answer decides: a sale or charge the network holds is voided (the cashier never saw it
  * succeed); a void the network made is recorded (it cannot be undone, and the reservation kept
- * refunds of that payment out); anything the network did not do is released.
+ * refunds of that payment out); anything the network did not do is released. A sale is looked up,
+ * not sent again: we never keep the card number, and a request that never left must be released,
+ * not retried until it dies.
  */
 export async function recoverOperation(
   deps: { store: Store; network: NetworkPort; clock: () => Date; log: Logger },
@@ -59,24 +61,14 @@ export async function recoverOperation(
   const release = () =>
     deps.store.tx((trx) => moveOperation(trx, op.id, 'reserved', 'released', deps.clock()));
   if (charge.method === 'cash') return void (await release());
-  if (charge.method === 'qr') {
-    if (!deps.network.reverse) throw new Error(`network ${deps.network.name} has no reversals`);
-    // Cancelling by our payment id refunds a paid QR sale and closes an unpaid one.
-    await deps.network.reverse({ network: 'qr', requestId: op.payment_id, merchantId: op.merchant_id });
-    await deps.store.tx((trx) => moveOperation(trx, op.id, 'reserved', 'compensated', deps.clock()));
-    return;
-  }
-  // A card sale asked again without the card number: the link answers from its journal.
-  const answer = await deps.network.authorizeSale({
+  const sale = await deps.network.lookupSale({
     requestId: op.payment_id,
     merchantId: op.merchant_id,
-    terminalId: charge.terminalId,
-    orderNo: op.order_no,
-    amountMinor: charge.amountMinor,
-    currency: charge.currency,
     method: charge.method,
   });
-  if (!answer.approved) return void (await release());
+  // An unanswered attempt is being reversed: the outbox asks again after its back-off.
+  if (sale.state === 'pending') throw new NetworkUnavailableError('the network has not settled the sale yet');
+  if (sale.state !== 'approved') return void (await release());
   await queueChargeCompensation(
     deps.store,
     {
@@ -85,7 +77,7 @@ export async function recoverOperation(
       merchantId: op.merchant_id,
       terminalId: charge.terminalId,
       method: charge.method,
-      reference: answer.reference,
+      reference: sale.reference,
       amountMinor: charge.amountMinor,
       currency: charge.currency,
     },

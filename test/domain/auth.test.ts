@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   afterRightPassword,
-  beginAttempt,
+  afterWrongPassword,
+  beginCheck,
   can,
   isLocked,
   type LockState,
@@ -128,40 +129,44 @@ describe('permission table', () => {
   });
 });
 
-/** A wrong password: the guess counted before it was checked, and nothing after. */
-const wrong = (state: LockState, now: Date, rule: { maxAttempts: number; minutes: number }) =>
-  beginAttempt(state, now, rule).state;
+/** A wrong password, checked. */
+const wrong = afterWrongPassword;
 
 describe('supervisor lockout', () => {
-  it('lets at most maxAttempts guesses be checked however many arrive at once', () => {
+  it('starts at most maxAttempts checks at once, and waits (busy) rather than locking', () => {
+    expect(beginCheck(fresh, 0, at(0), lockout)).toBe('allowed');
+    expect(beginCheck(fresh, lockout.maxAttempts - 1, at(0), lockout)).toBe('allowed');
+    expect(beginCheck(fresh, lockout.maxAttempts, at(0), lockout)).toBe('busy');
+    expect(beginCheck({ failedAttempts: 3, lockedUntil: null }, 2, at(0), lockout)).toBe('busy');
+    expect(beginCheck({ failedAttempts: 0, lockedUntil: at(15) }, 0, at(1), lockout)).toBe('locked');
+    // An expired lock counts nothing any more.
+    expect(beginCheck({ failedAttempts: 5, lockedUntil: at(15) }, 0, at(15), lockout)).toBe('allowed');
+  });
+
+  it('a burst of wrong guesses gets at most maxAttempts checked before the lock', () => {
     let state = fresh;
-    const allowed: boolean[] = [];
+    let running = 0;
+    let checked = 0;
+    // 50 guesses arrive; each check finishes (wrong) only after all have tried to start.
     for (let i = 0; i < 50; i++) {
-      const attempt = beginAttempt(state, at(0), lockout);
-      allowed.push(attempt.allowed);
-      state = attempt.state;
+      if (beginCheck(state, running, at(0), lockout) === 'allowed') {
+        running++;
+        checked++;
+      }
     }
-    expect(allowed.filter(Boolean)).toHaveLength(lockout.maxAttempts);
-    expect(allowed.slice(0, lockout.maxAttempts).every(Boolean)).toBe(true);
+    for (; running > 0; running--) state = wrong(state, at(0), lockout);
+    expect(checked).toBe(lockout.maxAttempts);
     expect(isLocked(state, at(0))).toBe(true);
+    expect(beginCheck(state, 0, at(0), lockout)).toBe('locked');
   });
 
-  it('a right password starts afresh only when no other guess came in since it was counted', () => {
-    const counted = beginAttempt({ failedAttempts: 2, lockedUntil: null }, at(0), lockout).state;
-    expect(afterRightPassword(counted, counted)).toEqual({ failedAttempts: 0, lockedUntil: null });
-    // Two more wrong guesses were counted meanwhile and locked the operator: the lock stays.
-    const later = wrong(wrong(counted, at(0), lockout), at(0), lockout);
-    expect(isLocked(later, at(0))).toBe(true);
-    const after = afterRightPassword(later, counted);
-    expect(after.lockedUntil).toEqual(later.lockedUntil);
-    expect(after.failedAttempts).toBe(later.failedAttempts - 1);
-  });
-
-  it('the guess that reaches the limit locks provisionally; if right and alone it lifts its own lock', () => {
-    const last = beginAttempt({ failedAttempts: 4, lockedUntil: null }, at(0), lockout);
-    expect(last.allowed).toBe(true);
-    expect(isLocked(last.state, at(0))).toBe(true);
-    expect(afterRightPassword(last.state, last.state)).toEqual({ failedAttempts: 0, lockedUntil: null });
+  it('a right password starts afresh, but never lifts a lock set meanwhile', () => {
+    expect(afterRightPassword({ failedAttempts: 3, lockedUntil: null }, at(0))).toEqual({
+      failedAttempts: 0,
+      lockedUntil: null,
+    });
+    const locked: LockState = { failedAttempts: 5, lockedUntil: at(15) };
+    expect(afterRightPassword(locked, at(1))).toEqual(locked);
   });
 
   it('counts wrong passwords below the limit without locking', () => {

@@ -13,7 +13,7 @@ import { NO_ANSWER_CODE } from '../../src/network/card-link/adapter.js';
 import { MAC_REJECTED, SIGN_IN_AGAIN } from '../../src/network/card-link/wire.js';
 import { responseCodes } from '../../src/network/port.js';
 import { walletResponseCodes } from '../../src/network/qr-wallet/client.js';
-import { MIN_OTHER_NOTE_LENGTH } from '../../src/network/review.js';
+import { MIN_OTHER_NOTE_LENGTH } from '../../src/simulator/review.js';
 
 /** Characters that exist only in Simplified Chinese: none may appear in a zh-TW text. */
 const SIMPLIFIED_ONLY = [

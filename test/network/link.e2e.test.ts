@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../src/demo.js';
-import { type Simulator, startSimulator } from '../../src/network/simulator/index.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { type ServerProcess, spawnServer } from '../integration/support/server.js';
 import { storeTargets } from '../support/stores.js';
 import { type Client, call, signIn, supervisor, testPan } from '../support/system.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO } from '../../src/demo.js';
-import { type Simulator, startSimulator } from '../../src/network/simulator/index.js';
 import { reconcileFileCommand } from '../../src/service/reconciliation.js';
+import { type Simulator, startSimulator } from '../../src/simulator/index.js';
 import { storeTargets } from '../support/stores.js';
 import {
   type Client,

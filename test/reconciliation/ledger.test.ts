@@ -85,7 +85,7 @@ function refund(id: string, paymentId: string, over: Partial<RefundTable> = {}):
 
 function attempt(
   id: string,
-  kind: string,
+  kind: LinkAttemptTable['kind'],
   refId: string,
   reference: string,
   at: string,

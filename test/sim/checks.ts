@@ -1,5 +1,5 @@
 import { DEMO } from '../../src/demo.js';
-import type { QrWalletSim } from '../../src/network/qr-wallet/wallet-sim.js';
+import type { QrWalletSim } from '../../src/simulator/qr-wallet/wallet-sim.js';
 import { verifyAudit } from '../../src/store/audit.js';
 import { ledgerViolations } from '../integration/support/ledger.js';
 import { call, type TestSystem } from '../support/system.js';

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessAcquirer } from '../../src/network/in-process/acquirer.js';
+import { InProcessAcquirer } from '../../src/simulator/in-process/acquirer.js';
 import { migrate, openStore, type Store } from '../../src/store/db.js';
 import { OutboxWorker } from '../../src/worker/outbox.js';
 import { storeTargets } from '../support/stores.js';
@@ -107,6 +107,7 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0005_receipt_sends',
         '0006_link_state',
         '0007_workflows',
+        '0008_auth_attempts',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {

@@ -37,6 +37,9 @@ export async function startTestSystem(
     simControlPort: 0,
     terminalMasterKey: '0123456789ABCDEFFEDCBA9876543210',
     networkTimeoutMs: 2_000,
+    // Suites fire thousands of requests from one address within a minute; the limits have a test of their own.
+    rateLimitPerMinute: 1_000_000,
+    signInLimitPerMinute: 10_000,
     smtpUrl: undefined,
     mailFrom: 'Refund Desk <refund-desk@localhost>',
     smsGatewayUrl: undefined,

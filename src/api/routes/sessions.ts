@@ -11,7 +11,7 @@ import { ApiKeyView, CallerView, HealthView, SessionView } from '../schemas/resp
 import { ApiKeyBody, SessionBody } from '../schemas.js';
 
 export const sessionRoutes =
-  (ctx: Ctx): FastifyPluginAsyncTypebox =>
+  (ctx: Ctx, signInPerMinute: number): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.get(
       '/v1/health',
@@ -51,6 +51,18 @@ export const sessionRoutes =
     app.post(
       '/v1/sessions',
       {
+        // Per operator and terminal, whoever sends the guesses (the global limit is per client).
+        config: {
+          rateLimit: {
+            max: signInPerMinute,
+            timeWindow: 60_000,
+            hook: 'preHandler',
+            keyGenerator: (req) => {
+              const b = req.body as { terminalId?: unknown; operatorNo?: unknown } | undefined;
+              return `sign-in|${String(b?.terminalId)}|${String(b?.operatorNo)}`;
+            },
+          },
+        },
         schema: {
           tags: ['sessions'],
           summary: 'Operator sign-in at a terminal',

@@ -45,7 +45,8 @@ export interface ProblemResponse {
  */
 export function problems(...codes: ProblemCode[]): Record<number, ProblemResponse> {
   const byStatus = new Map<number, Set<ProblemCode>>();
-  for (const code of [...codes, 'internal_error' as const]) {
+  // Every route may be rate limited (429) or fail unexpectedly (500).
+  for (const code of [...codes, 'rate_limited' as const, 'internal_error' as const]) {
     const status = statusOf(code);
     byStatus.set(status, (byStatus.get(status) ?? new Set()).add(code));
   }

@@ -1,17 +1,17 @@
 import type { Logger } from 'pino';
 import { ulid } from 'ulid';
-import type { Store } from '../../store/db.js';
-import { enqueueOutbox } from '../../store/repo.js';
-import type { LinkAttemptTable } from '../../store/schema.js';
 import { decryptWorkingKey, Iso8583Error } from '../iso8583/index.js';
+import type { LinkAttempt, LinkAttemptKind, LinkJournal, LinkTerminal } from '../journal.js';
 import {
   type LinkStatus,
   type NetworkPort,
   type NetworkResult,
   NetworkUnavailableError,
-  REVERSE_KIND,
   type RefundSubmission,
+  type ReversalPayload,
   responseCodes,
+  type SaleLookup,
+  type SaleLookupResult,
   type SaleRequest,
   type SaleResult,
   type SettlementRequest,
@@ -45,7 +45,8 @@ export type { LinkStatus } from '../port.js';
 export interface CardLinkOptions {
   host: string;
   port: number;
-  store: Store;
+  /** Attempts, trace numbers, terminals, shared keys and queued reversals: kept in our store. */
+  journal: LinkJournal;
   log: Logger;
   /** Terminal master key (hex, 16 bytes) under which the host sends working keys at sign-in. */
   tmkHex: string;
@@ -55,18 +56,10 @@ export interface CardLinkOptions {
   clock?: () => Date;
 }
 
-type AttemptKind = 'sale' | 'void' | 'refund';
-
 /** What a reversal needs of the original: never the card number. */
 interface ReversalData {
   mti: string;
   fields: Record<string, string>;
-}
-
-interface TerminalRef {
-  id: string;
-  merchant_id: string;
-  batch_no: number;
 }
 
 const amount12 = (minor: number) => String(minor).padStart(12, '0');
@@ -113,7 +106,7 @@ export class CardLinkPort implements NetworkPort {
     this.clock = opts.clock ?? (() => new Date());
     this.tmk = Buffer.from(opts.tmkHex, 'hex');
     this.leaseMs = opts.timeoutMs + 2_000;
-    this.keys = new TerminalKeyStore(opts.store, this.tmk, this.leaseMs, this.clock);
+    this.keys = new TerminalKeyStore(opts.journal, this.tmk, this.leaseMs, this.clock);
     // Keys outlive the connection: the host keeps them until the next sign-in by anyone, and
     // every process on the store shares them, so a reconnect must not sign in (and rotate) again.
     this.conn = new HostConnection<WireMessage>({
@@ -130,10 +123,8 @@ export class CardLinkPort implements NetworkPort {
 
   // ---- terminal state ---------------------------------------------------------------------
 
-  private async terminalFor(merchantId: string, terminalId: string | null) {
-    let q = this.opts.store.db.selectFrom('terminals').selectAll().where('merchant_id', '=', merchantId);
-    if (terminalId) q = q.where('id', '=', terminalId);
-    const t = await q.orderBy('id').executeTakeFirst();
+  private async terminalFor(merchantId: string, terminalId: string | null): Promise<LinkTerminal> {
+    const t = await this.opts.journal.findTerminal({ merchantId, terminalId });
     if (!t) throw new NetworkUnavailableError(`no terminal of merchant ${merchantId} for the card link`);
     return t;
   }
@@ -147,35 +138,12 @@ export class CardLinkPort implements NetworkPort {
    */
   private async nextStan(terminalId: string, batch: string): Promise<string> {
     for (let skipped = 0; skipped < MAX_STAN_SKIPS; skipped++) {
-      const stan = await this.countStan(terminalId);
-      const used = await this.opts.store.db
-        .selectFrom('link_attempts')
-        .select('id')
-        .where('terminal_id', '=', terminalId)
-        .where('batch_no', '=', batch)
-        .where('stan', '=', stan)
-        .executeTakeFirst();
-      if (!used) return stan;
+      const stan = await this.opts.journal.nextStan(terminalId);
+      if (!(await this.opts.journal.stanUsed(terminalId, batch, stan))) return stan;
     }
     throw new NetworkUnavailableError(
       `terminal ${terminalId} has no unused trace number left in batch ${batch}: settle the batch first`,
     );
-  }
-
-  private async countStan(terminalId: string): Promise<string> {
-    const row = await this.opts.store.tx(async (trx) => {
-      await trx
-        .updateTable('terminals')
-        .set((eb) => ({ stan: eb(eb('stan', '%', 999_999), '+', 1) }))
-        .where('id', '=', terminalId)
-        .execute();
-      return trx
-        .selectFrom('terminals')
-        .select('stan')
-        .where('id', '=', terminalId)
-        .executeTakeFirstOrThrow();
-    });
-    return String(row.stan).padStart(6, '0');
   }
 
   private batchOf(batchNo: number): string {
@@ -297,12 +265,12 @@ export class CardLinkPort implements NetworkPort {
    * The host's keys are not the ones we used (someone signed in — a foreign 0800, another process
    * — or the host lost them): forget ours and sign in again now, so the next request works.
    */
-  private keyFailed(terminal: TerminalRef, used: InstalledKey, reason: string): Promise<InstalledKey> {
+  private keyFailed(terminal: LinkTerminal, used: InstalledKey, reason: string): Promise<InstalledKey> {
     if (this.installed.get(terminal.id)?.version === used.version) this.installed.delete(terminal.id);
     const known = this.keyTrouble.get(terminal.id)?.version ?? 0;
     this.keyTrouble.set(terminal.id, { version: Math.max(known, used.version), reason });
     this.opts.log.warn({ terminalId: terminal.id, keyVersion: used.version, reason }, 'working key failed');
-    const fresh = this.refreshKey(terminal.id, terminal.merchant_id, terminal.batch_no, used.version);
+    const fresh = this.refreshKey(terminal.id, terminal.merchantId, terminal.batchNo, used.version);
     fresh.catch((err: Error) =>
       this.opts.log.warn({ err: err.message }, 'sign-in after a key failure failed'),
     );
@@ -311,48 +279,18 @@ export class CardLinkPort implements NetworkPort {
 
   // ---- attempts ---------------------------------------------------------------------------
 
-  private async attemptsOf(refId: string): Promise<LinkAttemptTable[]> {
-    return this.opts.store.db
-      .selectFrom('link_attempts')
-      .selectAll()
-      .where('ref_id', '=', refId)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+  private attemptsOf(refId: string): Promise<LinkAttempt[]> {
+    return this.opts.journal.attemptsOf(refId);
   }
 
-  private async updateAttempt(id: string, set: Partial<LinkAttemptTable>): Promise<void> {
-    await this.opts.store.db
-      .updateTable('link_attempts')
-      .set({ ...set, updated_at: this.clock().toISOString() })
-      .where('id', '=', id)
-      .execute();
+  private updateAttempt(id: string, set: Parameters<LinkJournal['updateAttempt']>[1]): Promise<void> {
+    return this.opts.journal.updateAttempt(id, set, this.clock());
   }
 
   /** Mark an unanswered attempt for reversal and queue the 0400 in the same transaction. */
   private async startReversal(attemptId: string): Promise<void> {
-    const now = this.clock();
-    await this.opts.store.tx(async (trx) => {
-      const a = await trx
-        .selectFrom('link_attempts')
-        .select('state')
-        .where('id', '=', attemptId)
-        .executeTakeFirst();
-      if (a?.state !== 'sent') return;
-      await trx
-        .updateTable('link_attempts')
-        .set({ state: 'reversing', updated_at: now.toISOString() })
-        .where('id', '=', attemptId)
-        .execute();
-      await enqueueOutbox(trx, {
-        id: `ob_${ulid()}`,
-        kind: REVERSE_KIND,
-        refId: attemptId,
-        payload: { attemptId },
-        at: now,
-      });
-    });
-    this.opts.log.warn({ attemptId }, 'no answer from the host: reversal queued');
+    if (await this.opts.journal.markForReversal(attemptId, this.clock()))
+      this.opts.log.warn({ attemptId }, 'no answer from the host: reversal queued');
   }
 
   /**
@@ -360,34 +298,34 @@ export class CardLinkPort implements NetworkPort {
    * NetworkUnavailableError (nothing sent, or sent and now being reversed).
    */
   private async attempt(
-    kind: AttemptKind,
+    kind: LinkAttemptKind,
     refId: string,
     merchantId: string,
     terminalId: string | null,
     build: (stan: string, batch: string, terminalId: string) => WireMessage,
     reversal: (stan: string, batch: string) => ReversalData,
-  ): Promise<{ answer: WireMessage; attempt: LinkAttemptTable }> {
+  ): Promise<{ answer: WireMessage; attempt: LinkAttempt }> {
     const terminal = await this.terminalFor(merchantId, terminalId);
-    const used = await this.macKeyFor(terminal.id, merchantId, terminal.batch_no);
-    const batch = this.batchOf(terminal.batch_no);
+    const used = await this.macKeyFor(terminal.id, merchantId, terminal.batchNo);
+    const batch = this.batchOf(terminal.batchNo);
     const stan = await this.nextStan(terminal.id, batch);
     const now = this.clock().toISOString();
-    const row: LinkAttemptTable = {
+    const row: LinkAttempt = {
       id: `la_${ulid()}`,
       kind,
-      ref_id: refId,
-      terminal_id: terminal.id,
+      refId,
+      terminalId: terminal.id,
       stan,
-      batch_no: batch,
-      request_json: JSON.stringify(reversal(stan, batch)),
+      batchNo: batch,
+      requestJson: JSON.stringify(reversal(stan, batch)),
       state: 'sent',
-      response_code: null,
+      responseCode: null,
       reference: null,
-      created_at: now,
-      updated_at: now,
+      createdAt: now,
+      updatedAt: now,
     };
     // Recorded before it leaves: a crash from here on is found and reversed on the next try.
-    await this.opts.store.db.insertInto('link_attempts').values(row).execute();
+    await this.opts.journal.recordAttempt(row);
     let answer: WireMessage;
     try {
       answer = await this.conn.request(
@@ -419,11 +357,12 @@ export class CardLinkPort implements NetworkPort {
       void this.keyFailed(terminal, used, `the host refused the working key (${code})`).catch(
         () => undefined,
       );
-      await this.updateAttempt(row.id, { state: 'unsent', response_code: code });
+      await this.updateAttempt(row.id, { state: 'unsent', responseCode: code });
       throw new NetworkUnavailableError(`the host refused the working key (${code}); signing in again`);
     }
     const reference = answer.fields['37'] ?? null;
-    const repeated = code === '00' && reference !== null && (await this.referenceTaken(reference, row.id));
+    const repeated =
+      code === '00' && reference !== null && (await this.opts.journal.referenceTaken(reference, row.id));
     if (repeated) {
       // The host answered an earlier request with this trace number, not ours: nothing new was applied.
       this.opts.log.error(
@@ -432,26 +371,16 @@ export class CardLinkPort implements NetworkPort {
       );
     }
     const done = {
-      state: 'answered',
-      response_code: repeated ? DUPLICATE_CODE : code,
+      state: 'answered' as const,
+      responseCode: repeated ? DUPLICATE_CODE : code,
       reference: repeated ? null : reference,
     };
     await this.updateAttempt(row.id, done);
     return { answer, attempt: { ...row, ...done } };
   }
 
-  private async referenceTaken(reference: string, attemptId: string): Promise<boolean> {
-    const other = await this.opts.store.db
-      .selectFrom('link_attempts')
-      .select('id')
-      .where('reference', '=', reference)
-      .where('id', '!=', attemptId)
-      .executeTakeFirst();
-    return other !== undefined;
-  }
-
   /** Before a new attempt: an earlier one that never got an answer must be reversed first. */
-  private async settlePrevious(refId: string): Promise<LinkAttemptTable | null> {
+  private async settlePrevious(refId: string): Promise<LinkAttempt | null> {
     const attempts = await this.attemptsOf(refId);
     const last = attempts[attempts.length - 1];
     if (!last) return null;
@@ -514,16 +443,12 @@ export class CardLinkPort implements NetworkPort {
 
   private async sendEcho(): Promise<boolean> {
     try {
-      const t = await this.opts.store.db
-        .selectFrom('terminals')
-        .select(['id', 'merchant_id', 'batch_no'])
-        .orderBy('id')
-        .executeTakeFirst();
+      const t = await this.opts.journal.findTerminal({});
       if (!t) return this.conn.isConnected;
-      const batch = this.batchOf(t.batch_no);
+      const batch = this.batchOf(t.batchNo);
       const stan = await this.nextStan(t.id, batch);
       const a = await this.conn.request(
-        { mti: '0820', fields: { '11': stan, '41': t.id, '42': t.merchant_id, '60': `00${batch}301` } },
+        { mti: '0820', fields: { '11': stan, '41': t.id, '42': t.merchantId, '60': `00${batch}301` } },
         Math.min(this.opts.timeoutMs, 3_000),
       );
       return a.fields['39'] === '00';
@@ -536,9 +461,9 @@ export class CardLinkPort implements NetworkPort {
     const previous = await this.settlePrevious(req.requestId);
     if (previous?.state === 'answered') {
       return {
-        approved: previous.response_code === '00',
+        approved: previous.responseCode === '00',
         reference: previous.reference ?? '',
-        responseCode: previous.response_code ?? '96',
+        responseCode: previous.responseCode ?? '96',
       };
     }
     if (!req.pan) throw new NetworkUnavailableError('a card sale needs the card number');
@@ -569,16 +494,34 @@ export class CardLinkPort implements NetworkPort {
       (stan, batch) => ({ mti: '0200', fields: base(stan, batch) }),
     );
     return {
-      approved: attempt.response_code === '00',
+      approved: attempt.responseCode === '00',
       reference: answer.fields['37'] ?? '',
-      responseCode: attempt.response_code ?? '96',
+      responseCode: attempt.responseCode ?? '96',
     };
+  }
+
+  /**
+   * What became of a sale, from the journal alone (nothing is sent, no card number needed): the
+   * host's answer if it gave one; `not_sent` when no attempt left, or the last one was refused
+   * unapplied or reversed; an attempt still unanswered is reversed first (`pending` until the host
+   * acknowledged the reversal, then `not_sent`).
+   */
+  async lookupSale(req: SaleLookup): Promise<SaleLookupResult> {
+    const attempts = await this.attemptsOf(req.requestId);
+    const last = attempts[attempts.length - 1];
+    if (!last || last.state === 'unsent' || last.state === 'reversed') return { state: 'not_sent' };
+    if (last.state === 'sent') await this.startReversal(last.id);
+    if (last.state !== 'answered') return { state: 'pending' };
+    const code = last.responseCode ?? responseCodes.systemError;
+    return code === responseCodes.approved
+      ? { state: 'approved', reference: last.reference ?? '' }
+      : { state: 'declined', responseCode: code };
   }
 
   async voidSale(req: VoidRequest): Promise<{ approved: boolean; responseCode: string }> {
     const previous = await this.settlePrevious(req.requestId);
     if (previous?.state === 'answered')
-      return { approved: previous.response_code === '00', responseCode: previous.response_code ?? '96' };
+      return { approved: previous.responseCode === '00', responseCode: previous.responseCode ?? '96' };
     const original = await this.originalOf(req.originalReference);
     const fields = (stan: string, batch: string) => ({
       '3': '200000',
@@ -599,19 +542,14 @@ export class CardLinkPort implements NetworkPort {
       (stan, batch, terminalId) => ({ mti: '0200', fields: { ...fields(stan, batch), '41': terminalId } }),
       (stan, batch) => ({ mti: '0200', fields: fields(stan, batch) }),
     );
-    return { approved: attempt.response_code === '00', responseCode: attempt.response_code ?? '96' };
+    return { approved: attempt.responseCode === '00', responseCode: attempt.responseCode ?? '96' };
   }
 
   /** Batch and trace of the original sale, for field 61. */
   private async originalOf(reference: string): Promise<{ batch: string; stan: string; date: string }> {
-    const a = await this.opts.store.db
-      .selectFrom('link_attempts')
-      .select(['batch_no', 'stan', 'created_at'])
-      .where('kind', '=', 'sale')
-      .where('reference', '=', reference)
-      .executeTakeFirst();
-    const date = (a?.created_at ?? this.clock().toISOString()).slice(5, 10).replace('-', '');
-    return { batch: a?.batch_no ?? '000000', stan: a?.stan ?? '000000', date };
+    const a = await this.opts.journal.originalSale(reference);
+    const date = (a?.createdAt ?? this.clock().toISOString()).slice(5, 10).replace('-', '');
+    return { batch: a?.batchNo ?? '000000', stan: a?.stan ?? '000000', date };
   }
 
   async submitRefund(req: RefundSubmission): Promise<SubmitAck> {
@@ -648,8 +586,8 @@ export class CardLinkPort implements NetworkPort {
   }
 
   /** A card refund's answer is final: accepted → the result follows at once. */
-  private ackOf(requestId: string, a: LinkAttemptTable): SubmitAck {
-    const code = a.response_code ?? responseCodes.systemError;
+  private ackOf(requestId: string, a: LinkAttempt): SubmitAck {
+    const code = a.responseCode ?? responseCodes.systemError;
     if (code !== '00') return { kind: 'declined', reference: a.reference, responseCode: code };
     const result: NetworkResult = {
       requestId,
@@ -667,7 +605,7 @@ export class CardLinkPort implements NetworkPort {
     const attempts = await this.attemptsOf(requestId);
     const answered = attempts.find((a) => a.state === 'answered');
     if (!answered) return null;
-    const code = answered.response_code ?? responseCodes.systemError;
+    const code = answered.responseCode ?? responseCodes.systemError;
     return {
       requestId,
       reference: answered.reference ?? '',
@@ -681,21 +619,15 @@ export class CardLinkPort implements NetworkPort {
    * answer that fails its MAC check means the host's keys changed: sign in again and repeat the
    * reversal once (the host reverses a trace number at most once, so a repeat is harmless).
    */
-  async reverse(payload: unknown): Promise<void> {
-    const { attemptId } = payload as { attemptId: string };
-    const a = await this.opts.store.db
-      .selectFrom('link_attempts')
-      .selectAll()
-      .where('id', '=', attemptId)
-      .executeTakeFirst();
+  async reverse(payload: ReversalPayload): Promise<void> {
+    if (payload.network !== 'card')
+      throw new Error(`the card link cannot reverse a ${payload.network} request`);
+    const a = await this.opts.journal.attempt(payload.attemptId);
     if (a?.state !== 'reversing') return;
-    const terminal = await this.opts.store.db
-      .selectFrom('terminals')
-      .selectAll()
-      .where('id', '=', a.terminal_id)
-      .executeTakeFirstOrThrow();
+    const terminal = await this.opts.journal.findTerminal({ terminalId: a.terminalId });
+    if (!terminal) throw new Error(`attempt ${a.id}: terminal ${a.terminalId} is gone`);
     const message = this.reversalOf(a, terminal);
-    let key = await this.macKeyFor(terminal.id, terminal.merchant_id, terminal.batch_no);
+    let key = await this.macKeyFor(terminal.id, terminal.merchantId, terminal.batchNo);
     let answer = await this.sendReversal(message, key);
     if (!macValid(answer, key.key)) {
       key = await this.keyFailed(terminal, key, 'a reversal answer failed its MAC check');
@@ -703,12 +635,12 @@ export class CardLinkPort implements NetworkPort {
       if (!macValid(answer, key.key))
         throw new NetworkUnavailableError('reversal answer failed its MAC check after a fresh sign-in');
     }
-    await this.updateAttempt(a.id, { state: 'reversed', response_code: answer.fields['39'] ?? null });
+    await this.updateAttempt(a.id, { state: 'reversed', responseCode: answer.fields['39'] ?? null });
     this.opts.log.info({ attemptId: a.id, kind: a.kind }, 'reversal acknowledged');
   }
 
-  private reversalOf(a: LinkAttemptTable, terminal: TerminalRef): WireMessage {
-    const original = JSON.parse(a.request_json) as ReversalData;
+  private reversalOf(a: LinkAttempt, terminal: LinkTerminal): WireMessage {
+    const original = JSON.parse(a.requestJson) as ReversalData;
     const fields: Record<string, string> = {
       '3': original.fields['3'] ?? '000000',
       '4': original.fields['4'] ?? amount12(0),
@@ -716,9 +648,9 @@ export class CardLinkPort implements NetworkPort {
       '25': original.fields['25'] ?? '00',
       '39': NO_ANSWER_CODE,
       '41': terminal.id,
-      '42': terminal.merchant_id,
+      '42': terminal.merchantId,
       '49': '156',
-      '60': original.fields['60'] ?? `00${a.batch_no}000`,
+      '60': original.fields['60'] ?? `00${a.batchNo}000`,
     };
     if (original.fields['37']) fields['37'] = original.fields['37'];
     if (original.fields['61']) fields['61'] = original.fields['61'];
@@ -740,7 +672,7 @@ export class CardLinkPort implements NetworkPort {
   /** 0500 with our debit/credit totals; if the host disagrees, 0320 batch upload, then its totals. */
   async settle(req: SettlementRequest): Promise<SettlementTotals> {
     const terminal = await this.terminalFor(req.merchantId, req.terminalId);
-    await this.macKeyFor(terminal.id, req.merchantId, terminal.batch_no);
+    await this.macKeyFor(terminal.id, req.merchantId, terminal.batchNo);
     const batch = this.batchOf(req.batchNo);
     const totals48 = (t: SettlementTotals) =>
       `${amount12(t.sales.amountMinor)}${String(t.sales.count).padStart(3, '0')}` +
@@ -772,17 +704,10 @@ export class CardLinkPort implements NetworkPort {
     };
     if (f48[30] !== '1') {
       // 批上送: tell the host every transaction of ours so its operators can find the difference.
-      const sent = await this.opts.store.db
-        .selectFrom('link_attempts')
-        .selectAll()
-        .where('terminal_id', '=', terminal.id)
-        .where('batch_no', '=', batch)
-        .where('state', '=', 'answered')
-        .where('response_code', '=', '00')
-        .execute();
+      const sent = await this.opts.journal.approvedInBatch(terminal.id, batch);
       for (const a of sent) {
         const s = await this.nextStan(terminal.id, batch);
-        const o = JSON.parse(a.request_json) as ReversalData;
+        const o = JSON.parse(a.requestJson) as ReversalData;
         await this.conn.request(
           {
             mti: '0320',

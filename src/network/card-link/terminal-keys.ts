@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { forUpdate, type Store } from '../../store/db.js';
 import { decryptWorkingKey } from '../iso8583/index.js';
+import type { KeyClaim, LinkJournal, SealedKeyHex } from '../journal.js';
 import { NetworkUnavailableError } from '../port.js';
 
 /** A working MAC key installed in this process, and the version of the store row it came from. */
@@ -15,132 +15,68 @@ export interface SealedKey {
   check: Buffer;
 }
 
-export type SignInClaim =
-  /** Another process already installed a key newer than the one we found bad: use it. */
-  | { kind: 'newer'; version: number; sealed: SealedKey }
-  /** We hold the sign-in lease: sign in, then `install`. */
-  | { kind: 'won'; version: number }
-  /** Another process is signing in right now: wait and look again. */
-  | { kind: 'busy' };
+/** Newer key stored by another process, our sign-in lease, or busy: see KeyClaim in journal.ts. */
+export type SignInClaim = KeyClaim;
 
 /**
- * The terminal key state every process on the store shares (migration 0006). One sign-in at the
- * acquirer replaces the terminal's working keys for everyone, so a process signs in only when the
- * stored key is the very version it found bad, and only while holding the row's short sign-in
- * lease; everyone else re-reads the stored key. The key is stored as the host sent it, encrypted
- * under the terminal master key with its check value, and decrypted in memory only.
+ * The terminal key state every process on the store shares (migration 0006), kept through the
+ * link journal. One sign-in at the acquirer replaces the terminal's working keys for everyone, so
+ * a process signs in only when the stored key is the very version it found bad, and only while
+ * holding the row's short sign-in lease; everyone else re-reads the stored key. The key is stored
+ * as the host sent it, encrypted under the terminal master key with its check value, and
+ * decrypted in memory only.
  */
 export class TerminalKeyStore {
   /** Who holds a lease: this process's instance. */
   readonly holder = `p_${randomUUID()}`;
 
   constructor(
-    private readonly store: Store,
+    private readonly journal: LinkJournal,
     private readonly tmk: Buffer,
     private readonly leaseMs: number,
     private readonly clock: () => Date,
   ) {}
 
   /** The stored key version (0: never signed in), read fresh: one indexed row. */
-  async version(terminalId: string): Promise<number> {
-    const row = await this.store.db
-      .selectFrom('link_terminal_keys')
-      .select('key_version')
-      .where('terminal_id', '=', terminalId)
-      .executeTakeFirst();
-    return row?.key_version ?? 0;
+  version(terminalId: string): Promise<number> {
+    return this.journal.keyVersion(terminalId);
   }
 
-  /** The clear key of a sealed one; null when it does not check out under our TMK. */
-  open(version: number, sealed: SealedKey): InstalledKey | null {
+  /** The clear key of a stored one; null when it does not check out under our TMK. */
+  open(version: number, sealed: SealedKeyHex): InstalledKey | null {
     try {
-      return { version, key: decryptWorkingKey(this.tmk, sealed.underTmk, sealed.check) };
+      const underTmk = Buffer.from(sealed.underTmkHex, 'hex');
+      return { version, key: decryptWorkingKey(this.tmk, underTmk, Buffer.from(sealed.checkHex, 'hex')) };
     } catch {
       return null;
     }
   }
 
-  /**
-   * Under the row lock: the stored key if it is newer than `badVersion`, else the sign-in lease if
-   * nobody else holds a live one.
-   */
-  async claimSignIn(terminalId: string, badVersion: number): Promise<SignInClaim> {
-    const now = this.clock();
-    await this.store.db
-      .insertInto('link_terminal_keys')
-      .values({ terminal_id: terminalId, key_version: 0, updated_at: now.toISOString() })
-      .onConflict((oc) => oc.column('terminal_id').doNothing())
-      .execute();
-    return this.store.tx(async (trx): Promise<SignInClaim> => {
-      const row = await forUpdate(
-        trx,
-        trx.selectFrom('link_terminal_keys').selectAll().where('terminal_id', '=', terminalId),
-      ).executeTakeFirstOrThrow();
-      if (row.key_version > badVersion && row.mac_key_under_tmk && row.mac_key_check) {
-        return {
-          kind: 'newer',
-          version: row.key_version,
-          sealed: {
-            underTmk: Buffer.from(row.mac_key_under_tmk, 'hex'),
-            check: Buffer.from(row.mac_key_check, 'hex'),
-          },
-        };
-      }
-      const leased =
-        row.signing_in_by !== null &&
-        row.signing_in_by !== this.holder &&
-        row.signing_in_until !== null &&
-        row.signing_in_until > now.toISOString();
-      if (leased) return { kind: 'busy' };
-      await trx
-        .updateTable('link_terminal_keys')
-        .set({
-          signing_in_by: this.holder,
-          signing_in_until: new Date(now.getTime() + this.leaseMs).toISOString(),
-          updated_at: now.toISOString(),
-        })
-        .where('terminal_id', '=', terminalId)
-        .execute();
-      return { kind: 'won', version: row.key_version };
+  /** The stored key if it is newer than `badVersion`, else the sign-in lease if nobody else holds a live one. */
+  claimSignIn(terminalId: string, badVersion: number): Promise<SignInClaim> {
+    const at = this.clock();
+    return this.journal.claimSignIn(terminalId, badVersion, {
+      holder: this.holder,
+      at,
+      until: new Date(at.getTime() + this.leaseMs),
     });
   }
 
   /** After our sign-in: store the new key as the next version and give the lease back. */
-  async install(terminalId: string, sealed: SealedKey): Promise<number> {
-    const now = this.clock().toISOString();
-    return this.store.tx(async (trx) => {
-      const row = await forUpdate(
-        trx,
-        trx.selectFrom('link_terminal_keys').select('key_version').where('terminal_id', '=', terminalId),
-      ).executeTakeFirstOrThrow();
-      // The host holds the keys of the last sign-in it answered, which is ours: whatever another
-      // process stored meanwhile (only possible after our lease ran out) is older than this.
-      const version = row.key_version + 1;
-      await trx
-        .updateTable('link_terminal_keys')
-        .set({
-          key_version: version,
-          mac_key_under_tmk: sealed.underTmk.toString('hex').toUpperCase(),
-          mac_key_check: sealed.check.toString('hex').toUpperCase(),
-          signed_in_at: now,
-          signing_in_by: null,
-          signing_in_until: null,
-          updated_at: now,
-        })
-        .where('terminal_id', '=', terminalId)
-        .execute();
-      return version;
-    });
+  install(terminalId: string, sealed: SealedKey): Promise<number> {
+    return this.journal.installKey(
+      terminalId,
+      {
+        underTmkHex: sealed.underTmk.toString('hex').toUpperCase(),
+        checkHex: sealed.check.toString('hex').toUpperCase(),
+      },
+      this.clock(),
+    );
   }
 
   /** Give the lease back after a failed sign-in, so another process need not wait it out. */
-  async release(terminalId: string): Promise<void> {
-    await this.store.db
-      .updateTable('link_terminal_keys')
-      .set({ signing_in_by: null, signing_in_until: null, updated_at: this.clock().toISOString() })
-      .where('terminal_id', '=', terminalId)
-      .where('signing_in_by', '=', this.holder)
-      .execute();
+  release(terminalId: string): Promise<void> {
+    return this.journal.releaseSignIn(terminalId, this.holder, this.clock());
   }
 }
 

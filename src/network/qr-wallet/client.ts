@@ -3,7 +3,10 @@ import {
   type NetworkResult,
   NetworkUnavailableError,
   type RefundSubmission,
+  type ReversalPayload,
   responseCodes,
+  type SaleLookup,
+  type SaleLookupResult,
   type SaleRequest,
   type SaleResult,
   type SettlementRequest,
@@ -418,16 +421,33 @@ export class QrWalletPort implements NetworkPort {
   }
 
   /**
-   * The outbox's reversal entry point: `payload` is `{ requestId, merchantId }` of a sale that got
-   * no answer (see reverseSale). QR refunds need no reversal: they are retried with the same
-   * outRequestNo instead, which the wallet deduplicates.
+   * The outbox's reversal entry point: a QR sale that got no answer (see reverseSale). QR refunds
+   * need no reversal: they are retried with the same outRequestNo instead, which the wallet
+   * deduplicates.
    */
-  async reverse(payload: unknown): Promise<void> {
-    const p = payload as { requestId?: unknown; merchantId?: unknown } | null;
-    if (typeof p?.requestId !== 'string' || typeof p.merchantId !== 'string') {
-      throw new Error('QR reversal payload must be { requestId, merchantId }');
+  async reverse(payload: ReversalPayload): Promise<void> {
+    if (payload.network !== 'qr')
+      throw new Error(`the QR wallet cannot reverse a ${payload.network} request`);
+    await this.reverseSale(payload);
+  }
+
+  /**
+   * What became of a sale: trade.query by our payment id (outTradeNo). A paid trade stands
+   * (`approved`, its tradeNo), a cancelled one does not. A trade the wallet does not know is closed
+   * by the same id first (trade.cancel), so the lost trade.pay is refused should it still arrive
+   * — or, had it arrived in between, refunded — and nothing of it stands: `not_sent`. A sale is
+   * answered at once (trade.pay is synchronous), so the wallet never leaves one `pending`.
+   */
+  async lookupSale(req: SaleLookup): Promise<SaleLookupResult> {
+    try {
+      const trade = await this.client(req.merchantId).queryTrade({ outTradeNo: req.requestId });
+      return trade.cancelled ? { state: 'not_sent' } : { state: 'approved', reference: trade.tradeNo };
+    } catch (err) {
+      const e = asLinkError(err);
+      if (!(e instanceof QrWalletError && e.code === 'TRADE_NOT_EXIST')) throw e;
     }
-    await this.reverseSale({ requestId: p.requestId, merchantId: p.merchantId });
+    await this.reverseSale(req);
+    return { state: 'not_sent' };
   }
 
   async voidSale(req: VoidRequest): Promise<{ approved: boolean; responseCode: string }> {

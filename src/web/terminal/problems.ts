@@ -373,6 +373,15 @@ function rowFor(p: Problem): Row {
           'Wait a few seconds, check Transactions for its result, then try again.',
         ],
       };
+    case 'rate_limited':
+      return {
+        message: ['操作太频繁', '操作太頻繁', 'Too many attempts in a short time'],
+        fix: [
+          `请 ${minutesLeft(p)} 分钟后再试。`,
+          `請 ${minutesLeft(p)} 分鐘後再試。`,
+          `Try again in ${minutesLeft(p)} minute(s).`,
+        ],
+      };
     case 'refund_at_network':
       return {
         message: [

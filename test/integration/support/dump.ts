@@ -30,6 +30,7 @@ const schemaTables = {
   receipt_prints: true,
   receipt_sends: true,
   operations: true,
+  auth_attempts: true,
   link_terminal_keys: true,
 } as const satisfies Record<keyof Database, true>;
 

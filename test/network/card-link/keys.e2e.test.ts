@@ -8,7 +8,7 @@ import { DEMO } from '../../../src/demo.js';
 import type { CardLinkPort } from '../../../src/network/card-link/adapter.js';
 import { decryptWorkingKey } from '../../../src/network/iso8583/index.js';
 import { NetworkUnavailableError } from '../../../src/network/port.js';
-import type { Simulator } from '../../../src/network/simulator/index.js';
+import type { Simulator } from '../../../src/simulator/index.js';
 import type { Store } from '../../../src/store/db.js';
 import { storeTargets } from '../../support/stores.js';
 import { effectsOf, foreignSignIn, linkPort, linkSimulator, linkStore, sale, TMK } from './support.js';
@@ -50,7 +50,7 @@ describe.each(storeTargets)('card link keys and trace numbers on $name', (target
     // The failed one is reversed, under the fresh key; the host never applied it.
     const attempt = await attemptOf(lost.requestId);
     expect(attempt.state).toBe('reversing');
-    await link.reverse({ attemptId: attempt.id });
+    await link.reverse({ network: 'card', attemptId: attempt.id });
     expect((await attemptOf(lost.requestId)).state).toBe('reversed');
     expect(effectsOf(sim, 'sale', 1_102)).toEqual([]);
   });
@@ -66,7 +66,7 @@ describe.each(storeTargets)('card link keys and trace numbers on $name', (target
     await foreignSignIn(sim);
 
     const attempt = await attemptOf(dropped.requestId);
-    await link.reverse({ attemptId: attempt.id });
+    await link.reverse({ network: 'card', attemptId: attempt.id });
     expect((await attemptOf(dropped.requestId)).state).toBe('reversed');
     expect(effectsOf(sim, 'sale', 1_202)).toEqual([]);
   });

@@ -8,8 +8,9 @@ import { CardLinkPort } from '../../../src/network/card-link/adapter.js';
 import { CUP_HEADER, DIALECT, TERMINAL_TPDU } from '../../../src/network/card-link/wire.js';
 import { decode, encode, FrameDecoder, frame, type IsoMessage } from '../../../src/network/iso8583/index.js';
 import type { SaleRequest } from '../../../src/network/port.js';
-import { type Simulator, startSimulator } from '../../../src/network/simulator/index.js';
+import { type Simulator, startSimulator } from '../../../src/simulator/index.js';
 import { migrate, openStore, type Store } from '../../../src/store/db.js';
+import { StoreLinkJournal } from '../../../src/store/link-journal.js';
 import { testPan } from '../../support/system.js';
 
 export const TMK = '0123456789ABCDEFFEDCBA9876543210';
@@ -96,7 +97,7 @@ export function linkPort(store: Store, sim: Simulator, timeoutMs = 1_500): CardL
   const port = new CardLinkPort({
     host: '127.0.0.1',
     port: sim.cardPort,
-    store,
+    journal: new StoreLinkJournal(store),
     log: pino({ level: 'silent' }),
     tmkHex: TMK,
     timeoutMs,

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadOrCreateKeyPair, merchantKeyPair, walletKeyPair } from '../../../src/network/qr-wallet/keys.js';
-import { QrLedger } from '../../../src/network/qr-wallet/ledger.js';
 import { signParams, verifyParams } from '../../../src/network/qr-wallet/protocol.js';
+import { QrLedger } from '../../../src/simulator/qr-wallet/ledger.js';
 
 const M = '898100000000001';
 const dirs: string[] = [];

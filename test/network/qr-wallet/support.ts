@@ -6,12 +6,12 @@ import type { NetworkResult } from '../../../src/network/port.js';
 import { type QrWalletClient, QrWalletPort } from '../../../src/network/qr-wallet/client.js';
 import { QR_NOTIFY_PATH, qrNotifyRoutes } from '../../../src/network/qr-wallet/notify-route.js';
 import type { RefundResult } from '../../../src/network/qr-wallet/protocol.js';
-import type { QrFaults } from '../../../src/network/qr-wallet/server.js';
+import type { QrFaults } from '../../../src/simulator/qr-wallet/server.js';
 import {
   DEMO_AUTH_CODE,
   type QrWalletSim,
   startQrWalletSim,
-} from '../../../src/network/qr-wallet/wallet-sim.js';
+} from '../../../src/simulator/qr-wallet/wallet-sim.js';
 
 export const MERCHANT = '898100000000001';
 export const OTHER_MERCHANT = '898100000000002';

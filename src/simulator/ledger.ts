@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { responseCodes } from '../port.js';
-import { reviewRefund } from '../review.js';
+import { responseCodes } from '../network/port.js';
+import { reviewRefund } from './review.js';
 
 /**
  * The simulated network's own books: acquirer + scheme + issuer in one persistent SQLite file,

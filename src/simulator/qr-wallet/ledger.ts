@@ -14,7 +14,7 @@ import {
   type SettleResult,
   type TradeBiz,
   type TradeRef,
-} from './protocol.js';
+} from '../../network/qr-wallet/protocol.js';
 
 /**
  * The QR wallet's own books (the other side of the merchant's ledger): consumer wallet accounts,

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { QrLedger } from './ledger.js';
 import {
   bizValidators,
   firstError,
@@ -19,7 +18,8 @@ import {
   toPrivateKey,
   toPublicKey,
   verifyParams,
-} from './protocol.js';
+} from '../../network/qr-wallet/protocol.js';
+import type { QrLedger } from './ledger.js';
 
 /**
  * The QR wallet simulator's gateway as a Fastify plugin: `POST /gateway` takes every method,

@@ -1,4 +1,4 @@
-import { responseCodes } from './port.js';
+import { responseCodes } from '../network/port.js';
 
 /**
  * Seed 004's review of a refund by the acquirer and scheme: the reasons a refund is refused.

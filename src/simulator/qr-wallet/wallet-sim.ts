@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { QrWalletClient } from './client.js';
-import { merchantKeyPair, type RsaKeyPair, walletKeyPair } from './keys.js';
+import { QrWalletClient } from '../../network/qr-wallet/client.js';
+import { merchantKeyPair, type RsaKeyPair, walletKeyPair } from '../../network/qr-wallet/keys.js';
+import type { RefundNotification } from '../../network/qr-wallet/protocol.js';
 import { QrLedger } from './ledger.js';
-import type { RefundNotification } from './protocol.js';
 import { type QrFaults, qrWalletRoutes } from './server.js';
 
 /** The demo consumer's payment code (an 18-digit Alipay-style code starting 28). */

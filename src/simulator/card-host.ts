@@ -1,6 +1,13 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { answerMti, CUP_HEADER, DIALECT, MAC_REJECTED, MACED, SIGN_IN_AGAIN } from '../card-link/wire.js';
+import {
+  answerMti,
+  CUP_HEADER,
+  DIALECT,
+  MAC_REJECTED,
+  MACED,
+  SIGN_IN_AGAIN,
+} from '../network/card-link/wire.js';
 import {
   attachMac,
   decode,
@@ -13,8 +20,8 @@ import {
   keyCheckValue,
   responseTpdu,
   verifyMac,
-} from '../iso8583/index.js';
-import { responseCodes } from '../port.js';
+} from '../network/iso8583/index.js';
+import { responseCodes } from '../network/port.js';
 import type { FaultPlan } from './faults.js';
 import { SimLedger } from './ledger.js';
 

@@ -1,20 +1,22 @@
 import { ulid } from 'ulid';
 import { acquirerFeeMinor } from '../../domain/payment.js';
-import type { Store } from '../../store/db.js';
-import { forUpdate } from '../../store/db.js';
 import {
   type NetworkPort,
   type NetworkResult,
   NetworkUnavailableError,
   type RefundSubmission,
   responseCodes,
+  type SaleLookup,
+  type SaleLookupResult,
   type SaleRequest,
   type SaleResult,
   type SettlementRequest,
   type SettlementTotals,
   type SubmitAck,
   type VoidRequest,
-} from '../port.js';
+} from '../../network/port.js';
+import type { Store } from '../../store/db.js';
+import { forUpdate } from '../../store/db.js';
 import { reviewRefund } from '../review.js';
 
 /** Acquirer fee (MDR) per method in basis points, charged on sales. */
@@ -31,6 +33,12 @@ export interface InProcessAcquirerOptions {
  * over the original (13), original not completed (25), reason not compliant (57),
  * insufficient merchant funds (51). Decisions are persisted at submission, so a restart of
  * either side loses nothing; results are delivered after `processingDelayMs`.
+ *
+ * Why it uses the store directly, not a journal port: it is not one of our adapters but a stand-in
+ * for the other side of the wire, and its acq_* tables are the network's books, not our journal.
+ * They share our database only so that tests with `NETWORK=in-process` need no second file and
+ * restart with us. A port for them would have this one implementation and only hide that; the
+ * rule "network never imports store" is about our adapters, and this lives under simulator/.
  */
 export class InProcessAcquirer implements NetworkPort {
   readonly name = 'in-process';
@@ -95,6 +103,21 @@ export class InProcessAcquirer implements NetworkPort {
       await this.credit(trx, req.merchantId, req.amountMinor - fee);
       return { approved: true, reference, responseCode: responseCodes.approved };
     });
+  }
+
+  /** The sale as the acquirer's books hold it: unknown or voided ones stand at nothing. */
+  async lookupSale(req: SaleLookup): Promise<SaleLookupResult> {
+    this.checkUp();
+    const row = await this.store.db
+      .selectFrom('acq_transactions')
+      .select(['reference', 'kind', 'status', 'response_code'])
+      .where('request_id', '=', req.requestId)
+      .executeTakeFirst();
+    if (row?.kind !== 'sale' || row.status === 'voided') return { state: 'not_sent' };
+    const code = row.response_code ?? responseCodes.systemError;
+    return code === responseCodes.approved
+      ? { state: 'approved', reference: row.reference }
+      : { state: 'declined', responseCode: code };
   }
 
   async voidSale(req: VoidRequest): Promise<{ approved: boolean; responseCode: string }> {
