@@ -1,5 +1,7 @@
+import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors.js';
 import type { Tx } from './db.js';
+import { enqueueOutbox } from './repo.js';
 import type { OperationKind, OperationStatus, OperationTable } from './schema.js';
 
 /**
@@ -8,6 +10,35 @@ import type { OperationKind, OperationStatus, OperationTable } from './schema.js
  * sees it; it ends `applied` (recorded in the ledger), `released` (the network did nothing), or
  * `compensating` → `compensated` (the network acted but the ledger could not take it: undone).
  */
+
+/** Outbox kind: finish a workflow whose request died between its network call and its write. */
+export const RECOVER_KIND = 'operation.recover';
+
+/**
+ * How long a reservation may stay open before the outbox resolves it: longer than any request
+ * can run (network timeout, reversal, a retry after the idempotency claim went stale).
+ */
+export const RECOVER_AFTER_MS = 300_000;
+
+/**
+ * Queue the reservation's recovery in the caller's transaction (insertOperation does, so a crash at
+ * any later point is recovered); `dueAt` now asks for it at once (a failed apply step).
+ */
+export async function scheduleRecovery(
+  trx: Tx,
+  operationId: string,
+  at: Date,
+  dueAt = new Date(at.getTime() + RECOVER_AFTER_MS),
+): Promise<void> {
+  await enqueueOutbox(trx, {
+    id: `ob_${ulid()}`,
+    kind: RECOVER_KIND,
+    refId: operationId,
+    payload: { operationId },
+    at,
+    dueAt,
+  });
+}
 
 /** Statuses that still hold their reservation. */
 export const activeOperationStatuses: readonly OperationStatus[] = ['reserved'];
@@ -40,6 +71,7 @@ export async function insertOperation(
       updated_at: iso,
     })
     .execute();
+  await scheduleRecovery(trx, op.id, op.at);
 }
 
 /** Reserved operations of one order or one payment (callers hold the merchant lock). */
@@ -102,7 +134,7 @@ export async function moveOperation(
     await trx
       .updateTable('outbox')
       .set({ status: 'done', updated_at: at.toISOString() })
-      .where('kind', '=', 'operation.recover')
+      .where('kind', '=', RECOVER_KIND)
       .where('ref_id', '=', id)
       .where('status', '=', 'pending')
       .execute();

@@ -5,6 +5,7 @@ import { type NetworkPort, NetworkUnavailableError, parseReversal, REVERSE_KIND 
 import { RECEIPT_SEND_KIND, RECEIPT_SEND_MAX_ATTEMPTS, type ReceiptDelivery } from '../receipts/send.js';
 import { SUBMIT_KIND } from '../service/refunds.js';
 import type { Store } from '../store/db.js';
+import { RECOVER_KIND } from '../store/operations.js';
 import { buryOutbox, claimDue, type OutboxUpdate, updateOutbox } from '../store/outbox.js';
 import type { OutboxTable } from '../store/schema.js';
 import {
@@ -12,7 +13,7 @@ import {
   COMPENSATE_KIND,
   runChargeCompensation,
 } from '../workflows/compensation.js';
-import { RECOVER_KIND, recoverOperation } from '../workflows/recovery.js';
+import { recoverOperation } from '../workflows/recovery.js';
 import { applyRefundResult, markDelayed, submitRefund } from '../workflows/refund.js';
 
 export interface WorkerOptions {

@@ -1,39 +1,13 @@
 import type { Logger } from 'pino';
-import { ulid } from 'ulid';
 import type { PaymentMethod } from '../domain/payment.js';
 import { type NetworkPort, NetworkUnavailableError, type VoidRequest } from '../network/port.js';
-import type { Store, Tx } from '../store/db.js';
+import type { Store } from '../store/db.js';
 import { loadOperation, moveOperation } from '../store/operations.js';
-import { enqueueOutbox } from '../store/repo.js';
 import type { OperationTable } from '../store/schema.js';
 import { queueChargeCompensation } from './compensation.js';
 import { applyVoid } from './void.js';
 
-/** Outbox kind: finish a workflow whose request died between its network call and its write. */
-export const RECOVER_KIND = 'operation.recover';
-
-/**
- * How long a reservation may stay open before the outbox resolves it: longer than any request
- * can run (network timeout, reversal, a retry after the idempotency claim went stale).
- */
-export const RECOVER_AFTER_MS = 300_000;
-
-/** Queued in the reservation's own transaction, so a crash at any later point is recovered. */
-export async function scheduleRecovery(
-  trx: Tx,
-  operationId: string,
-  at: Date,
-  dueAt = new Date(at.getTime() + RECOVER_AFTER_MS),
-): Promise<void> {
-  await enqueueOutbox(trx, {
-    id: `ob_${ulid()}`,
-    kind: RECOVER_KIND,
-    refId: operationId,
-    payload: { operationId },
-    at,
-    dueAt,
-  });
-}
+export { RECOVER_KIND } from '../store/operations.js';
 
 /**
  * The outbox handler for `operation.recover`: a reservation still open this long means its

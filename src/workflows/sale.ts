@@ -10,7 +10,6 @@ import type { Tx } from '../store/db.js';
 import { activeOperations, insertOperation, moveOperation } from '../store/operations.js';
 import { lockMerchant } from '../store/repo.js';
 import { queueChargeCompensation } from './compensation.js';
-import { scheduleRecovery } from './recovery.js';
 
 /**
  * A sale (and the charge of an amount increase), as a workflow:
@@ -115,7 +114,6 @@ export async function reserveOperation(
     payload,
     at: now,
   });
-  await scheduleRecovery(trx, id, now);
   return id;
 }
 

@@ -6,9 +6,14 @@ import { NetworkUnavailableError } from '../network/port.js';
 import type { Caller, Ctx } from '../service/context.js';
 import { networkDown, recordVoid } from '../service/payments.js';
 import type { Tx } from '../store/db.js';
-import { insertOperation, loadOperation, moveOperation, refuseWhileActive } from '../store/operations.js';
+import {
+  insertOperation,
+  loadOperation,
+  moveOperation,
+  refuseWhileActive,
+  scheduleRecovery,
+} from '../store/operations.js';
 import { loadPaymentRow, lockMerchant, paymentState } from '../store/repo.js';
-import { scheduleRecovery } from './recovery.js';
 
 /**
  * 撤销 (void), as a workflow:
@@ -127,7 +132,6 @@ async function reserveVoid(ctx: Ctx, caller: Caller, paymentId: string) {
       payload: { request, actor: caller.actor },
       at: now,
     });
-    await scheduleRecovery(trx, operationId, now);
     return { operationId, request };
   });
 }

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentMethod } from '../../src/domain/payment.js';
-import { insertOperation } from '../../src/store/operations.js';
-import { scheduleRecovery } from '../../src/workflows/recovery.js';
+import { insertOperation, scheduleRecovery } from '../../src/store/operations.js';
 import { storeTargets } from '../support/stores.js';
 import {
   type Client,
