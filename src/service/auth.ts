@@ -39,11 +39,7 @@ async function checkPassword(
     locked: 'supervisor_locked' | 'operator_locked';
   },
 ): Promise<OperatorTable> {
-  if (!op) {
-    dummyHash ??= hashPassword('not-a-password');
-    await verifyPassword(await dummyHash, password);
-    throw new DomainError(codes.invalid, 'operator number or password is wrong');
-  }
+  if (!op) return refuseUnknown(password, codes.invalid);
   const checkId = await startCheck(ctx, op, policy, codes.locked);
   let right: boolean;
   try {
@@ -84,9 +80,27 @@ async function checkPassword(
       },
     );
   }
-  throw new DomainError(codes.invalid, 'operator number or password is wrong', {
-    attemptsLeft: policy.lockout.maxAttempts - next.failedAttempts,
-  });
+  // At the counter a supervisor's number is no secret, and the tries left help; at sign-in they
+  // would tell a stranger which operator numbers exist, so sign-in answers the same for all.
+  throw new DomainError(
+    codes.invalid,
+    WRONG_CREDENTIALS,
+    codes.invalid === 'supervisor_password_invalid'
+      ? { attemptsLeft: policy.lockout.maxAttempts - next.failedAttempts }
+      : undefined,
+  );
+}
+
+const WRONG_CREDENTIALS = 'operator number or password is wrong';
+
+/** No such terminal or operator: spend the time a real check takes, then answer as for a wrong password. */
+async function refuseUnknown(
+  password: string,
+  code: 'supervisor_password_invalid' | 'unauthenticated' = 'unauthenticated',
+): Promise<never> {
+  dummyHash ??= hashPassword('not-a-password');
+  await verifyPassword(await dummyHash, password);
+  throw new DomainError(code, WRONG_CREDENTIALS);
 }
 
 /**
@@ -182,7 +196,8 @@ export async function signIn(ctx: Ctx, input: { terminalId: string; operatorNo: 
     .selectAll()
     .where('id', '=', input.terminalId)
     .executeTakeFirst();
-  if (!terminal) throw new DomainError('unauthenticated', 'unknown terminal');
+  // An unknown terminal is answered like a wrong password, after as long: who exists stays unsaid.
+  if (!terminal) return refuseUnknown(input.password);
   const policy = await policyFor(ctx, terminal.merchant_id);
   const op = await ctx.store.db
     .selectFrom('operators')

@@ -459,7 +459,7 @@ describe.skipIf(!haveChromium)('cashier terminal in Chromium', () => {
     await c.press('Enter');
     await c.type('0000');
     await c.press('Enter');
-    await expect.poll(() => c.page.getByRole('alert').textContent()).toContain('还可尝试 4 次');
+    await expect.poll(() => c.page.getByRole('alert').textContent()).toContain('操作员号、密码不对');
     await c.type('1111');
     await c.press('Enter');
     await c.tile('refund').waitFor();
