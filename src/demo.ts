@@ -105,6 +105,7 @@ export async function seedDemo(ctx: Ctx): Promise<boolean> {
           name: o.name,
           password_hash: hashes[i] ?? '',
           failed_attempts: 0,
+          approval_failed_attempts: 0,
           locked_until: null,
           created_at: now,
         })

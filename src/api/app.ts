@@ -11,6 +11,7 @@ import { qrNotifyRoutes } from '../network/qr-wallet/notify-route.js';
 import type { Ctx } from '../service/context.js';
 import { errorHandler, problem, sendProblem } from './errors.js';
 import { officeRoutes } from './routes/office.js';
+import { operatorRoutes } from './routes/operators.js';
 import { outboxRoutes } from './routes/outbox.js';
 import { outcomeRoutes } from './routes/outcomes.js';
 import { paymentRoutes } from './routes/payments.js';
@@ -147,6 +148,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(reconciliationRoutes(ctx));
   await app.register(outcomeRoutes(ctx));
   await app.register(outboxRoutes(ctx));
+  await app.register(operatorRoutes(ctx));
   if (opts.qrNotify) await app.register(qrNotifyRoutes({ handle: opts.qrNotify }));
   await terminalRoutes(app as unknown as FastifyInstance, opts.terminalRoot ?? defaultTerminalRoot);
   return app as unknown as FastifyInstance;

@@ -1,5 +1,11 @@
 import { ulid } from 'ulid';
-import { afterRightPassword, afterWrongPassword, beginCheck, type LockState } from '../domain/auth.js';
+import {
+  afterRightPassword,
+  afterWrongPassword,
+  beginCheck,
+  type LockState,
+  requirePermission,
+} from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { VerifiedApproval } from '../domain/refund.js';
@@ -8,7 +14,7 @@ import { hashPassword, randomToken, sha256Hex, verifyPassword } from '../securit
 import { appendAudit } from '../store/audit.js';
 import { forUpdate, type Tx } from '../store/db.js';
 import { policyOf } from '../store/repo.js';
-import type { OperatorTable } from '../store/schema.js';
+import type { OperatorTable, PasswordPurpose } from '../store/schema.js';
 import type { Caller, Ctx } from './context.js';
 
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
@@ -40,7 +46,8 @@ async function checkPassword(
   },
 ): Promise<OperatorTable> {
   if (!op) return refuseUnknown(password, codes.invalid);
-  const checkId = await startCheck(ctx, op, policy, codes.locked);
+  const purpose: PasswordPurpose = codes.locked === 'supervisor_locked' ? 'approval' : 'sign_in';
+  const checkId = await startCheck(ctx, op, purpose, policy, codes.locked);
   let right: boolean;
   try {
     right = await verifyPassword(op.password_hash, password);
@@ -53,9 +60,9 @@ async function checkPassword(
     await trx.deleteFrom('auth_attempts').where('id', '=', checkId).execute();
     const at = ctx.clock();
     const state = right
-      ? afterRightPassword(lockOf(fresh), at)
-      : afterWrongPassword(lockOf(fresh), at, policy.lockout);
-    await storeLock(trx, op.id, state);
+      ? afterRightPassword(lockOf(fresh, purpose), at)
+      : afterWrongPassword(lockOf(fresh, purpose), at, policy.lockout);
+    await storeLock(trx, op.id, purpose, state);
     if (!right) {
       await appendAudit(trx, {
         merchantId: op.merchant_id,
@@ -63,7 +70,11 @@ async function checkPassword(
         action: state.lockedUntil ? 'operator.locked' : 'operator.password_failed',
         entity: 'operator',
         entityId: op.id,
-        data: { failedAttempts: state.failedAttempts, lockedUntil: state.lockedUntil?.toISOString() ?? null },
+        data: {
+          purpose,
+          failedAttempts: state.failedAttempts,
+          lockedUntil: state.lockedUntil?.toISOString() ?? null,
+        },
         at,
       });
     }
@@ -120,6 +131,7 @@ const CHECK_POLL_MS = 20;
 async function startCheck(
   ctx: Ctx,
   op: OperatorTable,
+  purpose: PasswordPurpose,
   policy: Policy,
   lockedCode: 'supervisor_locked' | 'operator_locked',
 ): Promise<string> {
@@ -132,14 +144,16 @@ async function startCheck(
         .selectFrom('auth_attempts')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .where('operator_id', '=', op.id)
+        .where('purpose', '=', purpose)
         .where('started_at', '>', new Date(now.getTime() - CHECK_STALE_MS).toISOString())
         .executeTakeFirstOrThrow();
-      const decision = beginCheck(lockOf(fresh), Number(running.n), now, policy.lockout);
-      if (decision !== 'allowed') return { decision, lockedUntil: fresh.locked_until };
+      const lock = lockOf(fresh, purpose);
+      const decision = beginCheck(lock, Number(running.n), now, policy.lockout);
+      if (decision !== 'allowed') return { decision, lockedUntil: lock.lockedUntil?.toISOString() ?? null };
       const id = `aa_${ulid()}`;
       await trx
         .insertInto('auth_attempts')
-        .values({ id, operator_id: op.id, started_at: now.toISOString() })
+        .values({ id, operator_id: op.id, started_at: now.toISOString(), purpose })
         .execute();
       return { decision, id };
     });
@@ -175,17 +189,24 @@ async function lockOperator(trx: Tx, operatorId: string): Promise<OperatorTable>
   ).executeTakeFirstOrThrow();
 }
 
-function lockOf(row: Pick<OperatorTable, 'failed_attempts' | 'locked_until'>): LockState {
-  return {
-    failedAttempts: row.failed_attempts,
-    lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
-  };
+function lockOf(row: OperatorTable, purpose: PasswordPurpose): LockState {
+  const [failed, until] =
+    purpose === 'approval'
+      ? [row.approval_failed_attempts, row.approval_locked_until]
+      : [row.failed_attempts, row.locked_until];
+  return { failedAttempts: failed, lockedUntil: until ? new Date(until) : null };
 }
 
-async function storeLock(trx: Tx, operatorId: string, state: LockState): Promise<void> {
+/** Each purpose has its own lock: wrong sign-ins never lock a supervisor's approvals. */
+async function storeLock(trx: Tx, operatorId: string, purpose: PasswordPurpose, state: LockState) {
+  const until = state.lockedUntil?.toISOString() ?? null;
   await trx
     .updateTable('operators')
-    .set({ failed_attempts: state.failedAttempts, locked_until: state.lockedUntil?.toISOString() ?? null })
+    .set(
+      purpose === 'approval'
+        ? { approval_failed_attempts: state.failedAttempts, approval_locked_until: until }
+        : { failed_attempts: state.failedAttempts, locked_until: until },
+    )
     .where('id', '=', operatorId)
     .execute();
 }
@@ -355,4 +376,47 @@ export async function createApiKey(ctx: Ctx, caller: Caller, name: string) {
     });
   });
   return { id, name, key, createdAt: now.toISOString() };
+}
+
+/**
+ * An admin lifts an operator's locks — sign-in and refund password alike — before they expire
+ * (the terminal's lock message says "ask an admin to unlock it"). Audited.
+ */
+export async function unlockOperator(ctx: Ctx, trx: Tx, caller: Caller, operatorNo: string) {
+  requirePermission(caller.principal, 'operator.manage');
+  const op = await forUpdate(
+    trx,
+    trx
+      .selectFrom('operators')
+      .selectAll()
+      .where('merchant_id', '=', caller.merchantId)
+      .where('operator_no', '=', operatorNo),
+  ).executeTakeFirst();
+  if (!op) throw new DomainError('not_found', `operator ${operatorNo} not found`);
+  const now = ctx.clock();
+  await trx
+    .updateTable('operators')
+    .set({ failed_attempts: 0, locked_until: null, approval_failed_attempts: 0, approval_locked_until: null })
+    .where('id', '=', op.id)
+    .execute();
+  await appendAudit(trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'operator.unlocked',
+    entity: 'operator',
+    entityId: op.id,
+    data: {
+      operatorNo,
+      signInLockedUntil: op.locked_until,
+      approvalLockedUntil: op.approval_locked_until,
+    },
+    at: now,
+  });
+  return {
+    operatorNo: op.operator_no,
+    role: op.role,
+    name: op.name,
+    signInLockedUntil: null,
+    approvalLockedUntil: null,
+  };
 }

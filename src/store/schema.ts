@@ -34,8 +34,12 @@ export interface OperatorTable {
   role: Role;
   name: string;
   password_hash: string;
+  /** Sign-in lock. */
   failed_attempts: number;
   locked_until: string | null;
+  /** Refund-password (approval) lock, apart from the sign-in lock. */
+  approval_failed_attempts: number;
+  approval_locked_until: string | null;
   created_at: string;
 }
 
@@ -338,7 +342,11 @@ export interface AuthAttemptTable {
   id: string;
   operator_id: string;
   started_at: string;
+  purpose: PasswordPurpose;
 }
+
+/** Which lock a password check counts against. */
+export type PasswordPurpose = 'sign_in' | 'approval';
 
 export interface Database {
   auth_attempts: AuthAttemptTable;

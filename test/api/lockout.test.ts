@@ -6,6 +6,7 @@ import {
   DEMO,
   orderNo,
   signIn,
+  signIn as signInAt,
   startTestSystem,
   type TestSystem,
   testPan,
@@ -31,10 +32,12 @@ describe.each(storeTargets)('lockout under bursts on $name', (target) => {
     await sys?.close();
   });
 
+  const signInAs = (operatorNo: string, password: string) => signInAt(sys.base, operatorNo, password);
+
   const lockOf = (operatorNo: string) =>
     sys.ctx.store.db
       .selectFrom('operators')
-      .select(['failed_attempts', 'locked_until'])
+      .select(['failed_attempts', 'locked_until', 'approval_locked_until'])
       .where('merchant_id', '=', DEMO.merchantId)
       .where('operator_no', '=', operatorNo)
       .executeTakeFirstOrThrow();
@@ -85,10 +88,89 @@ describe.each(storeTargets)('lockout under bursts on $name', (target) => {
     );
     const evaluated = answers.filter((a) => a.status !== 423);
     expect(evaluated.length).toBeLessThanOrEqual(MAX_ATTEMPTS);
-    expect((await lockOf('02')).locked_until).not.toBeNull();
+    expect((await lockOf('02')).approval_locked_until).not.toBeNull();
+    // The refund-password lock is its own: 02 can still sign in.
+    expect((await lockOf('02')).locked_until).toBeNull();
     const after = (await cashier.call('GET', `/v1/refunds/${refund.body.id}`)).body;
     // Approved only if the right password was among the guesses allowed in the budget.
     if (after.status === 'approved') expect(answers.some((a) => a.status === 200)).toBe(true);
     else expect(after.status).toBe('requested');
+  });
+
+  it('keeps the sign-in lock apart from the refund-password lock, and lets an admin lift both', async () => {
+    // Anyone can send wrong sign-ins for supervisor 00: that locks 00's sign-in only.
+    for (let i = 0; i < MAX_ATTEMPTS; i++) {
+      await call(sys.base, 'POST', '/v1/sessions', {
+        terminalId: DEMO.terminalId,
+        operatorNo: '00',
+        password: `nope-${i}`,
+      });
+    }
+    const signInLocked = await call(sys.base, 'POST', '/v1/sessions', {
+      terminalId: DEMO.terminalId,
+      operatorNo: '00',
+      password: '123456',
+    });
+    expect(signInLocked.status).toBe(423);
+    const sale = await cashier.call('POST', '/v1/payments', {
+      orderNo: orderNo('SEP'),
+      amount: 5_000,
+      currency: 'CNY',
+      method: 'cash',
+    });
+    const approved = await cashier.call('POST', '/v1/refunds', {
+      paymentId: sale.body.id,
+      amount: 500,
+      reason: { code: 'quality_issue' },
+      approvals: [{ operatorNo: '00', password: '123456' }],
+    });
+    expect(approved.status, JSON.stringify(approved.body)).toBe(201);
+    expect(approved.body.status).toBe('approved');
+    // Supervisor 02's approvals were locked by the burst above; its sign-in was not.
+    expect(
+      (
+        await call(sys.base, 'POST', '/v1/sessions', {
+          terminalId: DEMO.terminalId,
+          operatorNo: '02',
+          password: '222222',
+        })
+      ).status,
+    ).toBe(201);
+
+    expect((await cashier.call('POST', '/v1/operators/00/unlock', {})).status).toBe(403);
+    const admin = await signInAs('99', '12345678');
+    const unlocked = await admin.call('POST', '/v1/operators/00/unlock', {});
+    expect(unlocked.status, JSON.stringify(unlocked.body)).toBe(200);
+    expect(unlocked.body).toMatchObject({
+      operatorNo: '00',
+      signInLockedUntil: null,
+      approvalLockedUntil: null,
+    });
+    expect((await admin.call('POST', '/v1/operators/02/unlock', {})).status).toBe(200);
+    expect((await admin.call('POST', '/v1/operators/77/unlock', {})).status).toBe(404);
+    expect(
+      (
+        await call(sys.base, 'POST', '/v1/sessions', {
+          terminalId: DEMO.terminalId,
+          operatorNo: '00',
+          password: '123456',
+        })
+      ).status,
+    ).toBe(201);
+    const sale2 = await cashier.call('POST', '/v1/payments', {
+      orderNo: orderNo('SEP'),
+      amount: 5_000,
+      currency: 'CNY',
+      method: 'cash',
+    });
+    const byTwo = await cashier.call('POST', '/v1/refunds', {
+      paymentId: sale2.body.id,
+      amount: 500,
+      reason: { code: 'quality_issue' },
+      approvals: [{ operatorNo: '02', password: '222222' }],
+    });
+    expect(byTwo.body.status).toBe('approved');
+    const audit = await admin.call('GET', '/v1/audit?limit=100');
+    expect(JSON.stringify(audit.body)).toContain('operator.unlocked');
   });
 });

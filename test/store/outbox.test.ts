@@ -108,6 +108,7 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0006_link_state',
         '0007_workflows',
         '0008_auth_attempts',
+        '0009_approval_lock',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {
