@@ -134,7 +134,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     port: int('PORT', env.PORT, 3000, 0, 65535),
-    host: env.HOST ?? '0.0.0.0',
+    // The demo (bundled simulator) answers on this machine only; a shop's server sets HOST=0.0.0.0
+    // (or its LAN address) so the terminals can reach it.
+    host: env.HOST ?? ((env.NETWORK ?? 'sim') === 'sim' ? '127.0.0.1' : '0.0.0.0'),
     databaseUrl,
     dataDir,
     logLevel: env.LOG_LEVEL ?? 'info',

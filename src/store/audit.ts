@@ -85,11 +85,17 @@ export interface AuditVerification {
 }
 
 /** Recompute the whole chain; any edited, removed or reordered entry breaks it. */
-export async function verifyAudit(store: Store): Promise<AuditVerification> {
+/**
+ * Recompute the whole chain (it links every merchant's entries); with `merchantId`, `entries`
+ * counts only that merchant's, so a merchant learns nothing of the others' volume.
+ */
+export async function verifyAudit(store: Store, merchantId?: string): Promise<AuditVerification> {
   const PAGE = 1000;
   let prev = '0'.repeat(64);
   let expectedSeq = 1;
   let entries = 0;
+  let mine = 0;
+  const counted = () => (merchantId === undefined ? entries : mine);
   for (;;) {
     const rows = (await store.db
       .selectFrom('audit_log')
@@ -101,17 +107,18 @@ export async function verifyAudit(store: Store): Promise<AuditVerification> {
     for (const r of rows) {
       const seq = Number(r.seq);
       if (seq !== expectedSeq || r.prev_hash !== prev || entryHash(prev, seq, r) !== r.hash) {
-        return { ok: false, entries, firstBrokenSeq: expectedSeq };
+        return { ok: false, entries: counted(), firstBrokenSeq: expectedSeq };
       }
       prev = r.hash;
       expectedSeq++;
       entries++;
+      if (r.merchant_id === merchantId) mine++;
     }
     if (rows.length < PAGE) break;
   }
   const head = await store.db.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst();
   if (!head || Number(head.last_seq) !== entries || head.last_hash !== prev) {
-    return { ok: false, entries, firstBrokenSeq: entries + 1 };
+    return { ok: false, entries: counted(), firstBrokenSeq: entries + 1 };
   }
-  return { ok: true, entries };
+  return { ok: true, entries: counted() };
 }

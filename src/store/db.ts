@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
@@ -57,6 +57,8 @@ export function openStore(url: string, opts: { poolSize?: number } = {}): Store 
 function openSqlite(path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const raw = new SqliteDatabase(path);
+  // The ledger is readable by its owner only (SQLite gives the -wal and -shm files the same mode).
+  if (path !== ':memory:') chmodSync(path, 0o600);
   raw.pragma('journal_mode = WAL');
   // FULL: a committed refund survives power loss too, not only a process crash.
   raw.pragma('synchronous = FULL');

@@ -166,7 +166,7 @@ export const officeRoutes =
       async (req) => {
         const caller = await requireCaller(ctx, req);
         requirePermission(caller.principal, 'audit.read');
-        return verifyAudit(ctx.store);
+        return verifyAudit(ctx.store, caller.merchantId);
       },
     );
 
