@@ -208,7 +208,10 @@ export const PolicyBody = Type.Object(
 );
 
 export const ApiKeyBody = Type.Object(
-  { name: Type.String({ minLength: 1, maxLength: 64 }) },
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+  },
   { additionalProperties: false },
 );
 

@@ -277,7 +277,10 @@ export async function authenticate(ctx: Ctx, token: string): Promise<Caller> {
       .where('key_hash', '=', hash)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    if (!key) throw new DomainError('unauthenticated', 'the API key is not valid');
+    const now = ctx.clock();
+    if (!key || (key.expires_at !== null && Date.parse(key.expires_at) <= now.getTime()))
+      throw new DomainError('unauthenticated', 'the API key is not valid (unknown, revoked or expired)');
+    await touchApiKey(ctx, key.id, key.last_used_at, now);
     return {
       merchantId: key.merchant_id,
       principal: 'merchant_system',
@@ -349,10 +352,24 @@ export async function verifyApprovals(
   return verified;
 }
 
-export async function createApiKey(ctx: Ctx, caller: Caller, name: string) {
+/** How often a key's last use is written: not on every request of a busy merchant system. */
+const TOUCH_EVERY_MS = 60_000;
+
+async function touchApiKey(ctx: Ctx, id: string, lastUsedAt: string | null, now: Date): Promise<void> {
+  if (lastUsedAt !== null && now.getTime() - Date.parse(lastUsedAt) < TOUCH_EVERY_MS) return;
+  await ctx.store.db
+    .updateTable('api_keys')
+    .set({ last_used_at: now.toISOString() })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function createApiKey(ctx: Ctx, caller: Caller, name: string, expiresInDays?: number) {
   const key = randomToken('rdk_');
   const id = `key_${ulid()}`;
   const now = ctx.clock();
+  const expiresAt =
+    expiresInDays === undefined ? null : new Date(now.getTime() + expiresInDays * 86_400_000).toISOString();
   await ctx.store.tx(async (trx) => {
     await trx
       .insertInto('api_keys')
@@ -363,6 +380,8 @@ export async function createApiKey(ctx: Ctx, caller: Caller, name: string) {
         key_hash: sha256Hex(key),
         created_at: now.toISOString(),
         revoked_at: null,
+        expires_at: expiresAt,
+        last_used_at: null,
       })
       .execute();
     await appendAudit(trx, {
@@ -371,11 +390,67 @@ export async function createApiKey(ctx: Ctx, caller: Caller, name: string) {
       action: 'api_key.created',
       entity: 'api_key',
       entityId: id,
-      data: { name },
+      data: { name, expiresAt },
       at: now,
     });
   });
-  return { id, name, key, createdAt: now.toISOString() };
+  return { id, name, key, createdAt: now.toISOString(), expiresAt };
+}
+
+type ApiKeyRow = {
+  id: string;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+  expires_at: string | null;
+  last_used_at: string | null;
+};
+
+function apiKeyView(k: ApiKeyRow) {
+  return {
+    id: k.id,
+    name: k.name,
+    createdAt: k.created_at,
+    expiresAt: k.expires_at,
+    lastUsedAt: k.last_used_at,
+    revokedAt: k.revoked_at,
+  };
+}
+
+/** The merchant's API keys, newest first; the keys themselves were shown once and are not kept. */
+export async function listApiKeys(ctx: Ctx, caller: Caller) {
+  const rows = await ctx.store.db
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'created_at', 'revoked_at', 'expires_at', 'last_used_at'])
+    .where('merchant_id', '=', caller.merchantId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  return { data: rows.map(apiKeyView) };
+}
+
+/** Revoke a key at once (audited); revoking twice answers the same. */
+export async function revokeApiKey(ctx: Ctx, trx: Tx, caller: Caller, id: string) {
+  const key = await trx
+    .selectFrom('api_keys')
+    .select(['id', 'name', 'created_at', 'revoked_at', 'expires_at', 'last_used_at'])
+    .where('merchant_id', '=', caller.merchantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!key) throw new DomainError('not_found', `API key ${id} not found`);
+  if (key.revoked_at !== null) return apiKeyView(key);
+  const now = ctx.clock().toISOString();
+  await trx.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).execute();
+  await appendAudit(trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'api_key.revoked',
+    entity: 'api_key',
+    entityId: id,
+    data: { name: key.name },
+    at: new Date(now),
+  });
+  return apiKeyView({ ...key, revoked_at: now });
 }
 
 /**

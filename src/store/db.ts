@@ -12,6 +12,7 @@ import * as m0006 from './migrations/0006_link_state.js';
 import * as m0007 from './migrations/0007_workflows.js';
 import * as m0008 from './migrations/0008_auth_attempts.js';
 import * as m0009 from './migrations/0009_approval_lock.js';
+import * as m0010 from './migrations/0010_api_key_life.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -115,6 +116,7 @@ const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise
   { name: '0007_workflows', up: m0007.up },
   { name: '0008_auth_attempts', up: m0008.up },
   { name: '0009_approval_lock', up: m0009.up },
+  { name: '0010_api_key_life', up: m0010.up },
 ];
 
 /**

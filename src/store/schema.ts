@@ -59,6 +59,10 @@ export interface ApiKeyTable {
   key_hash: string;
   created_at: string;
   revoked_at: string | null;
+  /** Unset: the key does not expire. */
+  expires_at: string | null;
+  /** Updated at most once a minute. */
+  last_used_at: string | null;
 }
 
 export interface PaymentTable {

@@ -109,6 +109,7 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0007_workflows',
         '0008_auth_attempts',
         '0009_approval_lock',
+        '0010_api_key_life',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {

@@ -1,14 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePermission } from '../../domain/auth.js';
+import { DomainError } from '../../domain/errors.js';
 import type { LinkStatus } from '../../network/port.js';
-import { createApiKey, signIn, signOut } from '../../service/auth.js';
+import { createApiKey, listApiKeys, revokeApiKey, signIn, signOut } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { outboxDepth } from '../../worker/outbox.js';
-import { bearer, requireCaller } from '../http.js';
-import { AUTHED, answers, bodyRefusals, problems, rawAnswers } from '../schemas/problems.js';
-import { ApiKeyView, CallerView, HealthView, SessionView } from '../schemas/responses.js';
-import { ApiKeyBody, SessionBody } from '../schemas.js';
+import { bearer, mutate, requireCaller } from '../http.js';
+import { AUTHED, answers, bodyRefusals, MUTATION, problems, rawAnswers } from '../schemas/problems.js';
+import {
+  ApiKeyInfo,
+  ApiKeyList,
+  ApiKeyView,
+  CallerView,
+  HealthView,
+  SessionView,
+} from '../schemas/responses.js';
+import { ApiKeyBody, IdParams, SessionBody } from '../schemas.js';
 
 export const sessionRoutes =
   (ctx: Ctx, signInPerMinute: number): FastifyPluginAsyncTypebox =>
@@ -84,11 +92,20 @@ export const sessionRoutes =
         schema: {
           tags: ['sessions'],
           summary: 'Sign out',
-          response: rawAnswers({ 204: Type.Null({ description: 'Signed out' }), ...problems(...AUTHED) }),
+          response: rawAnswers({
+            204: Type.Null({ description: 'Signed out' }),
+            ...problems(...AUTHED, 'validation_failed'),
+          }),
         },
       },
       async (req, reply) => {
-        await requireCaller(ctx, req);
+        const caller = await requireCaller(ctx, req);
+        if (caller.principal === 'merchant_system') {
+          throw new DomainError(
+            'validation_failed',
+            'an API key is not a session: revoke it with DELETE /v1/api-keys/:id (admin)',
+          );
+        }
         const token = bearer(req);
         if (token) await signOut(ctx, token);
         return reply.code(204).send();
@@ -132,7 +149,46 @@ export const sessionRoutes =
         const caller = await requireCaller(ctx, req);
         requirePermission(caller.principal, 'operator.manage');
         // The key is shown once; only its hash is stored, so there is nothing to replay.
-        return reply.code(201).send(await createApiKey(ctx, caller, req.body.name));
+        return reply.code(201).send(await createApiKey(ctx, caller, req.body.name, req.body.expiresInDays));
+      },
+    );
+
+    app.get(
+      '/v1/api-keys',
+      {
+        schema: {
+          tags: ['sessions'],
+          summary: "List the merchant's API keys with expiry, last use and revocation (admin)",
+          response: answers({ 200: ApiKeyList, ...problems(...AUTHED, 'forbidden') }),
+        },
+      },
+      async (req) => {
+        const caller = await requireCaller(ctx, req);
+        requirePermission(caller.principal, 'operator.manage');
+        return listApiKeys(ctx, caller);
+      },
+    );
+
+    app.delete(
+      '/v1/api-keys/:id',
+      {
+        schema: {
+          tags: ['sessions'],
+          summary: 'Revoke an API key at once (admin, audited)',
+          params: IdParams,
+          response: answers({
+            200: ApiKeyInfo,
+            ...problems(...AUTHED, ...MUTATION, 'forbidden', 'not_found'),
+          }),
+        },
+      },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        requirePermission(caller.principal, 'operator.manage');
+        return mutate(ctx, req, reply, caller, {
+          status: 200,
+          work: (trx) => revokeApiKey(ctx, trx, caller, req.params.id),
+        });
       },
     );
   };

@@ -327,8 +327,26 @@ export const ApiKeyView = Type.Object(
     name: Type.String(),
     key: Type.String({ description: 'shown once: only its hash is stored' }),
     createdAt: Time,
+    expiresAt: nullable(Time),
   },
   { description: 'A new API key' },
+);
+
+export const ApiKeyInfo = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    createdAt: Time,
+    expiresAt: nullable(Time),
+    lastUsedAt: nullable(Time),
+    revokedAt: nullable(Time),
+  },
+  { description: 'An API key as listed: never the key itself' },
+);
+
+export const ApiKeyList = Type.Object(
+  { data: Type.Array(ApiKeyInfo) },
+  { description: "The merchant's API keys" },
 );
 
 const ReceiptChannel = oneOf(['email', 'sms'] as const);
