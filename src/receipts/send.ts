@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { ulid } from 'ulid';
+import { monotonicFactory, ulid } from 'ulid';
+
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import { mask, type Secrets, seal, unseal } from '../security.js';
@@ -13,6 +14,9 @@ import type { ReceiptLang } from './model.js';
 import type { ReceiptSenders } from './senders.js';
 import { loadVoucherModel } from './service.js';
 import { renderText } from './text.js';
+
+/** Send ids of one request sort in the order the channels were given (same millisecond). */
+const sendId = monotonicFactory();
 
 /** Outbox kind of one voucher delivery (one channel, one destination). */
 export const RECEIPT_SEND_KIND = 'receipt.send';
@@ -79,7 +83,7 @@ export async function requestReceiptSend(
   const at = now.toISOString();
   const data = [];
   for (const t of targets) {
-    const id = `rs_${ulid()}`;
+    const id = `rs_${sendId()}`;
     await trx
       .insertInto('receipt_sends')
       .values({
