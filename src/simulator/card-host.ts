@@ -4,6 +4,7 @@ import {
   answerMti,
   CUP_HEADER,
   DIALECT,
+  FINANCIAL,
   MAC_REJECTED,
   MACED,
   SIGN_IN_AGAIN,
@@ -86,7 +87,7 @@ export class CardHost {
     }
     const req = d.message;
     this.received.set(req.mti, (this.received.get(req.mti) ?? 0) + 1);
-    const financial = MACED.has(req.mti);
+    const financial = FINANCIAL.has(req.mti);
     const fate = financial ? this.opts.faults.decide() : { kind: 'answer' as const, delayMs: 0 };
     let answer: IsoMessage;
     try {

@@ -669,6 +669,28 @@ export class CardLinkPort implements NetworkPort {
     }
   }
 
+  /**
+   * One settlement message (0500 or 0320) under the terminal's MAC. A host that refuses our MAC
+   * (A0, 77) applied nothing: sign in again and send it once more. An answer whose own MAC fails
+   * is not believed: the keys are renewed and the settlement fails, to be repeated by its caller.
+   */
+  private async settlementExchange(terminal: LinkTerminal, message: WireMessage): Promise<WireMessage> {
+    let key = await this.macKeyFor(terminal.id, terminal.merchantId, terminal.batchNo);
+    let answer = await this.conn.request({ ...message, macKey: key.key }, this.opts.timeoutMs);
+    const code = answer.fields['39'];
+    if (code === MAC_REJECTED || code === SIGN_IN_AGAIN) {
+      key = await this.keyFailed(terminal, key, `the host refused the MAC of a ${message.mti}`);
+      answer = await this.conn.request({ ...message, macKey: key.key }, this.opts.timeoutMs);
+    }
+    if (!macValid(answer, key.key)) {
+      this.opts.log.error({ terminalId: terminal.id, mti: answer.mti }, 'settlement answer with a bad MAC');
+      void this.keyFailed(terminal, key, `a ${answer.mti} failed its MAC check`).catch(() => undefined);
+      throw new NetworkUnavailableError(`the acquirer's ${answer.mti} failed its MAC check`);
+    }
+    this.proveLink(true);
+    return answer;
+  }
+
   /** 0500 with our debit/credit totals; if the host disagrees, 0320 batch upload, then its totals. */
   async settle(req: SettlementRequest): Promise<SettlementTotals> {
     const terminal = await this.terminalFor(req.merchantId, req.terminalId);
@@ -678,20 +700,17 @@ export class CardLinkPort implements NetworkPort {
       `${amount12(t.sales.amountMinor)}${String(t.sales.count).padStart(3, '0')}` +
       `${amount12(t.refunds.amountMinor)}${String(t.refunds.count).padStart(3, '0')}0`;
     const stan = await this.nextStan(terminal.id, batch);
-    const answer = await this.conn.request(
-      {
-        mti: '0500',
-        fields: {
-          '11': stan,
-          '41': terminal.id,
-          '42': req.merchantId,
-          '48': totals48(req.local),
-          '49': '156',
-          '60': `00${batch}201`,
-        },
+    const answer = await this.settlementExchange(terminal, {
+      mti: '0500',
+      fields: {
+        '11': stan,
+        '41': terminal.id,
+        '42': req.merchantId,
+        '48': totals48(req.local),
+        '49': '156',
+        '60': `00${batch}201`,
       },
-      this.opts.timeoutMs,
-    );
+    });
     const f48 = answer.fields['48'] ?? '';
     if (answer.fields['39'] !== '00' || f48.length < 31) {
       throw new NetworkUnavailableError(`settlement refused (${answer.fields['39'] ?? 'no code'})`);
@@ -708,21 +727,18 @@ export class CardLinkPort implements NetworkPort {
       for (const a of sent) {
         const s = await this.nextStan(terminal.id, batch);
         const o = JSON.parse(a.requestJson) as ReversalData;
-        await this.conn.request(
-          {
-            mti: '0320',
-            fields: {
-              '3': o.fields['3'] ?? '000000',
-              '4': o.fields['4'] ?? amount12(0),
-              '11': s,
-              '37': a.reference ?? '',
-              '41': terminal.id,
-              '42': req.merchantId,
-              '60': `00${batch}201`,
-            },
+        await this.settlementExchange(terminal, {
+          mti: '0320',
+          fields: {
+            '3': o.fields['3'] ?? '000000',
+            '4': o.fields['4'] ?? amount12(0),
+            '11': s,
+            '37': a.reference ?? '',
+            '41': terminal.id,
+            '42': req.merchantId,
+            '60': `00${batch}201`,
           },
-          this.opts.timeoutMs,
-        );
+        });
       }
     }
     return network;

@@ -22,8 +22,16 @@ export const CUP_HEADER = '603100310000';
 export const MAC_REJECTED = 'A0';
 export const SIGN_IN_AGAIN = '77';
 
-/** Message types that carry a MAC, both ways. */
-export const MACED = new Set(['0200', '0210', '0220', '0230', '0400', '0410']);
+/** Financial messages: they move money (and are what the simulator's faults act on). */
+export const FINANCIAL = new Set(['0200', '0210', '0220', '0230', '0400', '0410']);
+
+/**
+ * Message types that carry a MAC, both ways: every one that changes state at the host. Besides the
+ * financial ones, the batch settlement (0500: it closes the terminal's batch) and the batch upload
+ * (0320) — an unauthenticated 0500 could otherwise close a batch and make same-day voids fail. Only
+ * sign-in (0800, which installs the keys) and echo (0820, which changes nothing) go without.
+ */
+export const MACED = new Set([...FINANCIAL, '0500', '0510', '0320', '0330']);
 
 export interface WireMessage extends IsoMessage {
   /** The decoded message's own bytes, to verify its MAC. */
