@@ -453,6 +453,32 @@ export async function revokeApiKey(ctx: Ctx, trx: Tx, caller: Caller, id: string
   return apiKeyView({ ...key, revoked_at: now });
 }
 
+/** A lock still in force at `now`, else null: an expired lock is shown as none. */
+function lockInForce(until: string | null, now: Date): string | null {
+  return until !== null && new Date(until).getTime() > now.getTime() ? until : null;
+}
+
+/** The merchant's operators with their locks, for an admin deciding whom to unlock. */
+export async function listOperators(ctx: Ctx, caller: Caller) {
+  requirePermission(caller.principal, 'operator.manage');
+  const now = ctx.clock();
+  const rows = await ctx.store.db
+    .selectFrom('operators')
+    .select(['operator_no', 'role', 'name', 'locked_until', 'approval_locked_until'])
+    .where('merchant_id', '=', caller.merchantId)
+    .orderBy('operator_no')
+    .execute();
+  return {
+    data: rows.map((o) => ({
+      operatorNo: o.operator_no,
+      role: o.role,
+      name: o.name,
+      signInLockedUntil: lockInForce(o.locked_until, now),
+      approvalLockedUntil: lockInForce(o.approval_locked_until, now),
+    })),
+  };
+}
+
 /**
  * An admin lifts an operator's locks — sign-in and refund password alike — before they expire
  * (the terminal's lock message says "ask an admin to unlock it"). Audited.

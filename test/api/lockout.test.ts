@@ -138,7 +138,16 @@ describe.each(storeTargets)('lockout under bursts on $name', (target) => {
     ).toBe(201);
 
     expect((await cashier.call('POST', '/v1/operators/00/unlock', {})).status).toBe(403);
+    expect((await cashier.call('GET', '/v1/operators')).status).toBe(403);
     const admin = await signInAs('99', '12345678');
+    const before = await admin.call('GET', '/v1/operators');
+    expect(before.status).toBe(200);
+    const lockOf = (no: string) =>
+      (before.body.data as { operatorNo: string; signInLockedUntil: string | null }[]).find(
+        (o) => o.operatorNo === no,
+      );
+    expect(lockOf('00')?.signInLockedUntil).toEqual(expect.any(String));
+    expect(lockOf('01')?.signInLockedUntil).toBeNull();
     const unlocked = await admin.call('POST', '/v1/operators/00/unlock', {});
     expect(unlocked.status, JSON.stringify(unlocked.body)).toBe(200);
     expect(unlocked.body).toMatchObject({
@@ -148,6 +157,9 @@ describe.each(storeTargets)('lockout under bursts on $name', (target) => {
     });
     expect((await admin.call('POST', '/v1/operators/02/unlock', {})).status).toBe(200);
     expect((await admin.call('POST', '/v1/operators/77/unlock', {})).status).toBe(404);
+    const after = await admin.call('GET', '/v1/operators');
+    for (const o of after.body.data)
+      expect(o).toMatchObject({ signInLockedUntil: null, approvalLockedUntil: null });
     expect(
       (
         await call(sys.base, 'POST', '/v1/sessions', {

@@ -285,6 +285,46 @@ describe.skipIf(!haveChromium)('cashier terminal in Chromium', () => {
     expect((await api.call('GET', `/v1/refunds?paymentId=${p.id}`)).body.data).toHaveLength(1);
   });
 
+  it("lets an admin lift a supervisor's refund-password lock from the terminal (issue 9, defect 2)", async () => {
+    const p = await pay(3_000);
+    const refund = (password: string, key = `lock-${password}-${Math.random()}`) =>
+      api.call(
+        'POST',
+        '/v1/refunds',
+        {
+          paymentId: p.id,
+          amount: 500,
+          reason: { code: 'quality_issue' },
+          approvals: [{ operatorNo: '00', password }],
+        },
+        { 'idempotency-key': key },
+      );
+    for (let i = 0; i < 5; i++) await refund(`bad-${i}`);
+    expect((await refund('123456')).status).toBe(423);
+
+    // A cashier has no operators tile.
+    const cashier = await terminal();
+    await cashier.signIn(sys.base);
+    expect(await cashier.tile('operators').count()).toBe(0);
+
+    const admin = await terminal();
+    await admin.signIn(sys.base, '99', '12345678');
+    await admin.tap(admin.tile('operators'));
+    const row = admin.page.locator('[data-operator="00"]');
+    await expect.poll(() => row.getByTestId('lock-status').textContent()).toContain('授权锁定至');
+    expect(await admin.page.locator('[data-operator="01"]').getByTestId('lock-status').textContent()).toBe(
+      '正常',
+    );
+    await admin.tap(admin.page.getByTestId('unlock-00'));
+    await admin.page.getByRole('status').getByText('已解除 00 的锁定').waitFor();
+    await expect.poll(() => row.getByTestId('lock-status').textContent()).toBe('正常');
+    expect(await admin.page.getByTestId('unlock-00').count()).toBe(0);
+
+    const approved = await refund('123456');
+    expect(approved.status, JSON.stringify(approved.body)).toBe(201);
+    expect(approved.body.status).toBe('approved');
+  });
+
   it('shows the network link going down and coming back (网络中断 / 网络正常)', async () => {
     const link = sys.inProcess;
     if (!link) throw new Error('this suite runs on the in-process network');

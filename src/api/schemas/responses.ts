@@ -349,6 +349,22 @@ export const ApiKeyList = Type.Object(
   { description: "The merchant's API keys" },
 );
 
+export const OperatorView = Type.Object(
+  {
+    operatorNo: Type.String(),
+    role: oneOf(roles),
+    name: Type.String(),
+    signInLockedUntil: nullable(Time),
+    approvalLockedUntil: nullable(Time),
+  },
+  { description: 'An operator of the merchant, with the locks in force now (null: not locked)' },
+);
+
+export const OperatorList = Type.Object(
+  { data: Type.Array(OperatorView) },
+  { description: "The merchant's operators, by number" },
+);
+
 const ReceiptChannel = oneOf(['email', 'sms'] as const);
 const ReceiptSendStatus = oneOf(['queued', 'sent', 'failed'] as const);
 export const ReceiptSendsQueued = list(

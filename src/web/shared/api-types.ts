@@ -34,6 +34,7 @@ export type Policy = Static<typeof V.PolicyView>;
 export type Session = Static<typeof V.SessionView>;
 export type Caller = Static<typeof V.CallerView>;
 export type Health = Static<typeof V.HealthView>;
+export type OperatorInfo = Static<typeof V.OperatorView>;
 
 export type Reason = Static<typeof ReasonSchema>;
 export type ReasonCode = Reason['code'];

@@ -12,6 +12,7 @@ export type {
   Lang,
   LineItem,
   Localized,
+  OperatorInfo,
   Order,
   Outcome,
   Page,

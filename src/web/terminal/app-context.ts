@@ -11,7 +11,8 @@ export type Route =
   | { name: 'adjust' }
   | { name: 'transactions' }
   | { name: 'settlement' }
-  | { name: 'reprint'; refundId?: string };
+  | { name: 'reprint'; refundId?: string }
+  | { name: 'operators' };
 
 export type NetworkState = 'up' | 'down' | 'unknown';
 

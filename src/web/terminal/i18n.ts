@@ -62,6 +62,8 @@ const m = {
   settlementHint: ['批结算并对账', '批結算並對帳', 'Close the batch, reconcile'],
   reprintHint: ['补打退款凭证', '補打退款憑證', 'Print a voucher again'],
   signOutHint: ['结束本班次', '結束本班次', 'End your shift'],
+  operators: ['操作员', '操作員', 'Operators'],
+  operatorsHint: ['查看并解除锁定（管理员）', '查看並解除鎖定（管理員）', 'See and lift lockouts (admin)'],
 
   // reasons and statuses
   'reason.quality_issue': ['商品存在质量问题', '商品存在品質問題', 'Quality problem'],
@@ -315,6 +317,25 @@ const m = {
   byRefundNo: ['按退款单号', '按退款單號', 'By refund no.'],
   recentRefunds: ['最近的退款', '最近的退款', 'Recent refunds'],
   noRecentRefunds: ['还没有退款。', '還沒有退款。', 'No refunds yet.'],
+
+  // operators (admin)
+  opsTitle: ['操作员管理', '操作員管理', 'Operators'],
+  opsExplain: [
+    '密码连续输错会锁定签到或退款授权；确认是本人后可提前解除。',
+    '密碼連續輸錯會鎖定簽到或退款授權；確認是本人後可提前解除。',
+    'Wrong passwords lock sign-in or refund approval; lift a lock early once you know it was the operator.',
+  ],
+  opsStatus: ['状态', '狀態', 'Status'],
+  opsRole: ['角色', '角色', 'Role'],
+  opsName: ['姓名', '姓名', 'Name'],
+  opsFree: ['正常', '正常', 'Not locked'],
+  opsSignInLocked: ['签到锁定至 {time}', '簽到鎖定至 {time}', 'Sign-in locked until {time}'],
+  opsApprovalLocked: ['授权锁定至 {time}', '授權鎖定至 {time}', 'Approvals locked until {time}'],
+  opsUnlock: ['解除锁定', '解除鎖定', 'Unlock'],
+  opsUnlocked: ['已解除 {no} 的锁定', '已解除 {no} 的鎖定', 'Operator {no} unlocked'],
+  'role.cashier': ['收银员', '收銀員', 'Cashier'],
+  'role.supervisor': ['主管', '主管', 'Supervisor'],
+  'role.admin': ['管理员', '管理員', 'Admin'],
 
   // sale
   saleTitle: ['消费（演示）', '消費（示範）', 'Sale (demo)'],

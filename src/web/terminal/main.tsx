@@ -5,6 +5,7 @@ import { AppContext, type AppCtx, type NetworkState, type Route } from './app-co
 import { I18nContext, initialLang, langNames, langs, type MessageKey, saveLang, translate } from './i18n';
 import { AdjustScreen } from './screens/Adjust';
 import { HomeScreen } from './screens/Home';
+import { OperatorsScreen } from './screens/Operators';
 import { RefundScreen } from './screens/Refund';
 import { ReprintScreen } from './screens/Reprint';
 import { SaleScreen } from './screens/Sale';
@@ -63,6 +64,7 @@ const titles: Record<Route['name'], MessageKey> = {
   transactions: 'txTitle',
   settlement: 'stlTitle',
   reprint: 'reprintTitle',
+  operators: 'opsTitle',
 };
 
 function App() {
@@ -235,6 +237,8 @@ function Screen({ route }: { route: Route }) {
       return <SettlementScreen />;
     case 'reprint':
       return <ReprintScreen refundId={route.refundId} />;
+    case 'operators':
+      return <OperatorsScreen />;
   }
 }
 

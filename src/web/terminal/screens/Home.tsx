@@ -14,13 +14,18 @@ const tiles: { route: Route['name'] | 'signOut'; label: MessageKey; hint: Messag
   { route: 'signOut', label: 'signOut', hint: 'signOutHint' },
 ];
 
-/** The eight things a cashier does, as big tiles; 退货 first, where the thumb lands. */
+/** Only an admin manages operators (lifts lockouts); the tile sits before 签退. */
+const adminTile = { route: 'operators', label: 'operators', hint: 'operatorsHint' } as const;
+
+/** The eight things a cashier does, as big tiles; 退货 first, where the thumb lands. An admin sees a ninth. */
 export function HomeScreen() {
-  const { go, signOut } = useApp();
+  const { go, signOut, session } = useApp();
   const { t } = useI18n();
+  const admin = session.operator.role === 'admin';
+  const shown = admin ? [...tiles.slice(0, -1), adminTile, ...tiles.slice(-1)] : tiles;
   return (
-    <nav class="home-grid" aria-label={t('homeTitle')}>
-      {tiles.map((tile) => (
+    <nav class={admin ? 'home-grid home-grid-admin' : 'home-grid'} aria-label={t('homeTitle')}>
+      {shown.map((tile) => (
         <button
           key={tile.route}
           type="button"
