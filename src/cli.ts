@@ -16,10 +16,19 @@ Usage:
   refund-desk reconcile <file.csv> --day YYYY-MM-DD [--merchant 898100000000001]
                                reconcile the network's settlement file against DATABASE_URL's ledger;
                                the run as JSON on stdout; exit 0 balanced, 3 mismatches or bad rows
+  refund-desk keys status      rows sealed / tokenised under each key id (JSON)
+  refund-desk keys rotate [--data|--token|--all]
+                               a fresh current key in DATA_DIR/secrets.json; running processes use it
+                               for new writes within KEY_RELOAD_INTERVAL_MS, no restart
+  refund-desk keys reseal      re-seal every value still under an old data key (the worker does it too)
+  refund-desk keys retire <id> [--data|--token]
+                               remove an old key; refused while any row still uses it
   refund-desk help             this text
 
 Environment: PORT (3000), DATABASE_URL (sqlite:./data/refund-desk.db | postgres://…), DATA_DIR (./data),
-  LOG_LEVEL (info), SEED_DEMO (1), WORKER (1), DATA_KEY / TOKEN_KEY (base64, 32 bytes),
+  LOG_LEVEL (info), SEED_DEMO (1), WORKER (1), DATA_KEY / TOKEN_KEY (base64, 32 bytes) or
+  DATA_KEYS / TOKEN_KEYS (id:base64,… oldest first, the last current; default DATA_DIR/secrets.json),
+  KEY_RELOAD_INTERVAL_MS (5000), KEY_RESEAL_INTERVAL_MS (2000, 0 = no background re-seal),
   NETWORK (sim | host | in-process), ACQUIRER_HOST / ACQUIRER_PORT (127.0.0.1:3900), SIM_CONTROL_PORT (3901),
   TERMINAL_MASTER_KEY (32 hex), NETWORK_TIMEOUT_MS (5000), NETWORK_DELAY_MS (1500, in-process only),
   SETTLEMENT_FILE_URL (http://127.0.0.1:SIM_CONTROL_PORT/settlement-files/{merchantId}/{day})`;
@@ -142,6 +151,15 @@ async function main(argv: string[]): Promise<void> {
         stdout: (t) => process.stdout.write(t),
         stderr: (t) => process.stderr.write(t),
         progress: process.stderr.isTTY === true,
+      });
+      return;
+    }
+    case 'keys': {
+      const { keysCommand } = await import('./service/keys-command.js');
+      process.exitCode = await keysCommand(argv.slice(1), {
+        env: process.env,
+        stdout: (t) => process.stdout.write(t),
+        stderr: (t) => process.stderr.write(t),
       });
       return;
     }

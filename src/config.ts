@@ -19,8 +19,16 @@ export interface Config {
   workerBackoffMs: number;
   /** Processing SLA: a refund still not through after this long is shown `delayed` (seed 004 退款延迟). */
   workerDelayedAfterMs: number;
+  /** DATA_KEY / TOKEN_KEY: one base64 key each, a one-key ring `k1` (see src/key-ring.ts). */
   dataKey: string | undefined;
   tokenKey: string | undefined;
+  /** DATA_KEYS / TOKEN_KEYS: rings `id:base64,…`, oldest first, the LAST one current. */
+  dataKeys?: string | undefined;
+  tokenKeys?: string | undefined;
+  /** How often a running process re-reads DATA_DIR/secrets.json for rotated keys (default 5 s). */
+  keyReloadIntervalMs?: number;
+  /** How often the worker re-seals a batch of values still under an old data key; 0: never (default 2 s). */
+  keyResealIntervalMs?: number;
   /**
    * `sim` (default): start the bundled network simulator and talk ISO 8583 to it;
    * `host`: talk ISO 8583 to ACQUIRER_HOST:ACQUIRER_PORT (a real acquirer or a separate simulator);
@@ -154,6 +162,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     dataKey: env.DATA_KEY,
     tokenKey: env.TOKEN_KEY,
+    dataKeys: env.DATA_KEYS,
+    tokenKeys: env.TOKEN_KEYS,
+    keyReloadIntervalMs: int('KEY_RELOAD_INTERVAL_MS', env.KEY_RELOAD_INTERVAL_MS, 5_000, 100, 600_000),
+    keyResealIntervalMs: int('KEY_RESEAL_INTERVAL_MS', env.KEY_RESEAL_INTERVAL_MS, 2_000, 0, 3_600_000),
     network: oneOf('NETWORK', env.NETWORK, ['sim', 'host', 'in-process'] as const, 'sim'),
     acquirerHost: env.ACQUIRER_HOST ?? '127.0.0.1',
     acquirerPort: int('ACQUIRER_PORT', env.ACQUIRER_PORT, 3900, 0, 65535),

@@ -9,14 +9,93 @@ import {
 import argon2 from 'argon2';
 
 /**
- * Secrets at rest. Consumer personal data is sealed with AES-256-GCM under the data key; card
- * numbers become an HMAC token plus BIN and last four; passwords are argon2id hashes.
+ * Secrets at rest. Consumer personal data is sealed with AES-256-GCM under the data key ring; card
+ * numbers become an HMAC token (under the token key ring) plus BIN and last four; passwords are
+ * argon2id hashes.
+ *
+ * Both rings rotate without downtime: every key has an id, every sealed value and token names the
+ * id it was made under, new values use the ring's current (last) key and reads pick the key by id.
  */
+export interface RingKey {
+  /** `k1`, `k2`…: see KEY_ID_PATTERN. */
+  id: string;
+  /** 32 bytes. */
+  key: Buffer;
+}
+
+export interface KeyRing {
+  /** Live keys, oldest first; the last one is current (seals and tokenises new values). */
+  readonly keys: readonly RingKey[];
+}
+
 export interface Secrets {
-  /** 32 bytes: AES-256-GCM key for consumer personal data. */
-  dataKey: Buffer;
-  /** 32 bytes: HMAC key for card tokens and signed QR tokens. */
-  tokenKey: Buffer;
+  /** AES-256-GCM keys for consumer personal data (sealed columns). */
+  readonly data: KeyRing;
+  /** HMAC-SHA256 keys for card tokens. */
+  readonly token: KeyRing;
+  /**
+   * Re-read the rings' source now if it changed. Called when a value names a key this process does
+   * not know yet: another process rotated a moment ago and this one has not reloaded.
+   */
+  refresh?(): void;
+}
+
+/** Lower-case letters and digits, a letter first: no `.` or `_`, the separators of sealed values and tokens. */
+export const KEY_ID_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
+/** Values written before key rings (`v1.…`, and `tok_` with no key id) were made under this key. */
+export const LEGACY_KEY_ID = 'k1';
+const KEY_BYTES = 32;
+
+export type KeyRingErrorCode = 'invalid_key_ring' | 'unknown_key' | 'malformed_value' | 'unseal_failed';
+
+/** A key-ring failure, with a stable code; its message never carries key material nor plaintext. */
+export class KeyRingError extends Error {
+  constructor(
+    readonly code: KeyRingErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KeyRingError';
+  }
+}
+
+/** A ring from its keys, oldest first; refuses an empty ring, bad ids, duplicate ids and short keys. */
+export function makeKeyRing(keys: readonly RingKey[], what: string): KeyRing {
+  if (keys.length === 0) throw new KeyRingError('invalid_key_ring', `${what}: the key ring is empty`);
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (!KEY_ID_PATTERN.test(k.id))
+      throw new KeyRingError(
+        'invalid_key_ring',
+        `${what}: key id "${k.id}" must match ${KEY_ID_PATTERN.source}`,
+      );
+    if (seen.has(k.id)) throw new KeyRingError('invalid_key_ring', `${what}: key id ${k.id} appears twice`);
+    if (k.key.length !== KEY_BYTES)
+      throw new KeyRingError('invalid_key_ring', `${what}: key ${k.id} must be ${KEY_BYTES} bytes`);
+    seen.add(k.id);
+  }
+  return { keys: [...keys] };
+}
+
+export function currentKey(ring: KeyRing): RingKey {
+  const k = ring.keys[ring.keys.length - 1];
+  if (!k) throw new KeyRingError('invalid_key_ring', 'the key ring is empty');
+  return k;
+}
+
+function keyById(secrets: Secrets, purpose: 'data' | 'token', id: string): RingKey {
+  const find = () => secrets[purpose].keys.find((k) => k.id === id);
+  let found = find();
+  if (!found && secrets.refresh) {
+    secrets.refresh();
+    found = find();
+  }
+  if (!found)
+    throw new KeyRingError(
+      'unknown_key',
+      `no ${purpose} key ${id} in the ring (retired, or never known here)`,
+    );
+  return found;
 }
 
 // OWASP's argon2id minimum (19 MiB, t=2, p=1): memory-hard, and quick enough for a counter.
@@ -34,23 +113,157 @@ export async function verifyPassword(hash: string, password: string): Promise<bo
   }
 }
 
+/**
+ * `v2.<keyId>.<iv>.<body>.<tag>` under the current data key. The `v2.<keyId>` header is the
+ * GCM additional data, so a value cannot be relabelled to another key id without failing.
+ */
 export function seal(secrets: Secrets, plaintext: string): string {
+  const { id, key } = currentKey(secrets.data);
+  const header = `v2.${id}`;
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', secrets.dataKey, iv);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(header, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return `v1.${iv.toString('base64url')}.${body.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
+  return `${header}.${iv.toString('base64url')}.${body.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
+}
+
+interface SealedParts {
+  keyId: string;
+  /** Additional data: the `v2.<keyId>` header; none in `v1` values. */
+  aad: Buffer | null;
+  iv: Buffer;
+  body: Buffer;
+  tag: Buffer;
+}
+
+function parseSealed(sealed: string): SealedParts {
+  const parts = sealed.split('.');
+  const [v] = parts;
+  const fields =
+    v === 'v1' && parts.length === 4
+      ? { keyId: LEGACY_KEY_ID, aad: null, rest: parts.slice(1) }
+      : v === 'v2' && parts.length === 5 && KEY_ID_PATTERN.test(parts[1] ?? '')
+        ? { keyId: parts[1] as string, aad: Buffer.from(`v2.${parts[1]}`, 'utf8'), rest: parts.slice(2) }
+        : null;
+  const [iv = '', body = '', tag = ''] = fields?.rest ?? [];
+  const ivBytes = Buffer.from(iv, 'base64url');
+  const tagBytes = Buffer.from(tag, 'base64url');
+  if (!fields || ivBytes.length !== 12 || tagBytes.length !== 16)
+    throw new KeyRingError('malformed_value', 'not a sealed value');
+  return {
+    keyId: fields.keyId,
+    aad: fields.aad,
+    iv: ivBytes,
+    body: Buffer.from(body, 'base64url'),
+    tag: tagBytes,
+  };
+}
+
+/** The id of the data key a sealed value was made under (`v1` values: LEGACY_KEY_ID). */
+export function sealedKeyId(sealed: string): string {
+  return parseSealed(sealed).keyId;
 }
 
 export function unseal(secrets: Secrets, sealed: string): string {
-  const [v, iv, body, tag] = sealed.split('.');
-  if (v !== 'v1' || !iv || !body || !tag) throw new Error('not a sealed value');
-  const decipher = createDecipheriv('aes-256-gcm', secrets.dataKey, Buffer.from(iv, 'base64url'));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-  return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+  const parts = parseSealed(sealed);
+  const { key } = keyById(secrets, 'data', parts.keyId);
+  const decipher = createDecipheriv('aes-256-gcm', key, parts.iv);
+  if (parts.aad) decipher.setAAD(parts.aad);
+  decipher.setAuthTag(parts.tag);
+  try {
+    return Buffer.concat([decipher.update(parts.body), decipher.final()]).toString('utf8');
+  } catch {
+    throw new KeyRingError(
+      'unseal_failed',
+      `a value sealed under data key ${parts.keyId} failed authentication`,
+    );
+  }
 }
 
+/**
+ * The value sealed again under the current data key, or null when it already is. Re-sealing
+ * changes the ciphertext (a fresh IV), never the plaintext.
+ */
+export function reseal(secrets: Secrets, sealed: string): string | null {
+  if (parseSealed(sealed).keyId === currentKey(secrets.data).id && sealed.startsWith('v2.')) return null;
+  return seal(secrets, unseal(secrets, sealed));
+}
+
+/** A stored value's shape: it starts with `prefix` (and, when given, is `length` characters long). */
+export interface ValueShape {
+  prefix: string;
+  length?: number;
+}
+
+/** The shapes of values sealed under data key `id` (store queries count and select by them). */
+export function sealedShapes(id: string): ValueShape[] {
+  return [{ prefix: `v2.${id}.` }, ...(id === LEGACY_KEY_ID ? [{ prefix: 'v1.' }] : [])];
+}
+
+/** The shape of values sealed under the current data key: what re-sealing leaves alone. */
+export function currentSealedShape(secrets: Secrets): ValueShape {
+  return { prefix: `v2.${currentKey(secrets.data).id}.` };
+}
+
+const TOKEN_BODY_CHARS = 32;
+
+/** The shapes of card tokens made under token key `id`. */
+export function tokenShapes(id: string): ValueShape[] {
+  const prefix = `tok_${id}_`;
+  return [
+    { prefix, length: prefix.length + TOKEN_BODY_CHARS },
+    ...(id === LEGACY_KEY_ID ? [{ prefix: 'tok_', length: 'tok_'.length + TOKEN_BODY_CHARS }] : []),
+  ];
+}
+
+function tokenBody(key: Buffer, pan: string): string {
+  return createHmac('sha256', key).update(pan).digest('base64url').slice(0, TOKEN_BODY_CHARS);
+}
+
+/**
+ * `tok_<keyId>_<32 base64url chars>`: the HMAC of the card number under the current token key.
+ * Tokens made before key rings are `tok_<32 chars>` (36 characters in all) under LEGACY_KEY_ID.
+ *
+ * Why an old token key is retired only when no row references it any more: the card number is
+ * never stored, so a token cannot be recomputed under a new key the way a sealed value is
+ * re-sealed. A row's token stays under the key it was made with for as long as the row keeps it,
+ * and matching a presented card against such rows needs that key (cardTokenCandidates). Dropping
+ * the key earlier would silently make those payments unmatchable; keeping it costs only that the
+ * old key, if ever stolen, could still test guessed card numbers against old rows' tokens, which
+ * is what rotating bounds: every token made from now on is out of its reach.
+ */
 export function cardToken(secrets: Secrets, pan: string): string {
-  return `tok_${createHmac('sha256', secrets.tokenKey).update(pan).digest('base64url').slice(0, 32)}`;
+  const { id, key } = currentKey(secrets.token);
+  return `tok_${id}_${tokenBody(key, pan)}`;
+}
+
+const KEY_ID = KEY_ID_PATTERN.source.slice(1, -1);
+const TOKEN_PATTERN = new RegExp(`^tok_(${KEY_ID})_[A-Za-z0-9_-]{${TOKEN_BODY_CHARS}}$`);
+const LEGACY_TOKEN_PATTERN = new RegExp(`^tok_[A-Za-z0-9_-]{${TOKEN_BODY_CHARS}}$`);
+
+/** The id of the token key a card token was made under, or null for something that is no token. */
+export function cardTokenKeyId(token: string): string | null {
+  if (LEGACY_TOKEN_PATTERN.test(token)) return LEGACY_KEY_ID;
+  return TOKEN_PATTERN.exec(token)?.[1] ?? null;
+}
+
+/**
+ * Every token this card may be stored under: one per live token key (and the pre-ring form under
+ * LEGACY_KEY_ID). Whatever must find a card's rows looks them up with `card_token in (…)`.
+ */
+export function cardTokenCandidates(secrets: Secrets, pan: string): string[] {
+  const out: string[] = [];
+  for (const { id, key } of secrets.token.keys) {
+    const body = tokenBody(key, pan);
+    out.push(`tok_${id}_${body}`);
+    if (id === LEGACY_KEY_ID) out.push(`tok_${body}`);
+  }
+  return out;
+}
+
+/** Whether a stored token is this card's, under whichever live key it was made. */
+export function cardTokenMatches(secrets: Secrets, pan: string, token: string): boolean {
+  return cardTokenCandidates(secrets, pan).some((c) => safeEqual(c, token));
 }
 
 export function sha256Hex(data: string): string {

@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildApp, defaultRateLimit, redactPaths } from './api/app.js';
 import type { Config } from './config.js';
 import { DEMO, seedDemo } from './demo.js';
+import { FileSecrets, type LoadedSecrets, openSecrets } from './key-ring.js';
 import { CardLinkPort } from './network/card-link/adapter.js';
 import type { NetworkPort } from './network/port.js';
 import { QrWalletPort } from './network/qr-wallet/client.js';
@@ -14,7 +13,6 @@ import { QR_NOTIFY_PATH } from './network/qr-wallet/notify-route.js';
 import { type QrReversal, RoutingPort } from './network/routing.js';
 import { ReceiptDelivery } from './receipts/send.js';
 import { makeSenders, type ReceiptSenders } from './receipts/senders.js';
-import type { Secrets } from './security.js';
 import type { Ctx } from './service/context.js';
 import { InProcessAcquirer } from './simulator/in-process/acquirer.js';
 import { type Simulator, startSimulator } from './simulator/index.js';
@@ -23,29 +21,25 @@ import { loadCalendarFile } from './store/calendar-file.js';
 import { migrate, openStore, type Store } from './store/db.js';
 import { StoreLinkJournal } from './store/link-journal.js';
 import { OutboxWorker } from './worker/outbox.js';
+import { ResealJob } from './worker/reseal.js';
 import { applyRefundResult } from './workflows/refund.js';
 
-/** Keys from the environment, or generated once and kept (mode 600) in the data directory. */
-export function loadSecrets(config: Pick<Config, 'dataDir' | 'dataKey' | 'tokenKey'>): Secrets {
-  const decode = (name: string, v: string) => {
-    const b = Buffer.from(v, 'base64');
-    if (b.length !== 32) throw new Error(`${name} must be 32 bytes, base64`);
-    return b;
-  };
-  if (config.dataKey && config.tokenKey) {
-    return { dataKey: decode('DATA_KEY', config.dataKey), tokenKey: decode('TOKEN_KEY', config.tokenKey) };
-  }
-  mkdirSync(config.dataDir, { recursive: true });
-  const file = join(config.dataDir, 'secrets.json');
-  if (!existsSync(file)) {
-    const fresh = {
-      dataKey: randomBytes(32).toString('base64'),
-      tokenKey: randomBytes(32).toString('base64'),
-    };
-    writeFileSync(file, JSON.stringify(fresh), { mode: 0o600, flag: 'wx' });
-  }
-  const stored = JSON.parse(readFileSync(file, 'utf8')) as { dataKey: string; tokenKey: string };
-  return { dataKey: decode('dataKey', stored.dataKey), tokenKey: decode('tokenKey', stored.tokenKey) };
+/**
+ * The key rings: from the environment (DATA_KEYS / TOKEN_KEYS, or DATA_KEY / TOKEN_KEY), or from
+ * DATA_DIR/secrets.json (mode 600, created with fresh keys once), which a running process re-reads
+ * every `keyReloadIntervalMs` so `refund-desk keys rotate` needs no restart (src/key-ring.ts).
+ */
+export function loadSecrets(
+  config: Pick<Config, 'dataDir' | 'dataKey' | 'tokenKey' | 'dataKeys' | 'tokenKeys' | 'keyReloadIntervalMs'>,
+  log?: Logger,
+): LoadedSecrets {
+  const secrets = openSecrets(config, {
+    // The message names the file and what is wrong with it, never a key.
+    onError: (err) =>
+      log?.error({ err: err.message }, 'key ring file unreadable: keeping the rings loaded before'),
+  });
+  if (secrets instanceof FileSecrets) secrets.watch(config.keyReloadIntervalMs ?? 5_000);
+  return secrets;
 }
 
 export function makeLogger(level: string): Logger {
@@ -63,6 +57,8 @@ export interface System {
   simulator: Simulator | null;
   /** Where vouchers sent to consumers go (SMTP / SMS gateway, or files under DATA_DIR). */
   senders: ReceiptSenders;
+  /** Re-seals values under old data keys in the background, when this process runs the worker. */
+  reseal: ResealJob | null;
   close(): Promise<void>;
 }
 
@@ -150,8 +146,9 @@ export async function startSystem(
   const store = openStore(config.databaseUrl);
   await migrate(store);
   const clock = opts.clock ?? (() => new Date());
+  const secrets = loadSecrets(config, log);
   const { network, inProcess, simulator, wallet, qrPort } = await buildNetwork(config, store, log, clock);
-  const ctx: Ctx = { store, secrets: loadSecrets(config), calendar: loadCalendarFile(), network, clock, log };
+  const ctx: Ctx = { store, secrets, calendar: loadCalendarFile(), network, clock, log };
   // Results are applied whether or not this process runs the worker (an API-only process still
   // receives the wallet's notifications and must not drop them).
   network.onResult((r) => applyRefundResult(ctx, r));
@@ -177,6 +174,12 @@ export async function startSystem(
       })
     : null;
   worker?.start();
+  const resealIntervalMs = config.keyResealIntervalMs ?? 2_000;
+  const reseal =
+    config.worker && resealIntervalMs > 0
+      ? new ResealJob({ store, secrets, log, intervalMs: resealIntervalMs, clock })
+      : null;
+  reseal?.start();
   const app = await buildApp(ctx, {
     logger: config.logLevel !== 'silent',
     rateLimit: {
@@ -202,13 +205,16 @@ export async function startSystem(
     inProcess,
     simulator,
     senders,
+    reseal,
     async close() {
       await app.close();
+      await reseal?.stop();
       await worker?.stop();
       await network.close();
       await wallet?.close();
       await simulator?.close();
       await store.close();
+      secrets.close();
     },
   };
 }

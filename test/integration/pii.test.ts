@@ -506,7 +506,7 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('personal data on %
       .where('id', 'in', refundIds)
       .execute();
     for (const r of refunds) {
-      expect(r.consumer_enc, r.id).toMatch(/^v1\./);
+      expect(r.consumer_enc, r.id).toMatch(/^v2\.k1\./);
       expect(r.consumer_masked_json, r.id).toBeTruthy();
     }
     const cards = await store.db

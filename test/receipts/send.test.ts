@@ -201,7 +201,7 @@ describe.each(storeTargets)('POST /v1/refunds/:id/receipt/send on $name', (targe
     const rows = await sys.ctx.store.db.selectFrom('receipt_sends').selectAll().execute();
     expect(rows).toHaveLength(2);
     for (const row of rows) {
-      expect(row.destination_enc).toMatch(/^v1\./);
+      expect(row.destination_enc).toMatch(/^v2\.k1\./);
       expect(row.status).toBe('sent');
       expect(row.sent_at).not.toBeNull();
     }
