@@ -89,6 +89,7 @@ export async function requestReceiptSend(
       .values({
         id,
         refund_id: refundId,
+        merchant_id: caller.merchantId,
         channel: t.channel,
         destination_enc: seal(ctx.secrets, t.to),
         destination_masked: t.masked,

@@ -125,6 +125,7 @@ export async function printReceipt(
       .values({
         id: `rp_${ulid()}`,
         refund_id: refundId,
+        merchant_id: caller.merchantId,
         print_no: printNo,
         format: req.format,
         width_mm: req.width,

@@ -153,7 +153,13 @@ async function startCheck(
       const id = `aa_${ulid()}`;
       await trx
         .insertInto('auth_attempts')
-        .values({ id, operator_id: op.id, started_at: now.toISOString(), purpose })
+        .values({
+          id,
+          operator_id: op.id,
+          merchant_id: op.merchant_id,
+          started_at: now.toISOString(),
+          purpose,
+        })
         .execute();
       return { decision, id };
     });

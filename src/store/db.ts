@@ -13,6 +13,7 @@ import * as m0007 from './migrations/0007_workflows.js';
 import * as m0008 from './migrations/0008_auth_attempts.js';
 import * as m0009 from './migrations/0009_approval_lock.js';
 import * as m0010 from './migrations/0010_api_key_life.js';
+import * as m0012 from './migrations/0012_distribution_keys.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -117,6 +118,7 @@ const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise
   { name: '0008_auth_attempts', up: m0008.up },
   { name: '0009_approval_lock', up: m0009.up },
   { name: '0010_api_key_life', up: m0010.up },
+  { name: '0012_distribution_keys', up: m0012.up },
 ];
 
 /**

@@ -41,14 +41,14 @@ async function moveMerchantFunds(trx: Tx, merchantId: string, deltaMinor: number
 export async function insertPayment(
   trx: Tx,
   payment: PaymentTable,
-  items: Omit<PaymentItemTable, 'payment_id' | 'refunded_qty'>[],
+  items: Omit<PaymentItemTable, 'payment_id' | 'merchant_id' | 'refunded_qty'>[],
 ): Promise<void> {
   invariant(payment.refunded_minor === 0 && payment.in_flight_minor === 0, 'a new payment has no refunds');
   await trx.insertInto('payments').values(payment).execute();
   for (const item of items) {
     await trx
       .insertInto('payment_items')
-      .values({ ...item, payment_id: payment.id, refunded_qty: 0 })
+      .values({ ...item, payment_id: payment.id, merchant_id: payment.merchant_id, refunded_qty: 0 })
       .execute();
   }
   await moveMerchantFunds(trx, payment.merchant_id, Number(payment.amount_minor) - Number(payment.fee_minor));
@@ -121,7 +121,7 @@ async function applyRefundTotals(
 
 async function insertRefundEvent(
   trx: Tx,
-  refundId: string,
+  refund: Pick<RefundRow, 'id' | 'merchant_id'>,
   from: RefundStatus | null,
   to: RefundStatus,
   actor: string,
@@ -130,7 +130,15 @@ async function insertRefundEvent(
 ): Promise<void> {
   await trx
     .insertInto('refund_events')
-    .values({ refund_id: refundId, from_status: from, to_status: to, actor, note, at })
+    .values({
+      refund_id: refund.id,
+      merchant_id: refund.merchant_id,
+      from_status: from,
+      to_status: to,
+      actor,
+      note,
+      at,
+    })
     .execute();
 }
 
@@ -138,7 +146,7 @@ async function insertRefundEvent(
 export async function insertRefund(trx: Tx, refund: RefundRow): Promise<void> {
   await trx.insertInto('refunds').values(refund).execute();
   await applyRefundTotals(trx, refund, null, refund.status, refund.created_at);
-  await insertRefundEvent(trx, refund.id, null, refund.status, refund.created_by, null, refund.created_at);
+  await insertRefundEvent(trx, refund, null, refund.status, refund.created_by, null, refund.created_at);
 }
 
 export interface MoveOptions {
@@ -166,7 +174,7 @@ export async function moveRefund(trx: Tx, refundId: string, to: RefundStatus, op
     .set({ ...opts.set, status: to, updated_at: now })
     .where('id', '=', refundId)
     .execute();
-  await insertRefundEvent(trx, refundId, from, to, opts.actor, opts.note ?? null, now);
+  await insertRefundEvent(trx, refund, from, to, opts.actor, opts.note ?? null, now);
   return { ...refund, ...opts.set, status: to, updated_at: now, from };
 }
 

@@ -28,8 +28,9 @@ const toAttempt = (r: LinkAttemptTable): LinkAttempt => ({
   updatedAt: r.updated_at,
 });
 
-const toRow = (a: LinkAttempt): LinkAttemptTable => ({
+const toRow = (a: LinkAttempt, merchantId: string): LinkAttemptTable => ({
   id: a.id,
+  merchant_id: merchantId,
   kind: a.kind,
   ref_id: a.refId,
   terminal_id: a.terminalId,
@@ -55,8 +56,25 @@ async function enqueueReversal(trx: Tx, refId: string, payload: ReversalPayload,
 export class StoreLinkJournal implements LinkJournal {
   constructor(private readonly store: Store) {}
 
+  /** Terminal → merchant, read once per terminal: a terminal never moves to another merchant. */
+  private readonly merchantOfTerminal = new Map<string, string>();
+
   private get db() {
     return this.store.db;
+  }
+
+  /** The merchant whose rows a terminal's attempts and keys are (they carry it: migration 0012). */
+  private async merchantOf(terminalId: string): Promise<string> {
+    const known = this.merchantOfTerminal.get(terminalId);
+    if (known !== undefined) return known;
+    const t = await this.db
+      .selectFrom('terminals')
+      .select('merchant_id')
+      .where('id', '=', terminalId)
+      .executeTakeFirst();
+    if (!t) throw new Error(`terminal ${terminalId} is not in the store`);
+    this.merchantOfTerminal.set(terminalId, t.merchant_id);
+    return t.merchant_id;
   }
 
   async findTerminal(where: {
@@ -98,7 +116,8 @@ export class StoreLinkJournal implements LinkJournal {
   }
 
   async recordAttempt(attempt: LinkAttempt): Promise<void> {
-    await this.db.insertInto('link_attempts').values(toRow(attempt)).execute();
+    const merchantId = await this.merchantOf(attempt.terminalId);
+    await this.db.insertInto('link_attempts').values(toRow(attempt, merchantId)).execute();
   }
 
   async updateAttempt(id: string, set: LinkAttemptUpdate, at: Date): Promise<void> {
@@ -198,8 +217,13 @@ export class StoreLinkJournal implements LinkJournal {
     const now = lease.at.toISOString();
     await this.db
       .insertInto('link_terminal_keys')
-      .values({ terminal_id: terminalId, key_version: 0, updated_at: now })
-      .onConflict((oc) => oc.column('terminal_id').doNothing())
+      .values({
+        terminal_id: terminalId,
+        merchant_id: await this.merchantOf(terminalId),
+        key_version: 0,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['terminal_id', 'merchant_id']).doNothing())
       .execute();
     return this.store.tx(async (trx): Promise<KeyClaim> => {
       const row = await forUpdate(

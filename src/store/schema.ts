@@ -93,6 +93,7 @@ export interface PaymentTable {
 
 export interface PaymentItemTable {
   payment_id: string;
+  merchant_id: string;
   line_no: number;
   sku: string;
   name: string;
@@ -136,6 +137,7 @@ export interface RefundTable {
 export interface RefundEventTable {
   id: Generated<number>;
   refund_id: string;
+  merchant_id: string;
   from_status: RefundStatus | null;
   to_status: RefundStatus;
   actor: string;
@@ -249,6 +251,8 @@ export interface MerchantDayTotalTable {
 /** One request sent to the acquirer host over the card link, and what became of it. */
 export interface LinkAttemptTable {
   id: string;
+  /** The terminal's merchant (migration 0012). */
+  merchant_id: string;
   kind: LinkAttemptKind;
   ref_id: string;
   terminal_id: string;
@@ -270,6 +274,7 @@ export interface LinkAttemptTable {
  */
 export interface LinkTerminalKeyTable {
   terminal_id: string;
+  merchant_id: string;
   key_version: number;
   mac_key_under_tmk: string | null;
   mac_key_check: string | null;
@@ -283,6 +288,7 @@ export interface LinkTerminalKeyTable {
 export interface ReceiptPrintTable {
   id: string;
   refund_id: string;
+  merchant_id: string;
   print_no: number;
   format: string;
   width_mm: number;
@@ -294,6 +300,7 @@ export interface ReceiptPrintTable {
 export interface ReceiptSendTable {
   id: string;
   refund_id: string;
+  merchant_id: string;
   channel: 'email' | 'sms';
   destination_enc: string;
   destination_masked: string;
@@ -345,6 +352,7 @@ export type OperationStatus = 'reserved' | 'applied' | 'released' | 'compensatin
 export interface AuthAttemptTable {
   id: string;
   operator_id: string;
+  merchant_id: string;
   started_at: string;
   purpose: PasswordPurpose;
 }

@@ -93,6 +93,7 @@ function attempt(
 ): LinkAttemptTable {
   return {
     id,
+    merchant_id: M,
     kind,
     ref_id: refId,
     terminal_id: 'T0000001',

@@ -110,6 +110,7 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0008_auth_attempts',
         '0009_approval_lock',
         '0010_api_key_life',
+        '0012_distribution_keys',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {
