@@ -51,6 +51,8 @@ export interface Config {
   rateLimitPerMinute?: number;
   /** Sign-ins per minute for one operator at one terminal, whoever sends them. */
   signInLimitPerMinute?: number;
+  /** TRUST_PROXY: the load balancers (addresses / CIDRs, comma-separated) whose X-Forwarded-For is believed. */
+  trustProxy?: string[] | undefined;
   /**
    * A real QR wallet for NETWORK=host (unset: QR payments go to the in-process stand-in): gateway
    * URL, our merchant id and app id there, our RSA private key and the wallet's public key (PEM files).
@@ -129,6 +131,18 @@ function url(name: string, value: string | undefined, scheme: RegExp): string | 
   return value;
 }
 
+/**
+ * TRUST_PROXY: the balancers' addresses or CIDRs, e.g. `10.0.0.0/8,127.0.0.1`. `true` is refused on
+ * purpose: believing every X-Forwarded-For lets any client choose its own rate-limit bucket.
+ */
+function trustProxy(value: string | undefined): string[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const list = value.split(',').map((v) => v.trim());
+  if (list.some((v) => !/^[0-9a-fA-F:.]+(\/[0-9]{1,3})?$/.test(v)))
+    throw new Error(`TRUST_PROXY must be comma-separated addresses or CIDRs, got "${value}"`);
+  return list;
+}
+
 function bool(value: string | undefined, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
   return !['0', 'false', 'no', 'off'].includes(value.toLowerCase());
@@ -178,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     linkEchoIntervalMs: int('LINK_ECHO_INTERVAL_MS', env.LINK_ECHO_INTERVAL_MS, 30_000, 1_000, 3_600_000),
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 1_200, 10, 1_000_000),
     signInLimitPerMinute: int('SIGNIN_LIMIT_PER_MINUTE', env.SIGNIN_LIMIT_PER_MINUTE, 10, 1, 10_000),
+    trustProxy: trustProxy(env.TRUST_PROXY),
     qrWallet: qrWallet(env),
     smtpUrl: url('SMTP_URL', env.SMTP_URL, /^smtps?:\/\//),
     mailFrom: env.MAIL_FROM || 'Refund Desk <refund-desk@localhost>',

@@ -186,6 +186,7 @@ export async function startSystem(
       perMinute: config.rateLimitPerMinute ?? defaultRateLimit.perMinute,
       signInPerMinute: config.signInLimitPerMinute ?? defaultRateLimit.signInPerMinute,
     },
+    ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
     ...(qrPort ? { qrNotify: (body: unknown) => (qrPort as QrWalletPort).handleNotification(body) } : {}),
   });
   const api = app;

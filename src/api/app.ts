@@ -41,6 +41,12 @@ export interface AppOptions {
   terminalRoot?: string;
   /** Per-client requests per minute, and sign-ins per minute per operator and terminal. */
   rateLimit?: { perMinute: number; signInPerMinute: number };
+  /**
+   * The load balancers whose `X-Forwarded-For` names the client (addresses or CIDRs); unset: the
+   * socket's peer is the client, and a forwarded header is ignored (a client cannot pick its own
+   * rate-limit bucket by sending one).
+   */
+  trustProxy?: string[];
 }
 
 export const defaultRateLimit = { perMinute: 1_200, signInPerMinute: 10 };
@@ -53,6 +59,14 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : `req_${ulid()}`;
     },
     requestIdHeader: false,
+    trustProxy: opts.trustProxy ?? false,
+    // A URL the router refuses before any route runs (a broken percent-escape, a path parameter
+    // over its length limit) is answered like every other client error: problem+json, not
+    // Fastify's own JSON shape.
+    frameworkErrors: (err, req, reply) => {
+      reply.header('x-request-id', req.id);
+      return errorHandler(err, req, reply);
+    },
     bodyLimit: 256 * 1024,
     ajv: {
       // Money must arrive as JSON integers: no "30" → 30 or 30.5 → 30 coercions, no silent extras.

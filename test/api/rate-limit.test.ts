@@ -39,3 +39,38 @@ describe.each(sqlite)('rate limits on $name', (target) => {
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(40);
   });
 });
+
+describe.each(sqlite)('rate limits behind a load balancer on $name', (target) => {
+  const burst = async (base: string, forwardedFor: string) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++)
+      statuses.push(
+        (await call(base, 'GET', '/v1/health', undefined, { 'x-forwarded-for': forwardedFor })).status,
+      );
+    return statuses;
+  };
+
+  it('with TRUST_PROXY, limits each client the balancer names, not the balancer', async () => {
+    const sys = await startTestSystem(await target.freshUrl(), {
+      rateLimitPerMinute: 10,
+      trustProxy: ['127.0.0.1'],
+    });
+    try {
+      expect(await burst(sys.base, '203.0.113.7')).toContain(429);
+      // Another shop client behind the same balancer still has its own minute.
+      expect((await burst(sys.base, '203.0.113.8')).slice(0, 10)).toEqual(Array(10).fill(200));
+    } finally {
+      await sys.close();
+    }
+  });
+
+  it('without TRUST_PROXY, a forwarded header cannot buy a client a fresh bucket', async () => {
+    const sys = await startTestSystem(await target.freshUrl(), { rateLimitPerMinute: 10 });
+    try {
+      expect(await burst(sys.base, '203.0.113.7')).toContain(429);
+      expect((await burst(sys.base, '198.51.100.1')).every((s) => s === 429)).toBe(true);
+    } finally {
+      await sys.close();
+    }
+  });
+});
