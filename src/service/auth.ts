@@ -52,17 +52,17 @@ async function checkPassword(
   try {
     right = await verifyPassword(op.password_hash, password);
   } catch (err) {
-    await ctx.store.db.deleteFrom('auth_attempts').where('id', '=', checkId).execute();
+    await endCheck(ctx.store.db, op, checkId);
     throw err;
   }
   const next = await ctx.store.tx(async (trx) => {
-    const fresh = await lockOperator(trx, op.id);
-    await trx.deleteFrom('auth_attempts').where('id', '=', checkId).execute();
+    const fresh = await lockOperator(trx, op);
+    await endCheck(trx, op, checkId);
     const at = ctx.clock();
     const state = right
       ? afterRightPassword(lockOf(fresh, purpose), at)
       : afterWrongPassword(lockOf(fresh, purpose), at, policy.lockout);
-    await storeLock(trx, op.id, purpose, state);
+    await storeLock(trx, op, purpose, state);
     if (!right) {
       await appendAudit(trx, {
         merchantId: op.merchant_id,
@@ -139,10 +139,11 @@ async function startCheck(
   for (;;) {
     const now = ctx.clock();
     const outcome = await ctx.store.tx(async (trx) => {
-      const fresh = await lockOperator(trx, op.id);
+      const fresh = await lockOperator(trx, op);
       const running = await trx
         .selectFrom('auth_attempts')
         .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('merchant_id', '=', op.merchant_id)
         .where('operator_id', '=', op.id)
         .where('purpose', '=', purpose)
         .where('started_at', '>', new Date(now.getTime() - CHECK_STALE_MS).toISOString())
@@ -188,11 +189,23 @@ async function startCheck(
   }
 }
 
-async function lockOperator(trx: Tx, operatorId: string): Promise<OperatorTable> {
+type OperatorKey = Pick<OperatorTable, 'id' | 'merchant_id'>;
+
+/** The operator's row lock, on its merchant's shard (the operator row already read names it). */
+async function lockOperator(trx: Tx, op: OperatorKey): Promise<OperatorTable> {
   return forUpdate(
     trx,
-    trx.selectFrom('operators').selectAll().where('id', '=', operatorId),
+    trx.selectFrom('operators').selectAll().where('id', '=', op.id).where('merchant_id', '=', op.merchant_id),
   ).executeTakeFirstOrThrow();
+}
+
+/** A password check is over: it no longer counts as running. */
+async function endCheck(trx: Tx, op: OperatorKey, checkId: string): Promise<void> {
+  await trx
+    .deleteFrom('auth_attempts')
+    .where('id', '=', checkId)
+    .where('merchant_id', '=', op.merchant_id)
+    .execute();
 }
 
 function lockOf(row: OperatorTable, purpose: PasswordPurpose): LockState {
@@ -204,7 +217,7 @@ function lockOf(row: OperatorTable, purpose: PasswordPurpose): LockState {
 }
 
 /** Each purpose has its own lock: wrong sign-ins never lock a supervisor's approvals. */
-async function storeLock(trx: Tx, operatorId: string, purpose: PasswordPurpose, state: LockState) {
+async function storeLock(trx: Tx, op: OperatorKey, purpose: PasswordPurpose, state: LockState) {
   const until = state.lockedUntil?.toISOString() ?? null;
   await trx
     .updateTable('operators')
@@ -213,7 +226,8 @@ async function storeLock(trx: Tx, operatorId: string, purpose: PasswordPurpose, 
         ? { approval_failed_attempts: state.failedAttempts, approval_locked_until: until }
         : { failed_attempts: state.failedAttempts, locked_until: until },
     )
-    .where('id', '=', operatorId)
+    .where('id', '=', op.id)
+    .where('merchant_id', '=', op.merchant_id)
     .execute();
 }
 
@@ -286,7 +300,7 @@ export async function authenticate(ctx: Ctx, token: string): Promise<Caller> {
     const now = ctx.clock();
     if (!key || (key.expires_at !== null && Date.parse(key.expires_at) <= now.getTime()))
       throw new DomainError('unauthenticated', 'the API key is not valid (unknown, revoked or expired)');
-    await touchApiKey(ctx, key.id, key.last_used_at, now);
+    await touchApiKey(ctx, key, now);
     return {
       merchantId: key.merchant_id,
       principal: 'merchant_system',
@@ -298,7 +312,11 @@ export async function authenticate(ctx: Ctx, token: string): Promise<Caller> {
   }
   const row = await ctx.store.db
     .selectFrom('sessions')
-    .innerJoin('operators', 'operators.id', 'sessions.operator_id')
+    .innerJoin('operators', (j) =>
+      j
+        .onRef('operators.id', '=', 'sessions.operator_id')
+        .onRef('operators.merchant_id', '=', 'sessions.merchant_id'),
+    )
     .select([
       'sessions.expires_at',
       'sessions.terminal_id',
@@ -361,12 +379,17 @@ export async function verifyApprovals(
 /** How often a key's last use is written: not on every request of a busy merchant system. */
 const TOUCH_EVERY_MS = 60_000;
 
-async function touchApiKey(ctx: Ctx, id: string, lastUsedAt: string | null, now: Date): Promise<void> {
-  if (lastUsedAt !== null && now.getTime() - Date.parse(lastUsedAt) < TOUCH_EVERY_MS) return;
+async function touchApiKey(
+  ctx: Ctx,
+  key: { id: string; merchant_id: string; last_used_at: string | null },
+  now: Date,
+): Promise<void> {
+  if (key.last_used_at !== null && now.getTime() - Date.parse(key.last_used_at) < TOUCH_EVERY_MS) return;
   await ctx.store.db
     .updateTable('api_keys')
     .set({ last_used_at: now.toISOString() })
-    .where('id', '=', id)
+    .where('id', '=', key.id)
+    .where('merchant_id', '=', key.merchant_id)
     .execute();
 }
 
@@ -446,7 +469,12 @@ export async function revokeApiKey(ctx: Ctx, trx: Tx, caller: Caller, id: string
   if (!key) throw new DomainError('not_found', `API key ${id} not found`);
   if (key.revoked_at !== null) return apiKeyView(key);
   const now = ctx.clock().toISOString();
-  await trx.updateTable('api_keys').set({ revoked_at: now }).where('id', '=', id).execute();
+  await trx
+    .updateTable('api_keys')
+    .set({ revoked_at: now })
+    .where('id', '=', id)
+    .where('merchant_id', '=', caller.merchantId)
+    .execute();
   await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
@@ -505,6 +533,7 @@ export async function unlockOperator(ctx: Ctx, trx: Tx, caller: Caller, operator
     .updateTable('operators')
     .set({ failed_attempts: 0, locked_until: null, approval_failed_attempts: 0, approval_locked_until: null })
     .where('id', '=', op.id)
+    .where('merchant_id', '=', caller.merchantId)
     .execute();
   await appendAudit(trx, {
     merchantId: caller.merchantId,

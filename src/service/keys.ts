@@ -22,6 +22,7 @@ import {
   countNonNull,
   countShape,
   type KeyedColumn,
+  nextMerchant,
   resealBatch,
   SEALED_COLUMNS,
   TOKEN_COLUMNS,
@@ -208,13 +209,15 @@ export interface ResealStep {
 export const RESEAL_BATCH_ROWS = 100;
 
 /**
- * Walks the sealed columns in id order, one batch per step, re-sealing what is not under the
- * current data key; a pass that re-sealed anything is followed by another (rows written meanwhile
- * by a process that had not reloaded the ring yet). Idempotent: several re-sealers may run at
- * once, each row is re-sealed by one of them (store/sealed.ts).
+ * Walks the sealed columns merchant by merchant, each in id order, one batch per step, re-sealing
+ * what is not under the current data key; a pass that re-sealed anything is followed by another
+ * (rows written meanwhile by a process that had not reloaded the ring yet). Idempotent: several
+ * re-sealers may run at once, each row is re-sealed by one of them (store/sealed.ts).
  */
 export class Resealer {
   private column = 0;
+  /** The merchant whose rows the walk is in; null: the column's first merchant is next. */
+  private merchantId: string | null = null;
   private cursor = '';
   private resealedInPass = 0;
 
@@ -226,21 +229,30 @@ export class Resealer {
 
   async step(): Promise<ResealStep> {
     const c = SEALED_COLUMNS[this.column] as KeyedColumn;
-    const batch = await resealBatch(this.store, c, {
-      cursor: this.cursor,
-      current: currentSealedShape(this.secrets),
-      limit: this.batchRows,
-      reseal: (value) => reseal(this.secrets, value),
-    });
+    const merchantId = this.merchantId ?? (await nextMerchant(this.store.db, ''));
+    const batch =
+      merchantId === null
+        ? { resealed: 0, failed: [], cursor: null }
+        : await resealBatch(this.store, c, {
+            merchantId,
+            cursor: this.cursor,
+            current: currentSealedShape(this.secrets),
+            limit: this.batchRows,
+            reseal: (value) => reseal(this.secrets, value),
+          });
     this.resealedInPass += batch.resealed;
     const failed = batch.failed.map((f) => ({ column: columnName(c), ...f }));
+    const more = { resealed: batch.resealed, failed, passDone: false, clean: false };
     if (batch.cursor !== null) {
+      this.merchantId = merchantId;
       this.cursor = batch.cursor;
-      return { resealed: batch.resealed, failed, passDone: false, clean: false };
+      return more;
     }
     this.cursor = '';
+    this.merchantId = merchantId === null ? null : await nextMerchant(this.store.db, merchantId);
+    if (this.merchantId !== null) return more;
     this.column = (this.column + 1) % SEALED_COLUMNS.length;
-    if (this.column !== 0) return { resealed: batch.resealed, failed, passDone: false, clean: false };
+    if (this.column !== 0) return more;
     const clean = this.resealedInPass === 0;
     this.resealedInPass = 0;
     return { resealed: batch.resealed, failed, passDone: true, clean };

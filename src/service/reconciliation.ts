@@ -104,6 +104,7 @@ export async function ledgerRowsForDay(
     .selectFrom('payments as p')
     .leftJoin('link_attempts as la', (j) =>
       j
+        .onRef('la.merchant_id', '=', 'p.merchant_id')
         .onRef('la.ref_id', '=', 'p.id')
         .on('la.kind', '=', 'sale')
         .on('la.state', '=', 'answered')
@@ -129,6 +130,7 @@ export async function ledgerRowsForDay(
     .selectFrom('payments as p')
     .leftJoin('link_attempts as la', (j) =>
       j
+        .onRef('la.merchant_id', '=', 'p.merchant_id')
         .on('la.ref_id', '=', sql<string>`'void_' || ${sql.ref('p.id')}`)
         .on('la.kind', '=', 'void')
         .on('la.state', '=', 'answered')
@@ -153,9 +155,12 @@ export async function ledgerRowsForDay(
     .execute();
   const refunds = await db
     .selectFrom('refunds as r')
-    .innerJoin('payments as p', 'p.id', 'r.payment_id')
+    .innerJoin('payments as p', (j) =>
+      j.onRef('p.id', '=', 'r.payment_id').onRef('p.merchant_id', '=', 'r.merchant_id'),
+    )
     .leftJoin('link_attempts as la', (j) =>
       j
+        .onRef('la.merchant_id', '=', 'r.merchant_id')
         .onRef('la.ref_id', '=', 'r.id')
         .on('la.kind', '=', 'refund')
         .on('la.state', '=', 'answered')

@@ -182,13 +182,14 @@ export async function approveRefund(
   const now = ctx.clock();
   const all = [...prior, ...approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() }))];
   const set = { approvals_json: JSON.stringify(all) };
+  const move = { merchantId: caller.merchantId, actor: caller.actor, at: now };
   if (refund.status === 'requested' && status === 'approved') {
-    await moveRefund(trx, id, 'under_review', { actor: caller.actor, at: now, note: 'accepted' });
+    await moveRefund(trx, id, 'under_review', { ...move, note: 'accepted' });
   }
   if (status !== refund.status) {
-    await moveRefund(trx, id, status, { actor: caller.actor, at: now, set });
+    await moveRefund(trx, id, status, { ...move, set });
   } else {
-    await updateRefund(trx, id, set, now);
+    await updateRefund(trx, caller.merchantId, id, set, now);
   }
   if (status === 'approved') {
     await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });
@@ -218,7 +219,7 @@ export async function reviewRefund(
   if (to === 'rejected' && !note?.trim())
     throw new DomainError('reason_required', 'say why the refund is rejected');
   await loadRefundRow(trx, caller.merchantId, id, false);
-  const locked = await lockRefund(trx, id);
+  const locked = await lockRefund(trx, caller.merchantId, id);
   if (to === 'canceled' && locked?.handed_off_at) {
     // The worker handed it to the network under this same lock: the money may already be moving.
     throw new DomainError(
@@ -228,7 +229,7 @@ export async function reviewRefund(
     );
   }
   const now = ctx.clock();
-  await moveRefund(trx, id, to, { actor: caller.actor, at: now, note });
+  await moveRefund(trx, id, to, { merchantId: caller.merchantId, actor: caller.actor, at: now, note });
   await appendAudit(trx, {
     merchantId: caller.merchantId,
     actor: caller.actor,
@@ -252,6 +253,7 @@ export async function refundHistory(ctx: Ctx, caller: Caller, id: string) {
   const rows = await ctx.store.db
     .selectFrom('refund_events')
     .selectAll()
+    .where('merchant_id', '=', caller.merchantId)
     .where('refund_id', '=', id)
     .orderBy('id')
     .execute();

@@ -32,7 +32,11 @@ export async function localBatch(trx: Tx, merchantId: string, terminalId: string
     .execute();
   const refunds = await trx
     .selectFrom('refunds')
-    .innerJoin('payments', 'payments.id', 'refunds.payment_id')
+    .innerJoin('payments', (j) =>
+      j
+        .onRef('payments.id', '=', 'refunds.payment_id')
+        .onRef('payments.merchant_id', '=', 'refunds.merchant_id'),
+    )
     .select(['refunds.id', 'refunds.net_amount_minor', 'payments.method as paymentMethod', 'refunds.method'])
     .where('refunds.merchant_id', '=', merchantId)
     .where('refunds.terminal_id', '=', terminalId)
@@ -121,6 +125,7 @@ export async function recordSettlement(
     .execute();
   await markSettled(
     trx,
+    caller.merchantId,
     id,
     payments.map((p) => p.id),
     refunds.map((r) => r.id),
@@ -129,6 +134,7 @@ export async function recordSettlement(
     .updateTable('terminals')
     .set({ batch_no: network.batchNo + 1 })
     .where('id', '=', terminalId)
+    .where('merchant_id', '=', caller.merchantId)
     .execute();
   await appendAudit(trx, {
     merchantId: caller.merchantId,

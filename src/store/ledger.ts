@@ -15,11 +15,12 @@ import type { PaymentItemTable, PaymentTable } from './schema.js';
  */
 
 /** Re-read the payment and check its totals; called after every write that moves them. */
-async function assertPaymentTotals(trx: Tx, paymentId: string): Promise<void> {
+async function assertPaymentTotals(trx: Tx, merchantId: string, paymentId: string): Promise<void> {
   const p = await trx
     .selectFrom('payments')
     .select(['amount_minor', 'refunded_minor', 'in_flight_minor'])
     .where('id', '=', paymentId)
+    .where('merchant_id', '=', merchantId)
     .executeTakeFirstOrThrow();
   assertTotals({
     amountMinor: Number(p.amount_minor),
@@ -66,6 +67,7 @@ export async function markVoided(trx: Tx, payment: PaymentTable, at: Date): Prom
     .updateTable('payments')
     .set({ voided: 1, voided_at: iso, updated_at: iso })
     .where('id', '=', payment.id)
+    .where('merchant_id', '=', payment.merchant_id)
     .execute();
   await moveMerchantFunds(
     trx,
@@ -102,6 +104,7 @@ async function applyRefundTotals(
       updated_at: at,
     }))
     .where('id', '=', refund.payment_id)
+    .where('merchant_id', '=', refund.merchant_id)
     .execute();
   if (reserving || releasing) {
     const sign = reserving ? 1 : -1;
@@ -110,13 +113,14 @@ async function applyRefundTotals(
         .updateTable('payment_items')
         .set((eb) => ({ refunded_qty: eb('refunded_qty', '+', sign * item.qty) }))
         .where('payment_id', '=', refund.payment_id)
+        .where('merchant_id', '=', refund.merchant_id)
         .where('sku', '=', item.sku)
         .execute();
     }
     await moveMerchantFunds(trx, refund.merchant_id, -sign * Number(refund.net_amount_minor));
     await addToDayTotal(trx, refund.merchant_id, refund.created_day, sign * amount);
   }
-  await assertPaymentTotals(trx, refund.payment_id);
+  await assertPaymentTotals(trx, refund.merchant_id, refund.payment_id);
 }
 
 async function insertRefundEvent(
@@ -150,6 +154,11 @@ export async function insertRefund(trx: Tx, refund: RefundRow): Promise<void> {
 }
 
 export interface MoveOptions {
+  /**
+   * The refund's merchant, which every caller in the service knows: the move then reads and locks
+   * on that merchant's shard only. Without it the refund is first found by id on every shard.
+   */
+  merchantId?: string | undefined;
   actor: string;
   note?: string | undefined;
   at: Date;
@@ -161,10 +170,10 @@ export interface MoveOptions {
  * step. Locks merchant → payment → refund, the one lock order used everywhere.
  */
 export async function moveRefund(trx: Tx, refundId: string, to: RefundStatus, opts: MoveOptions) {
-  const peek = await loadRefundRow(trx, null, refundId, false);
+  const peek = await loadRefundRow(trx, opts.merchantId ?? null, refundId, false);
   await lockMerchant(trx, peek.merchant_id);
   await loadPaymentRow(trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
-  const refund = await loadRefundRow(trx, null, refundId, true);
+  const refund = await loadRefundRow(trx, peek.merchant_id, refundId, true);
   const from = refund.status;
   transition(from, to);
   const now = opts.at.toISOString();
@@ -173,6 +182,7 @@ export async function moveRefund(trx: Tx, refundId: string, to: RefundStatus, op
     .updateTable('refunds')
     .set({ ...opts.set, status: to, updated_at: now })
     .where('id', '=', refundId)
+    .where('merchant_id', '=', refund.merchant_id)
     .execute();
   await insertRefundEvent(trx, refund, from, to, opts.actor, opts.note ?? null, now);
   return { ...refund, ...opts.set, status: to, updated_at: now, from };
@@ -181,6 +191,7 @@ export async function moveRefund(trx: Tx, refundId: string, to: RefundStatus, op
 /** Fields of a refund that change without a status move. */
 export async function updateRefund(
   trx: Tx,
+  merchantId: string,
   refundId: string,
   set: Partial<Pick<RefundRow, 'approvals_json' | 'handed_off_at' | 'delayed' | 'expected_arrival'>>,
   at: Date,
@@ -189,12 +200,14 @@ export async function updateRefund(
     .updateTable('refunds')
     .set({ ...set, updated_at: at.toISOString() })
     .where('id', '=', refundId)
+    .where('merchant_id', '=', merchantId)
     .execute();
 }
 
-/** 批结算 recorded: the batch's payments and refunds belong to settlement `settlementId`. */
+/** 批结算 recorded: the batch's payments and refunds (of one merchant) belong to settlement `settlementId`. */
 export async function markSettled(
   trx: Tx,
+  merchantId: string,
   settlementId: string,
   paymentIds: string[],
   refundIds: string[],
@@ -203,6 +216,7 @@ export async function markSettled(
     await trx
       .updateTable('payments')
       .set({ settled: 1, settlement_id: settlementId })
+      .where('merchant_id', '=', merchantId)
       .where('id', 'in', paymentIds)
       .execute();
   }
@@ -210,6 +224,7 @@ export async function markSettled(
     await trx
       .updateTable('refunds')
       .set({ settlement_id: settlementId })
+      .where('merchant_id', '=', merchantId)
       .where('id', 'in', refundIds)
       .execute();
   }

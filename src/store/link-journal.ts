@@ -44,6 +44,12 @@ const toRow = (a: LinkAttempt, merchantId: string): LinkAttemptTable => ({
   updated_at: a.updatedAt,
 });
 
+/**
+ * How many attempts' merchants one journal remembers. An attempt is updated moments after it is
+ * recorded or read, by the process that did so; a bound keeps a long-running process small.
+ */
+const REMEMBERED_ATTEMPTS = 10_000;
+
 async function enqueueReversal(trx: Tx, refId: string, payload: ReversalPayload, at: Date): Promise<void> {
   await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: REVERSE_KIND, refId, payload, at });
 }
@@ -52,19 +58,26 @@ async function enqueueReversal(trx: Tx, refId: string, payload: ReversalPayload,
  * The card link's journal in our store (migrations 0002 and 0006): `link_attempts`, the terminal's
  * shared trace counter and batch (`terminals`), its working keys (`link_terminal_keys`), and the
  * reversals it queues in the outbox.
+ *
+ * The port names terminals and attempts, never merchants; every row here carries its merchant
+ * (migration 0012), and every lock, update and per-terminal read names it, so a store sharded by
+ * merchant runs each on one shard. The merchant comes from the terminal (read once per terminal
+ * and process) or from the attempt as this journal recorded or read it.
  */
 export class StoreLinkJournal implements LinkJournal {
   constructor(private readonly store: Store) {}
 
   /** Terminal → merchant, read once per terminal: a terminal never moves to another merchant. */
   private readonly merchantOfTerminal = new Map<string, string>();
+  /** Attempt → merchant, for attempts recorded or read here (at most REMEMBERED_ATTEMPTS). */
+  private readonly merchantOfAttempt = new Map<string, string>();
 
   private get db() {
     return this.store.db;
   }
 
-  /** The merchant whose rows a terminal's attempts and keys are (they carry it: migration 0012). */
-  private async merchantOf(terminalId: string): Promise<string> {
+  /** The merchant whose rows a terminal's attempts and keys are; null for a terminal not in the store. */
+  private async terminalMerchant(terminalId: string): Promise<string | null> {
     const known = this.merchantOfTerminal.get(terminalId);
     if (known !== undefined) return known;
     const t = await this.db
@@ -72,9 +85,43 @@ export class StoreLinkJournal implements LinkJournal {
       .select('merchant_id')
       .where('id', '=', terminalId)
       .executeTakeFirst();
-    if (!t) throw new Error(`terminal ${terminalId} is not in the store`);
+    if (!t) return null;
     this.merchantOfTerminal.set(terminalId, t.merchant_id);
     return t.merchant_id;
+  }
+
+  private async merchantOf(terminalId: string): Promise<string> {
+    const merchantId = await this.terminalMerchant(terminalId);
+    if (merchantId === null) throw new Error(`terminal ${terminalId} is not in the store`);
+    return merchantId;
+  }
+
+  private rememberAttempts(rows: { id: string; merchant_id: string }[]): void {
+    for (const r of rows) {
+      this.merchantOfAttempt.delete(r.id);
+      if (this.merchantOfAttempt.size >= REMEMBERED_ATTEMPTS) {
+        const oldest = this.merchantOfAttempt.keys().next().value;
+        if (oldest !== undefined) this.merchantOfAttempt.delete(oldest);
+      }
+      this.merchantOfAttempt.set(r.id, r.merchant_id);
+    }
+  }
+
+  /**
+   * The merchant of an attempt recorded or read here; otherwise (a process that never saw it) read
+   * by its id, which is unique, on every shard. Null for an attempt not in the store.
+   */
+  private async attemptMerchant(id: string): Promise<string | null> {
+    const known = this.merchantOfAttempt.get(id);
+    if (known !== undefined) return known;
+    const r = await this.db
+      .selectFrom('link_attempts')
+      .select(['id', 'merchant_id'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!r) return null;
+    this.rememberAttempts([r]);
+    return r.merchant_id;
   }
 
   async findTerminal(where: {
@@ -85,29 +132,37 @@ export class StoreLinkJournal implements LinkJournal {
     if (where.merchantId !== undefined) q = q.where('merchant_id', '=', where.merchantId);
     if (where.terminalId) q = q.where('id', '=', where.terminalId);
     const t = await q.orderBy('id').executeTakeFirst();
-    return t ? { id: t.id, merchantId: t.merchant_id, batchNo: t.batch_no } : null;
+    if (!t) return null;
+    this.merchantOfTerminal.set(t.id, t.merchant_id);
+    return { id: t.id, merchantId: t.merchant_id, batchNo: t.batch_no };
   }
 
   async nextStan(terminalId: string): Promise<string> {
+    const merchantId = await this.merchantOf(terminalId);
     const row = await this.store.tx(async (trx) => {
       await trx
         .updateTable('terminals')
         .set((eb) => ({ stan: eb(eb('stan', '%', 999_999), '+', 1) }))
         .where('id', '=', terminalId)
+        .where('merchant_id', '=', merchantId)
         .execute();
       return trx
         .selectFrom('terminals')
         .select('stan')
         .where('id', '=', terminalId)
+        .where('merchant_id', '=', merchantId)
         .executeTakeFirstOrThrow();
     });
     return String(row.stan).padStart(6, '0');
   }
 
   async stanUsed(terminalId: string, batchNo: string, stan: string): Promise<boolean> {
+    const merchantId = await this.terminalMerchant(terminalId);
+    if (merchantId === null) return false;
     const used = await this.db
       .selectFrom('link_attempts')
       .select('id')
+      .where('merchant_id', '=', merchantId)
       .where('terminal_id', '=', terminalId)
       .where('batch_no', '=', batchNo)
       .where('stan', '=', stan)
@@ -118,9 +173,12 @@ export class StoreLinkJournal implements LinkJournal {
   async recordAttempt(attempt: LinkAttempt): Promise<void> {
     const merchantId = await this.merchantOf(attempt.terminalId);
     await this.db.insertInto('link_attempts').values(toRow(attempt, merchantId)).execute();
+    this.rememberAttempts([{ id: attempt.id, merchant_id: merchantId }]);
   }
 
   async updateAttempt(id: string, set: LinkAttemptUpdate, at: Date): Promise<void> {
+    const merchantId = await this.attemptMerchant(id);
+    if (merchantId === null) return;
     await this.db
       .updateTable('link_attempts')
       .set({
@@ -130,12 +188,15 @@ export class StoreLinkJournal implements LinkJournal {
         updated_at: at.toISOString(),
       })
       .where('id', '=', id)
+      .where('merchant_id', '=', merchantId)
       .execute();
   }
 
   async attempt(id: string): Promise<LinkAttempt | null> {
     const r = await this.db.selectFrom('link_attempts').selectAll().where('id', '=', id).executeTakeFirst();
-    return r ? toAttempt(r) : null;
+    if (!r) return null;
+    this.rememberAttempts([r]);
+    return toAttempt(r);
   }
 
   async attemptsOf(refId: string): Promise<LinkAttempt[]> {
@@ -146,6 +207,7 @@ export class StoreLinkJournal implements LinkJournal {
       .orderBy('created_at')
       .orderBy('id')
       .execute();
+    this.rememberAttempts(rows);
     return rows.map(toAttempt);
   }
 
@@ -170,9 +232,12 @@ export class StoreLinkJournal implements LinkJournal {
   }
 
   async approvedInBatch(terminalId: string, batchNo: string): Promise<LinkAttempt[]> {
+    const merchantId = await this.terminalMerchant(terminalId);
+    if (merchantId === null) return [];
     const rows = await this.db
       .selectFrom('link_attempts')
       .selectAll()
+      .where('merchant_id', '=', merchantId)
       .where('terminal_id', '=', terminalId)
       .where('batch_no', '=', batchNo)
       .where('state', '=', 'answered')
@@ -182,17 +247,21 @@ export class StoreLinkJournal implements LinkJournal {
   }
 
   async markForReversal(attemptId: string, at: Date): Promise<boolean> {
+    const merchantId = await this.attemptMerchant(attemptId);
+    if (merchantId === null) return false;
     return this.store.tx(async (trx) => {
       const a = await trx
         .selectFrom('link_attempts')
         .select('state')
         .where('id', '=', attemptId)
+        .where('merchant_id', '=', merchantId)
         .executeTakeFirst();
       if (a?.state !== 'sent') return false;
       await trx
         .updateTable('link_attempts')
         .set({ state: 'reversing', updated_at: at.toISOString() })
         .where('id', '=', attemptId)
+        .where('merchant_id', '=', merchantId)
         .execute();
       await enqueueReversal(trx, attemptId, { network: 'card', attemptId }, at);
       return true;
@@ -205,21 +274,25 @@ export class StoreLinkJournal implements LinkJournal {
   }
 
   async keyVersion(terminalId: string): Promise<number> {
+    const merchantId = await this.terminalMerchant(terminalId);
+    if (merchantId === null) return 0;
     const row = await this.db
       .selectFrom('link_terminal_keys')
       .select('key_version')
       .where('terminal_id', '=', terminalId)
+      .where('merchant_id', '=', merchantId)
       .executeTakeFirst();
     return row?.key_version ?? 0;
   }
 
   async claimSignIn(terminalId: string, badVersion: number, lease: SignInLease): Promise<KeyClaim> {
     const now = lease.at.toISOString();
+    const merchantId = await this.merchantOf(terminalId);
     await this.db
       .insertInto('link_terminal_keys')
       .values({
         terminal_id: terminalId,
-        merchant_id: await this.merchantOf(terminalId),
+        merchant_id: merchantId,
         key_version: 0,
         updated_at: now,
       })
@@ -228,7 +301,11 @@ export class StoreLinkJournal implements LinkJournal {
     return this.store.tx(async (trx): Promise<KeyClaim> => {
       const row = await forUpdate(
         trx,
-        trx.selectFrom('link_terminal_keys').selectAll().where('terminal_id', '=', terminalId),
+        trx
+          .selectFrom('link_terminal_keys')
+          .selectAll()
+          .where('terminal_id', '=', terminalId)
+          .where('merchant_id', '=', merchantId),
       ).executeTakeFirstOrThrow();
       if (row.key_version > badVersion && row.mac_key_under_tmk && row.mac_key_check) {
         return {
@@ -247,6 +324,7 @@ export class StoreLinkJournal implements LinkJournal {
         .updateTable('link_terminal_keys')
         .set({ signing_in_by: lease.holder, signing_in_until: lease.until.toISOString(), updated_at: now })
         .where('terminal_id', '=', terminalId)
+        .where('merchant_id', '=', merchantId)
         .execute();
       return { kind: 'won', version: row.key_version };
     });
@@ -254,10 +332,15 @@ export class StoreLinkJournal implements LinkJournal {
 
   async installKey(terminalId: string, sealed: SealedKeyHex, at: Date): Promise<number> {
     const now = at.toISOString();
+    const merchantId = await this.merchantOf(terminalId);
     return this.store.tx(async (trx) => {
       const row = await forUpdate(
         trx,
-        trx.selectFrom('link_terminal_keys').select('key_version').where('terminal_id', '=', terminalId),
+        trx
+          .selectFrom('link_terminal_keys')
+          .select('key_version')
+          .where('terminal_id', '=', terminalId)
+          .where('merchant_id', '=', merchantId),
       ).executeTakeFirstOrThrow();
       // The host holds the keys of the last sign-in it answered, which is ours: whatever another
       // process stored meanwhile (only possible after our lease ran out) is older than this.
@@ -274,16 +357,20 @@ export class StoreLinkJournal implements LinkJournal {
           updated_at: now,
         })
         .where('terminal_id', '=', terminalId)
+        .where('merchant_id', '=', merchantId)
         .execute();
       return version;
     });
   }
 
   async releaseSignIn(terminalId: string, holder: string, at: Date): Promise<void> {
+    const merchantId = await this.terminalMerchant(terminalId);
+    if (merchantId === null) return;
     await this.db
       .updateTable('link_terminal_keys')
       .set({ signing_in_by: null, signing_in_until: null, updated_at: at.toISOString() })
       .where('terminal_id', '=', terminalId)
+      .where('merchant_id', '=', merchantId)
       .where('signing_in_by', '=', holder)
       .execute();
   }

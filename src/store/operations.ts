@@ -109,13 +109,21 @@ export async function refuseWhileActive(
   }
 }
 
-export async function loadOperation(trx: Tx, id: string): Promise<OperationTable | undefined> {
-  return trx.selectFrom('operations').selectAll().where('id', '=', id).executeTakeFirst();
+/** An operation; `merchantId` null: by id alone, on every shard (the worker's recovery has the id only). */
+export async function loadOperation(
+  trx: Tx,
+  merchantId: string | null,
+  id: string,
+): Promise<OperationTable | undefined> {
+  let q = trx.selectFrom('operations').selectAll().where('id', '=', id);
+  if (merchantId !== null) q = q.where('merchant_id', '=', merchantId);
+  return q.executeTakeFirst();
 }
 
 /** Move an operation on; only from the status the caller saw, so two finishers cannot both win. */
 export async function moveOperation(
   trx: Tx,
+  merchantId: string,
   id: string,
   from: OperationStatus,
   to: OperationStatus,
@@ -126,6 +134,7 @@ export async function moveOperation(
     .updateTable('operations')
     .set({ status: to, updated_at: at.toISOString(), ...(reference !== undefined ? { reference } : {}) })
     .where('id', '=', id)
+    .where('merchant_id', '=', merchantId)
     .where('status', '=', from)
     .executeTakeFirst();
   const moved = Number(r.numUpdatedRows) === 1;

@@ -52,12 +52,18 @@ export async function paymentState(trx: Tx, row: PaymentRow): Promise<PaymentSta
   return state;
 }
 
-/** The domain view of several payments, their line items read in one query (lists, orders). */
+/** The domain view of several payments of one merchant, their line items read in one query (lists, orders). */
 export async function paymentStates(trx: Tx, rows: PaymentRow[]): Promise<PaymentState[]> {
-  if (rows.length === 0) return [];
+  const [first] = rows;
+  if (!first) return [];
+  invariant(
+    rows.every((r) => r.merchant_id === first.merchant_id),
+    'payment states are read for one merchant at a time',
+  );
   const items = await trx
     .selectFrom('payment_items')
     .selectAll()
+    .where('merchant_id', '=', first.merchant_id)
     .where(
       'payment_id',
       'in',
@@ -135,7 +141,10 @@ export async function addToDayTotal(
     .execute();
 }
 
+/** A refund; `merchantId` null reads it by id alone (every shard), never under a lock. */
 export async function loadRefundRow(trx: Tx, merchantId: string | null, id: string, lock: boolean) {
+  // A sharded store (Citus) locks rows in single-shard statements only.
+  invariant(!lock || merchantId !== null, 'a refund is locked on its merchant’s shard: name the merchant');
   let q = trx.selectFrom('refunds').selectAll().where('id', '=', id);
   if (merchantId) q = q.where('merchant_id', '=', merchantId);
   const row = await (lock ? forUpdate(trx, q) : q).executeTakeFirst();
@@ -143,17 +152,24 @@ export async function loadRefundRow(trx: Tx, merchantId: string | null, id: stri
   return row;
 }
 
-/** Take the merchant → payment → refund locks in the one global order; returns the refund as locked. */
-export async function lockRefund(trx: Tx, refundId: string): Promise<RefundRow | undefined> {
-  const peek = await trx
-    .selectFrom('refunds')
-    .select(['merchant_id', 'payment_id'])
-    .where('id', '=', refundId)
-    .executeTakeFirst();
+/**
+ * Take the merchant → payment → refund locks in the one global order; returns the refund as locked.
+ * `merchantId` null: the caller has the refund id alone (the worker's outbox row, a network
+ * result), and the unlocked peek finds the merchant on whichever shard holds it; every lock after
+ * it names the merchant.
+ */
+export async function lockRefund(
+  trx: Tx,
+  merchantId: string | null,
+  refundId: string,
+): Promise<RefundRow | undefined> {
+  let q = trx.selectFrom('refunds').select(['merchant_id', 'payment_id']).where('id', '=', refundId);
+  if (merchantId) q = q.where('merchant_id', '=', merchantId);
+  const peek = await q.executeTakeFirst();
   if (!peek) return undefined;
   await lockMerchant(trx, peek.merchant_id);
   await loadPaymentRow(trx, peek.merchant_id, { paymentId: peek.payment_id }, true);
-  return loadRefundRow(trx, null, refundId, true);
+  return loadRefundRow(trx, peek.merchant_id, refundId, true);
 }
 
 export async function enqueueOutbox(

@@ -59,23 +59,46 @@ export interface ResealBatch {
 }
 
 /**
- * Re-seal the next `limit` rows of `c` after `cursor` (in id order) whose value is not `current`
- * shaped. One transaction holds the rows' locks (FOR UPDATE on PostgreSQL; SQLite's write lock),
- * and each write only replaces the value it read (compare-and-set), so a second re-sealer at the
- * same rows waits, then finds them done; nothing else writes these columns after insert, and
- * `updated_at` is left alone: re-sealing changes no fact about the row.
+ * The merchant after `after` in id order, null after the last: re-sealing walks the merchants one
+ * by one, so each batch locks rows of one merchant (one shard when the store is sharded by merchant).
+ */
+export async function nextMerchant(db: Tx, after: string): Promise<string | null> {
+  const m = await db
+    .selectFrom('merchants')
+    .select('id')
+    .where('id', '>', after)
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return m?.id ?? null;
+}
+
+/**
+ * Re-seal the next `limit` rows of `c` of merchant `merchantId` after `cursor` (in id order) whose
+ * value is not `current` shaped (the sealed tables all carry `merchant_id`). One transaction holds
+ * the rows' locks (FOR UPDATE on PostgreSQL; SQLite's write lock), and each write only replaces the
+ * value it read (compare-and-set), so a second re-sealer at the same rows waits, then finds them
+ * done; nothing else writes these columns after insert, and `updated_at` is left alone:
+ * re-sealing changes no fact about the row.
  */
 export async function resealBatch(
   store: Store,
   c: KeyedColumn,
-  opts: { cursor: string; current: ValueShape; limit: number; reseal: (value: string) => string | null },
+  opts: {
+    merchantId: string;
+    cursor: string;
+    current: ValueShape;
+    limit: number;
+    reseal: (value: string) => string | null;
+  },
 ): Promise<ResealBatch> {
   return store.tx(async (trx) => {
     const col = sql.ref(c.column);
     const lock = store.dialect === 'postgres' ? sql`for update` : sql``;
     const rows = await sql<{ id: string; value: string }>`
       select id, ${col} as value from ${sql.table(c.table)}
-      where id > ${opts.cursor} and ${col} is not null and not ${matches(c, opts.current)}
+      where merchant_id = ${opts.merchantId} and id > ${opts.cursor}
+        and ${col} is not null and not ${matches(c, opts.current)}
       order by id limit ${sql.lit(opts.limit)} ${lock}`.execute(trx);
     const out: ResealBatch = { seen: rows.rows.length, resealed: 0, failed: [], cursor: null };
     for (const row of rows.rows) {
@@ -90,7 +113,7 @@ export async function resealBatch(
       if (next === null) continue;
       const r = await sql`
         update ${sql.table(c.table)} set ${col} = ${next}
-        where id = ${row.id} and ${col} = ${row.value}`.execute(trx);
+        where id = ${row.id} and merchant_id = ${opts.merchantId} and ${col} = ${row.value}`.execute(trx);
       out.resealed += Number(r.numAffectedRows ?? 0);
     }
     const last = rows.rows[rows.rows.length - 1];

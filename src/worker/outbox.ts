@@ -147,7 +147,11 @@ export class OutboxWorker {
         if (p.network === 'qr') return p.merchantId;
         const t = await this.store.db
           .selectFrom('link_attempts')
-          .innerJoin('terminals', 'terminals.id', 'link_attempts.terminal_id')
+          .innerJoin('terminals', (j) =>
+            j
+              .onRef('terminals.id', '=', 'link_attempts.terminal_id')
+              .onRef('terminals.merchant_id', '=', 'link_attempts.merchant_id'),
+          )
           .select('terminals.merchant_id')
           .where('link_attempts.id', '=', p.attemptId)
           .executeTakeFirst();

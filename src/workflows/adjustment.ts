@@ -66,7 +66,7 @@ export function adjustmentWorkflow(
     },
     work: async (trx: Tx, p: AdjustmentPrepared) => {
       const view = await recordAdjustment(ctx, trx, caller, orderNo, input, p.charge, p.approvals);
-      if (p.charge) await finishOperation(ctx, trx, p.charge);
+      if (p.charge) await finishOperation(ctx, trx, caller, p.charge);
       return view;
     },
     compensate: async (p: AdjustmentPrepared, err: unknown) => {

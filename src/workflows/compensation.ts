@@ -34,7 +34,8 @@ export async function queueChargeCompensation(
   at: Date,
 ): Promise<void> {
   await store.tx(async (trx) => {
-    if (!(await moveOperation(trx, c.operationId, 'reserved', 'compensating', at, c.reference))) return;
+    if (!(await moveOperation(trx, c.merchantId, c.operationId, 'reserved', 'compensating', at, c.reference)))
+      return;
     await enqueueOutbox(trx, {
       id: `ob_${ulid()}`,
       kind: COMPENSATE_KIND,
@@ -64,7 +65,7 @@ export async function runChargeCompensation(
   c: ChargeCompensation,
   at: () => Date,
 ): Promise<void> {
-  const op = await loadOperation(store.db, c.operationId);
+  const op = await loadOperation(store.db, c.merchantId, c.operationId);
   if (op?.status !== 'compensating') return;
   const result = await network.voidSale({
     requestId: `comp_${c.paymentId}`,
@@ -82,7 +83,7 @@ export async function runChargeCompensation(
   }
   await store.tx(async (trx: Tx) => {
     const now = at();
-    if (!(await moveOperation(trx, c.operationId, 'compensating', 'compensated', now))) return;
+    if (!(await moveOperation(trx, c.merchantId, c.operationId, 'compensating', 'compensated', now))) return;
     await appendAudit(trx, {
       merchantId: c.merchantId,
       actor: 'system',

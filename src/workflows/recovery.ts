@@ -23,7 +23,8 @@ export async function recoverOperation(
   deps: { store: Store; network: NetworkPort; clock: () => Date; log: Logger },
   operationId: string,
 ): Promise<void> {
-  const op = await loadOperation(deps.store.db, operationId);
+  // The outbox row names the operation only: found by id on whichever shard holds it.
+  const op = await loadOperation(deps.store.db, null, operationId);
   if (op?.status !== 'reserved') return;
   const payload = JSON.parse(op.payload_json) as OperationPayload;
   deps.log.warn(
@@ -33,7 +34,7 @@ export async function recoverOperation(
   if (op.kind === 'void') return recoverVoid(deps, op, payload as VoidPayload);
   const charge = payload as ChargePayload;
   const release = () =>
-    deps.store.tx((trx) => moveOperation(trx, op.id, 'reserved', 'released', deps.clock()));
+    deps.store.tx((trx) => moveOperation(trx, op.merchant_id, op.id, 'reserved', 'released', deps.clock()));
   if (charge.method === 'cash') return void (await release());
   const sale = await deps.network.lookupSale({
     requestId: op.payment_id,
@@ -82,7 +83,7 @@ async function recoverVoid(
   const approved = payload.request ? (await deps.network.voidSale(payload.request)).approved : false;
   await deps.store.tx(async (trx) => {
     if (!approved) {
-      await moveOperation(trx, op.id, 'reserved', 'released', deps.clock());
+      await moveOperation(trx, op.merchant_id, op.id, 'reserved', 'released', deps.clock());
       return;
     }
     await applyVoid(

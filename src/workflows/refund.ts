@@ -25,15 +25,19 @@ export interface RefundDeps {
   log: Logger;
 }
 
-/** Step 1. Returns what the submission needs, or null when the refund is no longer approved. */
+/**
+ * Step 1. Returns what the submission needs, or null when the refund is no longer approved. The
+ * outbox row names the refund only: its merchant is found first, then every lock names it.
+ */
 async function handOff(deps: RefundDeps, refundId: string) {
   return deps.store.tx(async (trx) => {
-    const refund = await lockRefund(trx, refundId);
+    const refund = await lockRefund(trx, null, refundId);
     if (refund?.status !== 'approved') return null;
     const payment = await trx
       .selectFrom('payments')
       .selectAll()
       .where('id', '=', refund.payment_id)
+      .where('merchant_id', '=', refund.merchant_id)
       .executeTakeFirstOrThrow();
     const local = refund.method !== 'original' || payment.method === 'cash' || !payment.network_reference;
     if (local) {
@@ -42,7 +46,7 @@ async function handOff(deps: RefundDeps, refundId: string) {
     }
     if (!refund.handed_off_at) {
       const now = deps.clock();
-      await updateRefund(trx, refund.id, { handed_off_at: now.toISOString() }, now);
+      await updateRefund(trx, refund.merchant_id, refund.id, { handed_off_at: now.toISOString() }, now);
     }
     return { refund, payment, originalReference: payment.network_reference as string };
   });
@@ -66,10 +70,11 @@ export async function submitRefund(deps: RefundDeps, refundId: string): Promise<
   await deps.store.tx(async (trx) => {
     const at = deps.clock();
     // Re-read under lock: a notification may have applied the result meanwhile.
-    const current = await lockRefund(trx, refund.id);
+    const current = await lockRefund(trx, refund.merchant_id, refund.id);
     if (current?.status !== 'approved') return;
     if (ack.kind === 'accepted') {
       await moveRefund(trx, refund.id, 'processing', {
+        merchantId: refund.merchant_id,
         actor: 'worker',
         at,
         set: { network_reference: ack.reference },
@@ -77,6 +82,7 @@ export async function submitRefund(deps: RefundDeps, refundId: string): Promise<
       return;
     }
     await moveRefund(trx, refund.id, 'failed', {
+      merchantId: refund.merchant_id,
       actor: 'network',
       at,
       set: { network_reference: ack.reference, response_code: ack.responseCode },
@@ -95,11 +101,13 @@ async function settleLocally(
   const at = deps.clock();
   const ref = `${method === 'bank_transfer' ? 'BT' : 'CASH'}-${refundId.slice(-10)}`;
   await moveRefund(trx, refundId, 'processing', {
+    merchantId,
     actor: 'worker',
     at,
     set: { network_reference: ref },
   });
   await moveRefund(trx, refundId, 'succeeded', {
+    merchantId,
     actor: 'worker',
     at,
     set: { response_code: '00' },
@@ -107,19 +115,20 @@ async function settleLocally(
   await auditResult(trx, merchantId, refundId, 'succeeded', '00', at);
 }
 
-/** Step 4. Idempotent: a late or repeated result changes nothing. */
+/** Step 4. Idempotent: a late or repeated result changes nothing. A result names the refund only. */
 export async function applyRefundResult(
   deps: Pick<RefundDeps, 'store' | 'clock'>,
   r: NetworkResult,
 ): Promise<void> {
   await deps.store.tx(async (trx) => {
-    const refund = await lockRefund(trx, r.requestId);
+    const refund = await lockRefund(trx, null, r.requestId);
     if (!refund) return;
     const status = refund.status;
     const at = deps.clock();
     if (status === 'approved') {
       // The result overtook our own "processing" write: record the step we missed first.
       await moveRefund(trx, refund.id, 'processing', {
+        merchantId: refund.merchant_id,
         actor: 'worker',
         at,
         set: { network_reference: r.reference },
@@ -128,6 +137,7 @@ export async function applyRefundResult(
       return;
     }
     await moveRefund(trx, refund.id, r.outcome, {
+      merchantId: refund.merchant_id,
       actor: 'network',
       at,
       set: { network_reference: r.reference, response_code: r.responseCode },
@@ -169,15 +179,16 @@ export async function markDelayed(
   refundId: string,
   cause: 'submission_failing' | 'processing_overdue',
 ): Promise<void> {
+  // By id alone (the worker has the outbox row's id), and it finds the merchant for the locks.
   const peek = await deps.store.db
     .selectFrom('refunds')
-    .select(['status', 'delayed'])
+    .select(['merchant_id', 'status', 'delayed'])
     .where('id', '=', refundId)
     .executeTakeFirst();
   // Cheap check first: a failing submission calls this on every retry.
   if (!peek || peek.delayed === 1 || !delayableStatuses.has(peek.status)) return;
   await deps.store.tx(async (trx) => {
-    const refund = await lockRefund(trx, refundId);
+    const refund = await lockRefund(trx, peek.merchant_id, refundId);
     if (!refund || refund.delayed === 1 || !delayableStatuses.has(refund.status)) return;
     const at = deps.clock();
     let arrival = refund.expected_arrival;
@@ -203,7 +214,7 @@ export async function markDelayed(
       // ISO dates compare as strings.
       if (pushed > arrival) arrival = pushed;
     }
-    await updateRefund(trx, refundId, { delayed: 1, expected_arrival: arrival }, at);
+    await updateRefund(trx, refund.merchant_id, refundId, { delayed: 1, expected_arrival: arrival }, at);
     await appendAudit(trx, {
       merchantId: refund.merchant_id,
       actor: 'worker',

@@ -40,7 +40,7 @@ export function saleWorkflow(ctx: Ctx, caller: Caller, input: PaymentInput, paym
     },
     work: async (trx: Tx, auth: Authorised) => {
       const view = await recordPayment(ctx, trx, caller, input, auth);
-      await finishOperation(ctx, trx, auth);
+      await finishOperation(ctx, trx, caller, auth);
       return view;
     },
     compensate: (auth: Authorised, err: unknown) =>
@@ -155,12 +155,12 @@ export async function authorise(
   try {
     auth = await ctx.network.authorizeSale(request);
   } catch (err) {
-    await release(ctx, operationId);
+    await release(ctx, caller, operationId);
     if (err instanceof NetworkUnavailableError) networkDown(err);
     throw err;
   }
   if (!auth.approved) {
-    await release(ctx, operationId);
+    await release(ctx, caller, operationId);
     throw new DomainError(
       'payment_not_completed',
       `the ${spec.kind} was declined (response code ${auth.responseCode})`,
@@ -170,13 +170,22 @@ export async function authorise(
   return { operationId, paymentId, reference: auth.reference, cardToken: token };
 }
 
-async function release(ctx: Ctx, operationId: string): Promise<void> {
-  await ctx.store.tx((trx) => moveOperation(trx, operationId, 'reserved', 'released', ctx.clock()));
+async function release(ctx: Ctx, caller: Pick<Caller, 'merchantId'>, operationId: string): Promise<void> {
+  await ctx.store.tx((trx) =>
+    moveOperation(trx, caller.merchantId, operationId, 'reserved', 'released', ctx.clock()),
+  );
 }
 
 /** Step 4's last write: the reservation becomes the payment. Fails if recovery took it over. */
-export async function finishOperation(ctx: Pick<Ctx, 'clock'>, trx: Tx, auth: Authorised): Promise<void> {
-  if (!(await moveOperation(trx, auth.operationId, 'reserved', 'applied', ctx.clock(), auth.reference))) {
+export async function finishOperation(
+  ctx: Pick<Ctx, 'clock'>,
+  trx: Tx,
+  caller: Pick<Caller, 'merchantId'>,
+  auth: Authorised,
+): Promise<void> {
+  const { operationId, reference } = auth;
+  const at = ctx.clock();
+  if (!(await moveOperation(trx, caller.merchantId, operationId, 'reserved', 'applied', at, reference))) {
     throw new DomainError('invalid_state_transition', 'the payment was already resolved by recovery');
   }
 }
@@ -191,7 +200,7 @@ export async function compensateCharge(
 ): Promise<void> {
   const cause = err instanceof Error ? err.message : String(err);
   if (!auth.reference) {
-    await release(ctx, auth.operationId);
+    await release(ctx, caller, auth.operationId);
     return;
   }
   ctx.log.error(

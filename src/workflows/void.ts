@@ -52,11 +52,11 @@ export function voidWorkflow(
         result = await ctx.network.voidSale(request);
       } catch (err) {
         if (!(err instanceof NetworkUnavailableError)) {
-          await releaseOperation(ctx, operationId);
+          await releaseOperation(ctx, caller, operationId);
           throw err;
         }
         if (err.outcome === 'not_applied') {
-          await releaseOperation(ctx, operationId);
+          await releaseOperation(ctx, caller, operationId);
           networkDown(err);
         }
         // The network may have voided it (a wallet's cancel is final): keep the payment held and
@@ -70,7 +70,7 @@ export function voidWorkflow(
         );
       }
       if (!result.approved) {
-        await releaseOperation(ctx, operationId);
+        await releaseOperation(ctx, caller, operationId);
         throw new DomainError(
           'void_not_allowed',
           `the network refused the void (response code ${result.responseCode})`,
@@ -136,8 +136,10 @@ async function reserveVoid(ctx: Ctx, caller: Caller, paymentId: string) {
   });
 }
 
-async function releaseOperation(ctx: Ctx, operationId: string): Promise<void> {
-  await ctx.store.tx((trx) => moveOperation(trx, operationId, 'reserved', 'released', ctx.clock()));
+async function releaseOperation(ctx: Ctx, caller: Caller, operationId: string): Promise<void> {
+  await ctx.store.tx((trx) =>
+    moveOperation(trx, caller.merchantId, operationId, 'reserved', 'released', ctx.clock()),
+  );
 }
 
 /** Step 4: record the void the network made. The reservation kept the payment as it was checked. */
@@ -149,11 +151,11 @@ export async function applyVoid(
   operationId: string,
   approvedBy: string[],
 ) {
-  const op = await loadOperation(trx, operationId);
+  const op = await loadOperation(trx, caller.merchantId, operationId);
   if (op?.status !== 'reserved') {
     throw new DomainError('invalid_state_transition', `the void is already ${op?.status ?? 'gone'}`);
   }
   const view = await recordVoid(ctx, trx, caller, paymentId, approvedBy);
-  await moveOperation(trx, operationId, 'reserved', 'applied', ctx.clock());
+  await moveOperation(trx, caller.merchantId, operationId, 'reserved', 'applied', ctx.clock());
   return view;
 }
