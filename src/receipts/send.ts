@@ -127,6 +127,7 @@ export async function listReceiptSends(
   const rows = await ctx.store.db
     .selectFrom('receipt_sends')
     .selectAll()
+    .where('merchant_id', '=', caller.merchantId)
     .where('refund_id', '=', refundId)
     .orderBy('created_at')
     .orderBy('id')
@@ -153,6 +154,7 @@ export class ReceiptDelivery {
     const send = await this.store.db
       .selectFrom('receipt_sends')
       .selectAll()
+      .where('merchant_id', '=', payload.merchantId)
       .where('id', '=', payload.sendId)
       .executeTakeFirst();
     if (send?.status !== 'queued') return;
@@ -180,6 +182,7 @@ export class ReceiptDelivery {
       await this.store.db
         .updateTable('receipt_sends')
         .set({ attempts: Number(row.attempts), last_error: message })
+        .where('merchant_id', '=', send.merchant_id)
         .where('id', '=', send.id)
         .execute();
       this.log.warn({ send: ctx, attempts: row.attempts, err: message }, 'voucher send failed');
@@ -193,6 +196,7 @@ export class ReceiptDelivery {
         last_error: null,
         sent_at: this.clock().toISOString(),
       })
+      .where('merchant_id', '=', send.merchant_id)
       .where('id', '=', send.id)
       .execute();
     this.log.info({ send: ctx }, 'voucher sent');
@@ -203,6 +207,7 @@ export class ReceiptDelivery {
     await this.store.db
       .updateTable('receipt_sends')
       .set({ status: 'failed', attempts: Number(row.attempts), last_error: error.slice(0, 500) })
+      .where('merchant_id', '=', payload.merchantId)
       .where('id', '=', payload.sendId)
       .where('status', '=', 'queued')
       .execute();

@@ -61,6 +61,7 @@ export async function loadVoucherModel(
   const traces = await trx
     .selectFrom('link_attempts')
     .select(['ref_id', 'stan'])
+    .where('merchant_id', '=', merchantId)
     .where('ref_id', 'in', [payment.id, refund.id])
     .where('state', '=', 'answered')
     .execute();
@@ -104,6 +105,7 @@ export async function printReceipt(
     const previous = await trx
       .selectFrom('receipt_prints')
       .select((eb) => eb.fn.max('print_no').as('last'))
+      .where('merchant_id', '=', caller.merchantId)
       .where('refund_id', '=', refundId)
       .executeTakeFirst();
     const printNo = Number(previous?.last ?? 0) + 1;

@@ -94,12 +94,6 @@ const ALLOWED_CROSS_SHARD: { name: string; sql: RegExp; why: string }[] = [
     sql: /^select "id" from "merchants" limit \$1$/,
     why: 'the demo seed and the health check ask whether the store has any merchant',
   },
-  // -- not single-shard yet: src/receipts/ was outside this change -----------------------------------
-  {
-    name: 'receipts by refund or send id',
-    sql: /^(select max\("print_no"\) as "last" from "receipt_prints" where "refund_id" = \$1|select "ref_id", "stan" from "link_attempts" where "ref_id" in \(\$1, \$2\) and "state" = \$3|select \* from "receipt_sends" where "(refund_)?id" = \$1( order by .*)?|update "receipt_sends" set .* where "id" = \$\d+)$/,
-    why: 'TO DO in src/receipts/service.ts and send.ts: the merchant is at hand there (the caller, the send payload) but not in these WHEREs; Citus runs them on every shard',
-  },
 ];
 
 interface Verdict {
