@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/db.js';
+import { recordFigures } from '../support/figures.js';
 import { storeTargets } from '../support/stores.js';
 import { call, orderNo, supervisor, testPan, until } from '../support/system.js';
 import { ledgerViolations } from './support/ledger.js';
@@ -269,6 +270,15 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('crash (kill -9) on
         waiting = after.refunds.filter((r) => r.status === 'requested').map((r) => r.id);
       }
 
+      recordFigures('crash (kill -9 mid-burst)', {
+        store: target.name,
+        seed,
+        crashCycles: CYCLES,
+        requests: CYCLES * BURST,
+        answeredBeforeKills: killedWithAnswers,
+        retriedAfterRestart: unanswered,
+        refundsAcknowledged: acknowledged.size,
+      });
       // The kills must really have hit requests in flight, or the test proves nothing.
       expect(unanswered, `${note}: no request was in flight at any kill`).toBeGreaterThan(0);
       expect(killedWithAnswers, `${note}: every kill came before any answer`).toBeGreaterThan(0);

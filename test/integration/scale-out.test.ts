@@ -10,6 +10,7 @@ import { DEMO_TMK } from '../../src/simulator/ledger.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { type Claims, checkAll, drain } from '../sim/checks.js';
 import { undocumented } from '../sim/run.js';
+import { recordFigures } from '../support/figures.js';
 import { storeTargets } from '../support/stores.js';
 import { call, type TestSystem, until } from '../support/system.js';
 import { type CliProcess, type RoundRobin, spawnCli, startRoundRobin } from './support/cluster.js';
@@ -465,6 +466,18 @@ describe.skipIf(!postgres)('scale-out on PostgreSQL', () => {
     expect(byStatus('canceled'), note).toBeGreaterThan(0);
     expect(load.claims.voided.size, note).toBeGreaterThan(0);
     expect(killed.pending, `${note}: the worker was killed with nothing left to do`).toBeGreaterThan(0);
+    recordFigures('scale-out (2 API + 2 workers, 1 killed)', {
+      store: 'postgres',
+      seed,
+      requests: balancer.served.reduce((a, b) => a + b, 0),
+      sales: sales.length,
+      voids: load.claims.voided.size,
+      refunds: refunds.length,
+      workersKilled: 1,
+      outboxPendingAtKill: killed.pending,
+      submittedTwice: 0,
+      durationMs: Date.now() - t0,
+    });
     process.stdout.write(
       `${[
         `scale-out (${note}): ${Date.now() - t0} ms in all: 5 processes up at ${upAt} ms, wave 1 done at ${wave1At} ms, wave 2 at ${wave2At} ms, outbox drained at ${drainedAt} ms`,

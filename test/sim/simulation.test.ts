@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recordFigures } from '../support/figures.js';
 import { storeTargets } from '../support/stores.js';
 import type { TestSystem } from '../support/system.js';
 import { runSimulation, undocumented } from './run.js';
@@ -13,6 +14,17 @@ import { runSimulation, undocumented } from './run.js';
 const STEPS = Number(process.env.SIM_STEPS ?? 250);
 const FIXED_SEEDS = { sqlite: 3, postgres: 15 } as const;
 
+/** The total of the counters whose names start with `prefix` (and pass `which`). */
+function sum(
+  stats: Record<string, number>,
+  prefix: string,
+  which: (k: string) => boolean = () => true,
+): number {
+  return Object.entries(stats)
+    .filter(([k]) => k.startsWith(prefix) && which(k))
+    .reduce((n, [, v]) => n + v, 0);
+}
+
 describe.each(storeTargets)('deterministic simulation on $name', (target) => {
   it(`keeps store and network books equal through ${STEPS} random steps`, { timeout: 240_000 }, async () => {
     // CI replays fixed seeds (3 and 15 found the QR void that the wallet applied unanswered);
@@ -20,6 +32,21 @@ describe.each(storeTargets)('deterministic simulation on $name', (target) => {
     const seed = Number(process.env.SIM_SEED ?? FIXED_SEEDS[target.name]);
     const result = await runSimulation({ seed, steps: STEPS, storeUrl: await target.freshUrl() });
     const replay = `seed ${seed} on ${target.name}: replay with \`npm run sim -- --seed ${seed} --steps ${STEPS} --store ${target.name}\``;
+    recordFigures('deterministic simulation', {
+      store: target.name,
+      seed,
+      steps: result.steps,
+      requests: sum(result.stats, 'http '),
+      faultWindows: result.stats['op faults'] ?? 0,
+      restarts: result.stats['op restart'] ?? 0,
+      workerOutages: result.stats['op worker_down'] ?? 0,
+      races: sum(
+        result.stats,
+        'op ',
+        (k) => k.includes('_vs_') || k.startsWith('op parallel') || k.includes('same_'),
+      ),
+      disagreements: result.violations.length,
+    });
     if (result.violations.length > 0) {
       process.stderr.write(`\n${replay}\ntrace:\n${result.trace.join('\n')}\n`);
     }
