@@ -109,11 +109,14 @@ export async function mutate<P>(
       'send an Idempotency-Key header (a fresh random value per operation, the same value on retries)',
     );
   }
+  // A route without a body schema reads no body: whatever was sent is not part of "the same
+  // request", and is never hashed (it is unvalidated, so of any size and depth).
+  const body = req.routeOptions.schema?.body ? (req.body ?? null) : null;
   const scope: IdempotencyScope | null = key
     ? {
         merchantId: caller.merchantId,
         key,
-        fingerprint: { method: req.method, path: req.url.split('?')[0] ?? req.url, body: req.body ?? null },
+        fingerprint: { method: req.method, path: req.url.split('?')[0] ?? req.url, body },
       }
     : null;
   let claim: Claim | null = null;
