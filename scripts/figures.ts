@@ -21,7 +21,7 @@ process.stdout.write('| Suite | Store | Figures | Recorded |\n|---|---|---|---|\
 for (const r of rows) {
   const { suite, store, at, ...figures } = r;
   const text = Object.entries(figures)
-    .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en-US') : String(v)}`)
+    .map(([k, v]) => `${k} ${typeof v === 'number' && k !== 'seed' ? v.toLocaleString('en-US') : String(v)}`)
     .join(', ');
   process.stdout.write(`| ${suite} | ${store ?? '—'} | ${text} | ${String(at).slice(0, 16)} |\n`);
 }
