@@ -102,7 +102,9 @@ async function burstAndKill(
 function acceptable(o: Answered): boolean {
   if (o.status === 200 || o.status === 201) return true;
   return (
-    o.status === 409 && ['refund_exceeds_refundable', 'invalid_state_transition'].includes(o.body.code ?? '')
+    o.status === 409 &&
+    // refund_at_network: a cancel that arrives after the worker handed the refund to the network.
+    ['refund_exceeds_refundable', 'invalid_state_transition', 'refund_at_network'].includes(o.body.code ?? '')
   );
 }
 
