@@ -58,7 +58,15 @@ export interface NetworkResult {
   reference: string;
   outcome: 'succeeded' | 'failed';
   responseCode: string;
+  /** The amount the network says it refunded, when its message carries one (minor units). */
+  amountMinor?: number;
 }
+
+/**
+ * A result that does not fit the refund it names (another amount): it is not applied. The
+ * refund stays `processing` until a status query or a correct message settles it.
+ */
+export class ResultMismatchError extends Error {}
 
 export interface SettlementTotals {
   sales: { count: number; amountMinor: number };

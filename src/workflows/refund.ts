@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { BusinessCalendar } from '../domain/calendar.js';
 import { expectedArrival } from '../domain/refund.js';
 import type { RefundStatus } from '../domain/refund-state.js';
-import type { NetworkPort, NetworkResult } from '../network/port.js';
+import { type NetworkPort, type NetworkResult, ResultMismatchError } from '../network/port.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store, Tx } from '../store/db.js';
 import { moveRefund, updateRefund } from '../store/ledger.js';
@@ -123,6 +123,13 @@ export async function applyRefundResult(
   await deps.store.tx(async (trx) => {
     const refund = await lockRefund(trx, null, r.requestId);
     if (!refund) return;
+    if (r.amountMinor !== undefined && r.amountMinor !== Number(refund.net_amount_minor)) {
+      // We asked the network for net_amount_minor: a signed message naming another amount is not
+      // this refund's result. Applying it would put our books and the network's apart.
+      throw new ResultMismatchError(
+        `network result for ${refund.id} names ${r.amountMinor}, the refund sent ${refund.net_amount_minor}`,
+      );
+    }
     const status = refund.status;
     const at = deps.clock();
     if (status === 'approved') {

@@ -265,6 +265,18 @@ describe.each(storeTargets)('the QR wallet notify URL under fuzzing on $name', (
     );
   });
 
+  it('refuses a wallet-signed notification that names another amount than the refund sent', async () => {
+    const { sign: _s, ...unsigned } = genuine;
+    const sent = Number(unsigned.refundAmount);
+    for (const refundAmount of [sent + 1, sent - 1, 1, sent * 2]) {
+      const other = { ...unsigned, refundAmount };
+      await expectRefused(
+        JSON.stringify({ ...other, sign: signParams(other, wallet.walletKeys.privateKey) }),
+        json,
+      );
+    }
+  });
+
   it('refuses junk bodies, content types and headers', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -333,7 +333,7 @@ export function notificationToNetworkResult(n: VerifiedRefundNotification): Netw
     failCode: n.failCode ?? undefined,
   });
   if (!result) throw new Error('a notification is always final');
-  return result;
+  return { ...result, amountMinor: n.amount };
 }
 
 /** The wallet's refund reason: the scheme wants words, so the code is kept and the note added. */

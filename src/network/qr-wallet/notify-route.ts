@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { NetworkResult } from '../port.js';
+import { type NetworkResult, ResultMismatchError } from '../port.js';
 import { NOTIFY_ACK, QrWalletError } from './protocol.js';
 
 export const QR_NOTIFY_PATH = '/v1/network/qr/notify';
@@ -68,6 +68,13 @@ export function qrNotifyRoutes(opts: QrNotifyRouteOptions): FastifyPluginAsync {
         } catch (err) {
           if (err instanceof QrWalletError) {
             req.log.warn({ code: err.code }, 'qr wallet notification rejected');
+            return reply.code(400).send('fail');
+          }
+          if (err instanceof ResultMismatchError) {
+            req.log.error(
+              { err: err.message },
+              'qr wallet notification does not fit its refund: not applied',
+            );
             return reply.code(400).send('fail');
           }
           req.log.error({ err }, 'qr wallet notification not applied; the wallet will retry');
