@@ -1,5 +1,5 @@
-import { ulid } from 'ulid';
 import { defaultPolicy } from './domain/policy.js';
+import { ulid } from './ids.js';
 import { hashPassword } from './security.js';
 import type { Caller, Ctx } from './service/context.js';
 import type { PaymentInput } from './service/payments.js';

@@ -6,10 +6,14 @@ import type { Caller, Ctx } from '../service/context.js';
 import type { Tx } from '../store/db.js';
 import {
   type Claim,
+  checkKeyInTx,
   claimKey,
   completeKey,
+  findStoredResponse,
   type IdempotencyScope,
   MAX_IDEMPOTENCY_KEY_LENGTH,
+  ReplayedAnswer,
+  recordKeyInTx,
   releaseKey,
 } from '../store/idempotency.js';
 
@@ -79,6 +83,14 @@ export interface MutationSteps<P> {
   status: number;
   /** Refuse the call without an Idempotency-Key (every call that can move money). */
   requireKey?: boolean;
+  /**
+   * `prepare` has no effect a duplicate request would repeat outside this store (password checks
+   * at most, no network): the key is then checked and answered inside `work`'s own transaction —
+   * one durable commit per request instead of two. Calls whose `prepare` reaches the network
+   * claim the key in a transaction of its own first, so no duplicate reaches the network.
+   * Default: true without a `prepare`, false with one.
+   */
+  local?: boolean;
   /** Password checks, reservations and network calls: never inside a store transaction. */
   prepare?: () => Promise<P>;
   /** The local write, in one transaction together with the key's answer. */
@@ -119,6 +131,8 @@ export async function mutate<P>(
         fingerprint: { method: req.method, path: req.url.split('?')[0] ?? req.url, body },
       }
     : null;
+  // Without a `prepare` there is nothing before the transaction to keep a duplicate from.
+  if (opts.local ?? !opts.prepare) return mutateInOneTransaction(ctx, reply, caller, opts, scope);
   let claim: Claim | null = null;
   if (scope) {
     const claimed = await claimWhenFree(ctx, scope);
@@ -137,7 +151,7 @@ export async function mutate<P>(
     throw err;
   }
   try {
-    const body = await ctx.store.tx(async (trx) => {
+    const body = await ctx.store.group(caller.merchantId, async (trx) => {
       const answer = await opts.work(trx, prepared);
       if (scope && claim) await completeKey(trx, scope, claim, { statusCode: opts.status, body: answer });
       return answer;
@@ -146,6 +160,45 @@ export async function mutate<P>(
   } catch (err) {
     if (opts.compensate) await opts.compensate(prepared, err);
     await release();
+    throw err;
+  }
+}
+
+/** `mutate` for `local` steps: key check, work and answer in one group-committed transaction. */
+async function mutateInOneTransaction<P>(
+  ctx: Ctx,
+  reply: FastifyReply,
+  caller: Caller,
+  opts: MutationSteps<P>,
+  scope: IdempotencyScope | null,
+) {
+  const replayed = (r: { statusCode: number; body: unknown }) =>
+    reply.code(r.statusCode).header('idempotent-replayed', 'true').send(r.body);
+  if (scope && opts.prepare) {
+    // A retry of a finished request is answered before the password checks.
+    const earlier = await findStoredResponse(ctx.store, scope);
+    if (earlier) return replayed(earlier);
+  }
+  const prepared = (opts.prepare ? await opts.prepare() : undefined) as P;
+  try {
+    const body = await ctx.store.group(caller.merchantId, async (trx) => {
+      let answer: unknown;
+      try {
+        answer = await opts.work(trx, prepared);
+      } catch (err) {
+        // A repeat of an answered request is refused by its own work (the money is already
+        // reserved): the earlier answer is what the client must get. (A database error leaves a
+        // PostgreSQL transaction unusable until its savepoint is rolled back: no check then.)
+        if (scope && err instanceof DomainError) await checkKeyInTx(trx, scope);
+        throw err;
+      }
+      // A repeat that the work accepted conflicts here: its work rolls back, the answer replays.
+      if (scope) await recordKeyInTx(trx, scope, { statusCode: opts.status, body: answer }, ctx.clock());
+      return answer;
+    });
+    return reply.code(opts.status).send(body);
+  } catch (err) {
+    if (err instanceof ReplayedAnswer) return replayed(err.answer);
     throw err;
   }
 }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { monotonicFactory, ulid } from 'ulid';
-
+import { monotonicFactory } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
+import { ulid } from '../ids.js';
 import { mask, type Secrets, seal, unseal } from '../security.js';
 import type { Caller, Ctx } from '../service/context.js';
 import { appendAudit } from '../store/audit.js';

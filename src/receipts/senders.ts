@@ -1,7 +1,7 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
-import { ulid } from 'ulid';
+import { ulid } from '../ids.js';
 
 /** Where vouchers go out: e-mail and SMS, each one message per call; a throw means "try again later". */
 export interface ReceiptSenders {

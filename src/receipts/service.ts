@@ -1,5 +1,5 @@
-import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
+import { ulid } from '../ids.js';
 import type { Caller, Ctx } from '../service/context.js';
 import { paymentView, refundView } from '../service/views.js';
 import { appendAudit } from '../store/audit.js';

@@ -1,4 +1,3 @@
-import { ulid } from 'ulid';
 import {
   afterRightPassword,
   afterWrongPassword,
@@ -10,6 +9,7 @@ import { DomainError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { VerifiedApproval } from '../domain/refund.js';
 import { checkDistinctApprovers } from '../domain/refund.js';
+import { ulid } from '../ids.js';
 import { hashPassword, randomToken, sha256Hex, verifyPassword } from '../security.js';
 import { appendAudit } from '../store/audit.js';
 import { forUpdate, type Tx } from '../store/db.js';

@@ -1,10 +1,10 @@
-import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import type { PaymentMethod, PaymentState } from '../domain/payment.js';
 import type { ReasonCode } from '../domain/policy.js';
 import { checkReason, decideAdjustment, type VerifiedApproval } from '../domain/refund.js';
 import { inFlightStatuses } from '../domain/refund-state.js';
+import { ulid } from '../ids.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
 import { refuseWhileActive } from '../store/operations.js';

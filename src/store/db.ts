@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
+import { GroupCommitter } from './group-commit.js';
 import * as m0001 from './migrations/0001_init.js';
 import * as m0002 from './migrations/0002_card_link.js';
 import * as m0003 from './migrations/0003_reconciliation.js';
@@ -26,6 +27,12 @@ export interface Store {
   dialect: Dialect;
   /** Run `fn` in one transaction that serialises with every other writer of the rows it locks. */
   tx<T>(fn: (trx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Run `fn` like `tx`, but in a transaction shared with the other requests of the same lane
+   * (group commit, see group-commit.ts): its own savepoint, its own result or error, resolved
+   * only after the shared commit. `lane` is the merchant whose rows `fn` writes.
+   */
+  group<T>(lane: string, fn: (trx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -56,6 +63,29 @@ export function openStore(url: string, opts: { poolSize?: number } = {}): Store 
   return openSqlite(path);
 }
 
+/**
+ * Kysely's SQLite driver prepares every statement anew; better-sqlite3 statements are reusable,
+ * and preparing is a good part of a small query's cost. The query texts are Kysely's compiled
+ * SQL (values are parameters), so the set of distinct texts is bounded by the code's queries;
+ * the cap only guards against an unforeseen source of distinct texts.
+ */
+function cachedStatements(raw: SqliteDatabase.Database) {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  const CAP = 2000;
+  return {
+    close: () => raw.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        stmt = raw.prepare(text);
+        if (cache.size >= CAP) cache.clear();
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
+}
+
 function openSqlite(path: string): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const raw = new SqliteDatabase(path);
@@ -66,27 +96,31 @@ function openSqlite(path: string): Store {
   raw.pragma('synchronous = FULL');
   raw.pragma('busy_timeout = 10000');
   raw.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(raw) }) });
   dialects.set(db, 'sqlite');
+  const tx = <T>(fn: (trx: Tx) => Promise<T>): Promise<T> =>
+    db.connection().execute(async (conn) => {
+      dialects.set(conn, 'sqlite');
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (err) {
+        await sql`rollback`.execute(conn);
+        throw err;
+      }
+    });
+  const committer = new GroupCommitter({ tx });
   return {
     db,
     dialect: 'sqlite',
     // Kysely gives SQLite one connection behind a mutex, so transactions in this process already
     // run one at a time; BEGIN IMMEDIATE also takes the write lock up front against other processes
     // (the CLI, a second server) so no transaction can fail half-way on an upgrade to writer.
-    tx: (fn) =>
-      db.connection().execute(async (conn) => {
-        dialects.set(conn, 'sqlite');
-        await sql`begin immediate`.execute(conn);
-        try {
-          const result = await fn(conn);
-          await sql`commit`.execute(conn);
-          return result;
-        } catch (err) {
-          await sql`rollback`.execute(conn);
-          throw err;
-        }
-      }),
+    tx,
+    // One writer: one lane for every merchant, so each group is as large as the load allows.
+    group: (_lane, fn) => committer.run('sqlite', fn),
     close: () => db.destroy(),
   };
 }
@@ -95,14 +129,17 @@ function openPostgres(url: string, poolSize: number): Store {
   const pool = new pg.Pool({ connectionString: url, max: poolSize });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   dialects.set(db, 'postgres');
+  const tx = <T>(fn: (trx: Tx) => Promise<T>): Promise<T> =>
+    db.transaction().execute((trx) => {
+      dialects.set(trx, 'postgres');
+      return fn(trx);
+    });
+  const committer = new GroupCommitter({ tx });
   return {
     db,
     dialect: 'postgres',
-    tx: (fn) =>
-      db.transaction().execute((trx) => {
-        dialects.set(trx, 'postgres');
-        return fn(trx);
-      }),
+    tx,
+    group: (lane, fn) => committer.run(lane, fn),
     close: () => db.destroy(),
   };
 }

@@ -161,3 +161,73 @@ export async function releaseKey(store: Store, scope: IdempotencyScope, claim: C
     .where('claim_token', '=', claim.token)
     .execute();
 }
+
+/**
+ * The answer given earlier under this key, thrown from inside the transaction of a request that
+ * turns out to repeat it: its savepoint rolls back and the HTTP layer replays the answer.
+ */
+export class ReplayedAnswer extends Error {
+  constructor(readonly answer: StoredResponse & { replayed: true }) {
+    super('replayed');
+  }
+}
+
+/**
+ * One-transaction keys, for requests whose steps before the transaction have no effect a duplicate
+ * would repeat (password checks, no network): the key is answered inside the request's own
+ * transaction — one commit instead of a claim's commit plus the work's. `recordKeyInTx` comes last
+ * in the transaction; this check is for a request whose work was refused: a key with an answer
+ * throws `ReplayedAnswer`, one still claimed by a request of the two-step kind is refused as in use.
+ */
+export async function checkKeyInTx(trx: Tx, scope: IdempotencyScope): Promise<void> {
+  const row = await trx
+    .selectFrom('idempotency_keys')
+    .select(['request_hash', 'status_code', 'response_json'])
+    .where('merchant_id', '=', scope.merchantId)
+    .where('key', '=', scope.key)
+    .executeTakeFirst();
+  if (!row) return;
+  const hash = requestHash(scope.fingerprint);
+  if (row.status_code === 0) {
+    if (row.request_hash !== hash) replay(row, hash);
+    throw new DomainError(
+      'idempotency_key_in_use',
+      'a request with this Idempotency-Key is still being processed; retry in a moment',
+    );
+  }
+  throw new ReplayedAnswer(replay(row, hash));
+}
+
+/**
+ * Record the answer of a one-transaction key, last in its transaction. Another process may have
+ * answered the same key meanwhile (PostgreSQL: the insert waits for its commit, then conflicts):
+ * then this request's work is rolled back and that answer replayed.
+ */
+export async function recordKeyInTx(
+  trx: Tx,
+  scope: IdempotencyScope,
+  response: StoredResponse,
+  now: Date,
+): Promise<void> {
+  const hash = requestHash(scope.fingerprint);
+  const inserted = await trx
+    .insertInto('idempotency_keys')
+    .values({
+      merchant_id: scope.merchantId,
+      key: scope.key,
+      request_hash: hash,
+      status_code: response.statusCode,
+      response_json: JSON.stringify(response.body),
+      created_at: now.toISOString(),
+      claim_token: null,
+    })
+    .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
+    .returning('key')
+    .executeTakeFirst();
+  if (inserted) return;
+  await checkKeyInTx(trx, scope);
+  throw new DomainError(
+    'idempotency_key_in_use',
+    'this Idempotency-Key changed hands; retry to read its answer',
+  );
+}

@@ -10,24 +10,9 @@ import type { PaymentItemTable, PaymentTable } from './schema.js';
  * The ONE ledger writer: nothing outside store/ writes payments, their items, refunds, refund
  * events, merchant funds or day totals. Every refund reservation and release goes through
  * `applyRefundTotals` (the domain's `totalsDelta`), and the payment's totals are asserted after
- * every write — a bug that would push refunds past the captured amount fails the transaction
- * instead of committing.
+ * every write (read back by the write itself) — a bug that would push refunds past the captured
+ * amount fails the transaction instead of committing.
  */
-
-/** Re-read the payment and check its totals; called after every write that moves them. */
-async function assertPaymentTotals(trx: Tx, merchantId: string, paymentId: string): Promise<void> {
-  const p = await trx
-    .selectFrom('payments')
-    .select(['amount_minor', 'refunded_minor', 'in_flight_minor'])
-    .where('id', '=', paymentId)
-    .where('merchant_id', '=', merchantId)
-    .executeTakeFirstOrThrow();
-  assertTotals({
-    amountMinor: Number(p.amount_minor),
-    refundedMinor: Number(p.refunded_minor),
-    inFlightMinor: Number(p.in_flight_minor),
-  });
-}
 
 async function moveMerchantFunds(trx: Tx, merchantId: string, deltaMinor: number): Promise<void> {
   if (deltaMinor === 0) return;
@@ -96,7 +81,8 @@ async function applyRefundTotals(
   const delta = totalsDelta(from, to, amount);
   const reserving = from === null && isInFlight(to);
   const releasing = from !== null && isInFlight(from) && !isInFlight(to) && to !== 'succeeded';
-  await trx
+  // The payment's totals as this write leaves them, checked before anything else is written.
+  const totals = await trx
     .updateTable('payments')
     .set((eb) => ({
       in_flight_minor: eb('in_flight_minor', '+', delta.inFlightMinor),
@@ -105,7 +91,13 @@ async function applyRefundTotals(
     }))
     .where('id', '=', refund.payment_id)
     .where('merchant_id', '=', refund.merchant_id)
-    .execute();
+    .returning(['amount_minor', 'refunded_minor', 'in_flight_minor'])
+    .executeTakeFirstOrThrow();
+  assertTotals({
+    amountMinor: Number(totals.amount_minor),
+    refundedMinor: Number(totals.refunded_minor),
+    inFlightMinor: Number(totals.in_flight_minor),
+  });
   if (reserving || releasing) {
     const sign = reserving ? 1 : -1;
     for (const item of JSON.parse(refund.items_json) as { sku: string; qty: number }[]) {
@@ -120,7 +112,6 @@ async function applyRefundTotals(
     await moveMerchantFunds(trx, refund.merchant_id, -sign * Number(refund.net_amount_minor));
     await addToDayTotal(trx, refund.merchant_id, refund.created_day, sign * amount);
   }
-  await assertPaymentTotals(trx, refund.merchant_id, refund.payment_id);
 }
 
 async function insertRefundEvent(

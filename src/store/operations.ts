@@ -1,5 +1,5 @@
-import { ulid } from 'ulid';
 import { DomainError } from '../domain/errors.js';
+import { ulid } from '../ids.js';
 import type { Tx } from './db.js';
 import { enqueueOutbox } from './repo.js';
 import type { OperationKind, OperationStatus, OperationTable } from './schema.js';

@@ -1,5 +1,5 @@
-import { ulid } from 'ulid';
 import type { PaymentMethod } from '../domain/payment.js';
+import { ulid } from '../ids.js';
 import type { NetworkPort } from '../network/port.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store, Tx } from '../store/db.js';

@@ -1,7 +1,7 @@
-import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import type { PaymentMethod } from '../domain/payment.js';
+import { ulid } from '../ids.js';
 import { NetworkUnavailableError, type SaleRequest } from '../network/port.js';
 import { cardToken } from '../security.js';
 import type { Caller, Ctx } from '../service/context.js';

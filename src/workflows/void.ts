@@ -1,7 +1,7 @@
-import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import { decideVoid, type VerifiedApproval } from '../domain/refund.js';
+import { ulid } from '../ids.js';
 import { NetworkUnavailableError } from '../network/port.js';
 import type { Caller, Ctx } from '../service/context.js';
 import { networkDown, recordVoid } from '../service/payments.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ulid } from 'ulid';
 import { requirePermission } from '../../domain/auth.js';
+import { ulid } from '../../ids.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { getOrder } from '../../service/orders.js';

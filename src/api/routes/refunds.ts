@@ -47,8 +47,10 @@ export const refundRoutes =
         return mutate(ctx, req, reply, caller, {
           status: 201,
           requireKey: true,
-          prepare: () => verifyApprovals(ctx, caller.merchantId, approvals ?? []),
-          work: (trx, verified) => createRefund(ctx, trx, caller, input, verified),
+          // Password checks only: the key is checked and answered in the refund's transaction.
+          local: true,
+          prepare: approvals?.length ? () => verifyApprovals(ctx, caller.merchantId, approvals) : undefined,
+          work: (trx, verified) => createRefund(ctx, trx, caller, input, verified ?? []),
         });
       },
     );
@@ -126,6 +128,7 @@ export const refundRoutes =
         return mutate(ctx, req, reply, caller, {
           status: 200,
           requireKey: true,
+          local: true,
           prepare: () => verifyApprovals(ctx, caller.merchantId, req.body.approvals),
           work: (trx, verified) => approveRefund(ctx, trx, caller, req.params.id, verified),
         });

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ulid } from 'ulid';
+import { ulid } from '../../ids.js';
 import { decryptWorkingKey, Iso8583Error } from '../iso8583/index.js';
 import type { LinkAttempt, LinkAttemptKind, LinkJournal, LinkTerminal } from '../journal.js';
 import {

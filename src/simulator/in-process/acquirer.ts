@@ -1,5 +1,5 @@
-import { ulid } from 'ulid';
 import { acquirerFeeMinor } from '../../domain/payment.js';
+import { ulid } from '../../ids.js';
 import {
   type NetworkPort,
   type NetworkResult,
