@@ -5,6 +5,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string;
+  /** DATABASE_POOL_SIZE: PostgreSQL connections of this process (SQLite has one). */
+  databasePoolSize?: number;
   dataDir: string;
   logLevel: string;
   /** Seed the demo merchant, terminal, operators and sales into an empty store. */
@@ -160,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // (or its LAN address) so the terminals can reach it.
     host: env.HOST ?? ((env.NETWORK ?? 'sim') === 'sim' ? '127.0.0.1' : '0.0.0.0'),
     databaseUrl,
+    databasePoolSize: int('DATABASE_POOL_SIZE', env.DATABASE_POOL_SIZE, 10, 1, 500),
     dataDir,
     logLevel: env.LOG_LEVEL ?? 'info',
     seedDemo: bool(env.SEED_DEMO, true),

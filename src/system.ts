@@ -143,7 +143,10 @@ export async function startSystem(
   opts: { log?: Logger; clock?: () => Date } = {},
 ): Promise<System> {
   const log = opts.log ?? makeLogger(config.logLevel);
-  const store = openStore(config.databaseUrl);
+  const store = openStore(config.databaseUrl, {
+    poolSize: config.databasePoolSize ?? 10,
+    backgroundCheckpoints: true,
+  });
   await migrate(store);
   const clock = opts.clock ?? (() => new Date());
   const secrets = loadSecrets(config, log);

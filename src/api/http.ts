@@ -4,16 +4,19 @@ import { sha256Hex } from '../security.js';
 import { authenticate } from '../service/auth.js';
 import type { Caller, Ctx } from '../service/context.js';
 import type { Tx } from '../store/db.js';
+import type { Batchable, BatchOutcome } from '../store/group-commit.js';
 import {
   type Claim,
   checkKeyInTx,
   claimKey,
   completeKey,
+  existingKeys,
   findStoredResponse,
   type IdempotencyScope,
   MAX_IDEMPOTENCY_KEY_LENGTH,
   ReplayedAnswer,
   recordKeyInTx,
+  recordKeysInTx,
   releaseKey,
 } from '../store/idempotency.js';
 
@@ -78,6 +81,28 @@ async function claimWhenFree(ctx: Ctx, scope: IdempotencyScope) {
   }
 }
 
+/**
+ * How requests of one kind are decided together: `item` is what one request brings (everything
+ * `many` needs of it: the call's own caller and input, not the first request's), `many` decides
+ * a list of them in one transaction, one outcome each. Build it with `batchOf`.
+ */
+export interface BatchSpec<P> {
+  kind: string;
+  item: (prepared: P) => unknown;
+  many: (
+    trx: Tx,
+    items: unknown[],
+  ) => Promise<({ ok: true; value: unknown } | { ok: false; error: unknown })[]>;
+}
+
+export function batchOf<P, B>(spec: {
+  kind: string;
+  item: (prepared: P) => B;
+  many: (trx: Tx, items: B[]) => Promise<({ ok: true; value: unknown } | { ok: false; error: unknown })[]>;
+}): BatchSpec<P> {
+  return spec as BatchSpec<P>;
+}
+
 /** The steps of a mutating call: see `mutate`. */
 export interface MutationSteps<P> {
   status: number;
@@ -91,6 +116,11 @@ export interface MutationSteps<P> {
    * Default: true without a `prepare`, false with one.
    */
   local?: boolean;
+  /**
+   * With `local`: requests of the same `kind` (one merchant's) that arrive together are decided in
+   * one call (see group-commit.ts, `Batchable`), with the same outcome each would have alone.
+   */
+  batch?: BatchSpec<P>;
   /** Password checks, reservations and network calls: never inside a store transaction. */
   prepare?: () => Promise<P>;
   /** The local write, in one transaction together with the key's answer. */
@@ -181,26 +211,83 @@ async function mutateInOneTransaction<P>(
   }
   const prepared = (opts.prepare ? await opts.prepare() : undefined) as P;
   try {
-    const body = await ctx.store.group(caller.merchantId, async (trx) => {
-      let answer: unknown;
-      try {
-        answer = await opts.work(trx, prepared);
-      } catch (err) {
-        // A repeat of an answered request is refused by its own work (the money is already
-        // reserved): the earlier answer is what the client must get. (A database error leaves a
-        // PostgreSQL transaction unusable until its savepoint is rolled back: no check then.)
-        if (scope && err instanceof DomainError) await checkKeyInTx(trx, scope);
-        throw err;
-      }
-      // A repeat that the work accepted conflicts here: its work rolls back, the answer replays.
-      if (scope) await recordKeyInTx(trx, scope, { statusCode: opts.status, body: answer }, ctx.clock());
-      return answer;
-    });
+    const batch = opts.batch ? keyedBatch(ctx, caller, opts, opts.batch, prepared, scope) : undefined;
+    const body = await ctx.store.group(
+      caller.merchantId,
+      async (trx) => {
+        let answer: unknown;
+        try {
+          answer = await opts.work(trx, prepared);
+        } catch (err) {
+          // A repeat of an answered request is refused by its own work (the money is already
+          // reserved): the earlier answer is what the client must get. (A database error leaves a
+          // PostgreSQL transaction unusable until its savepoint is rolled back: no check then.)
+          if (scope && err instanceof DomainError) await checkKeyInTx(trx, scope);
+          throw err;
+        }
+        // A repeat that the work accepted conflicts here: its work rolls back, the answer replays.
+        if (scope) await recordKeyInTx(trx, scope, { statusCode: opts.status, body: answer }, ctx.clock());
+        return answer;
+      },
+      batch,
+    );
     return reply.code(opts.status).send(body);
   } catch (err) {
     if (err instanceof ReplayedAnswer) return replayed(err.answer);
     throw err;
   }
+}
+
+interface BatchInput {
+  item: unknown;
+  scope: IdempotencyScope | null;
+}
+
+/**
+ * A batch of `local` requests with their keys: those whose key already has a row (a repeat, or a
+ * request still running) or repeats one of the batch run alone, where their key decides; the
+ * others are decided together and their answers recorded in one insert.
+ */
+function keyedBatch<P>(
+  ctx: Ctx,
+  caller: Caller,
+  opts: MutationSteps<P>,
+  spec: BatchSpec<P>,
+  prepared: P,
+  scope: IdempotencyScope | null,
+): Batchable<BatchInput> {
+  return {
+    kind: `${spec.kind}:${caller.merchantId}`,
+    input: { item: spec.item(prepared), scope },
+    many: async (trx, inputs) => {
+      const keys = inputs.flatMap((i) => (i.scope ? [i.scope.key] : []));
+      const taken = await existingKeys(trx, caller.merchantId, keys);
+      const seen = new Set<string>();
+      const together = inputs.map((i) => {
+        if (!i.scope) return true;
+        const fresh = !taken.has(i.scope.key) && !seen.has(i.scope.key);
+        seen.add(i.scope.key);
+        return fresh;
+      });
+      const chosen = inputs.filter((_, k) => together[k]);
+      const results = await spec.many(
+        trx,
+        chosen.map((i) => i.item),
+      );
+      const answers: { scope: IdempotencyScope; response: { statusCode: number; body: unknown } }[] = [];
+      chosen.forEach((i, k) => {
+        const r = results[k];
+        if (i.scope && r?.ok)
+          answers.push({ scope: i.scope, response: { statusCode: opts.status, body: r.value } });
+      });
+      await recordKeysInTx(trx, answers, ctx.clock());
+      let next = 0;
+      return inputs.map((_, k): BatchOutcome => {
+        if (!together[k]) return { alone: true };
+        return results[next++] ?? { alone: true };
+      });
+    },
+  };
 }
 
 export function limitOf(q: { limit?: string | undefined }): number {

@@ -1,4 +1,3 @@
-import QRCode from 'qrcode';
 import type { PaperWidth } from './layout.js';
 import type { ReceiptLine, ReceiptModel } from './model.js';
 
@@ -31,6 +30,8 @@ async function lineHtml(line: ReceiptLine): Promise<string> {
     case 'field':
       return `<div class="field${line.emphasis ? ' amount' : ''}" data-key="${escapeHtml(line.key)}"><span class="label">${escapeHtml(line.label)}:</span> <span class="value">${escapeHtml(line.value)}</span></div>`;
     case 'qr': {
+      // Loaded with the first voucher that shows a code, not at start (server memory, issue 10).
+      const { default: QRCode } = await import('qrcode');
       const svg = await QRCode.toString(line.payload, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
       return `<figure class="qr" data-payload="${escapeHtml(line.payload)}">${svg}<figcaption>${escapeHtml(line.caption)}</figcaption></figure>`;
     }

@@ -13,7 +13,7 @@ import type { Tx } from '../store/db.js';
 import { insertPayment, markVoided } from '../store/ledger.js';
 import { loadPaymentRow, lockMerchant, paymentState, paymentStates } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
-import { afterCursor, page, paymentView } from './views.js';
+import { afterCursor, decodeCursor, page, paymentView } from './views.js';
 
 export interface PaymentInput {
   orderNo: string;
@@ -157,6 +157,10 @@ export async function listPayments(ctx: Ctx, caller: Caller, f: PaymentFilter) {
   if (f.to) q = q.where('created_at', '<', f.to);
   const after = afterCursor(f.cursor);
   if (after) q = q.where(after);
+  // The cursor's time also bounds the index range (merchant_id, [filter,] created_at, id):
+  // without it a deep page walks every newer row of the merchant before its first one.
+  const bound = f.cursor ? decodeCursor(f.cursor) : null;
+  if (bound) q = q.where('created_at', '<=', bound.createdAt);
   const rows = await q
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')

@@ -5,7 +5,6 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
 import { sql } from 'kysely';
-import { ulid } from 'ulid';
 import { loadConfig } from '../config.js';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
@@ -21,6 +20,7 @@ import {
   settlementDayWindow,
   type Tally,
 } from '../domain/reconcile.js';
+import { ulid } from '../ids.js';
 import { appendAudit } from '../store/audit.js';
 import { migrate, openStore, type Tx } from '../store/db.js';
 import type { ReconciliationTable } from '../store/schema.js';
@@ -83,6 +83,173 @@ export function settlementFileUrl(template: string, merchantId: string, day: str
 
 // ---- our side of the ledger -----------------------------------------------------------------
 
+/** When a row went to the network: from the look-back before the day to the day's end. */
+type SentWindow = { lookbackFrom: string; to: string };
+
+/*
+ * A row's sending time is its answered link attempt's `created_at`, or its own time when it has
+ * none. Each kind is read in two parts that together are that rule exactly — rows whose attempt
+ * was sent in the window, and rows with no such attempt whose own time is in it — because each
+ * part is a range of an index (link attempts by merchant, kind and time; payments and refunds by
+ * merchant and time). One query on COALESCE(attempt time, own time) would read the merchant's
+ * whole history, every day, to find one day (issue 10).
+ */
+
+async function saleRowsSent(db: Tx, merchantId: string, window: SentWindow) {
+  const columns = ['p.id', 'p.network_reference', 'p.amount_minor', 'p.currency', 'p.voided'] as const;
+  const viaAttempt = await db
+    .selectFrom('link_attempts as la')
+    .innerJoin('payments as p', (j) =>
+      j
+        .onRef('p.merchant_id', '=', 'la.merchant_id')
+        .onRef('p.id', '=', 'la.ref_id')
+        .onRef('p.network_reference', '=', 'la.reference'),
+    )
+    .select([...columns, 'la.created_at as sent_at'])
+    .where('la.merchant_id', '=', merchantId)
+    .where('la.kind', '=', 'sale')
+    .where('la.created_at', '>=', window.lookbackFrom)
+    .where('la.created_at', '<', window.to)
+    .where('la.state', '=', 'answered')
+    .where('p.method', '=', 'card')
+    .where('p.network_reference', 'is not', null)
+    .execute();
+  const withoutAttempt = await db
+    .selectFrom('payments as p')
+    .select([...columns, 'p.created_at as sent_at'])
+    .where('p.merchant_id', '=', merchantId)
+    .where('p.created_at', '>=', window.lookbackFrom)
+    .where('p.created_at', '<', window.to)
+    .where('p.method', '=', 'card')
+    .where('p.network_reference', 'is not', null)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('link_attempts as la')
+            .select('la.id')
+            .where('la.merchant_id', '=', merchantId)
+            .whereRef('la.ref_id', '=', 'p.id')
+            .where('la.kind', '=', 'sale')
+            .where('la.state', '=', 'answered')
+            .whereRef('la.reference', '=', 'p.network_reference'),
+        ),
+      ),
+    )
+    .execute();
+  return [...viaAttempt, ...withoutAttempt];
+}
+
+/** A void's attempt is filed under `void_<payment id>`. */
+const voidRefOf = (paymentId: string) => sql<string>`'void_' || ${sql.ref(paymentId)}`;
+
+async function voidRowsSent(db: Tx, merchantId: string, window: SentWindow) {
+  const columns = ['p.id', 'p.network_reference', 'p.amount_minor', 'p.currency'] as const;
+  const viaAttempt = await db
+    .selectFrom('link_attempts as la')
+    .innerJoin('payments as p', (j) =>
+      j
+        .onRef('p.merchant_id', '=', 'la.merchant_id')
+        // The first term finds the payment by its key, the second is the rule itself.
+        .on('p.id', '=', sql<string>`substr(${sql.ref('la.ref_id')}, 6)`)
+        .on('la.ref_id', '=', voidRefOf('p.id')),
+    )
+    .select([...columns, 'la.reference as void_reference', 'la.created_at as sent_at'])
+    .where('la.merchant_id', '=', merchantId)
+    .where('la.kind', '=', 'void')
+    .where('la.created_at', '>=', window.lookbackFrom)
+    .where('la.created_at', '<', window.to)
+    .where('la.state', '=', 'answered')
+    .where('la.response_code', '=', '00')
+    .where('p.method', '=', 'card')
+    .where('p.voided', '=', 1)
+    .where('p.network_reference', 'is not', null)
+    .execute();
+  const withoutAttempt = await db
+    .selectFrom('payments as p')
+    .select([...columns, sql<string | null>`null`.as('void_reference'), 'p.voided_at as sent_at'])
+    .where('p.merchant_id', '=', merchantId)
+    .where('p.voided', '=', 1)
+    .where('p.voided_at', '>=', window.lookbackFrom)
+    .where('p.voided_at', '<', window.to)
+    .where('p.method', '=', 'card')
+    .where('p.network_reference', 'is not', null)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('link_attempts as la')
+            .select('la.id')
+            .where('la.merchant_id', '=', merchantId)
+            .where('la.ref_id', '=', voidRefOf('p.id'))
+            .where('la.kind', '=', 'void')
+            .where('la.state', '=', 'answered')
+            .where('la.response_code', '=', '00'),
+        ),
+      ),
+    )
+    .execute();
+  return [...viaAttempt, ...withoutAttempt];
+}
+
+async function refundRowsSent(db: Tx, merchantId: string, window: SentWindow) {
+  const columns = [
+    'r.id',
+    'r.payment_id',
+    'r.network_reference',
+    'p.network_reference as original_reference',
+    'r.net_amount_minor',
+    'r.currency',
+    'r.status',
+  ] as const;
+  const viaAttempt = await db
+    .selectFrom('link_attempts as la')
+    .innerJoin('refunds as r', (j) =>
+      j
+        .onRef('r.merchant_id', '=', 'la.merchant_id')
+        .onRef('r.id', '=', 'la.ref_id')
+        .onRef('r.network_reference', '=', 'la.reference'),
+    )
+    .innerJoin('payments as p', (j) =>
+      j.onRef('p.id', '=', 'r.payment_id').onRef('p.merchant_id', '=', 'r.merchant_id'),
+    )
+    .select([...columns, 'la.created_at as sent_at'])
+    .where('la.merchant_id', '=', merchantId)
+    .where('la.kind', '=', 'refund')
+    .where('la.created_at', '>=', window.lookbackFrom)
+    .where('la.created_at', '<', window.to)
+    .where('la.state', '=', 'answered')
+    .where('p.method', '=', 'card')
+    .where('r.method', '=', 'original')
+    .where('r.network_reference', 'is not', null)
+    .execute();
+  const withoutAttempt = await db
+    .selectFrom('refunds as r')
+    .innerJoin('payments as p', (j) =>
+      j.onRef('p.id', '=', 'r.payment_id').onRef('p.merchant_id', '=', 'r.merchant_id'),
+    )
+    .select([...columns, 'r.created_at as sent_at'])
+    .where('r.merchant_id', '=', merchantId)
+    .where('r.created_at', '>=', window.lookbackFrom)
+    .where('r.created_at', '<', window.to)
+    .where('p.method', '=', 'card')
+    .where('r.method', '=', 'original')
+    .where('r.network_reference', 'is not', null)
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('link_attempts as la')
+            .select('la.id')
+            .where('la.merchant_id', '=', merchantId)
+            .whereRef('la.ref_id', '=', 'r.id')
+            .where('la.kind', '=', 'refund')
+            .where('la.state', '=', 'answered')
+            .whereRef('la.reference', '=', 'r.network_reference'),
+        ),
+      ),
+    )
+    .execute();
+  return [...viaAttempt, ...withoutAttempt];
+}
+
 /**
  * The merchant's card transactions as the network should have them for a settlement day: card
  * sales (and adjustment charges) with their RRN, the voids of those sales, and original-route card
@@ -100,91 +267,9 @@ export async function ledgerRowsForDay(
   merchantId: string,
   window: { lookbackFrom: string; to: string },
 ): Promise<LedgerRow[]> {
-  const sales = await db
-    .selectFrom('payments as p')
-    .leftJoin('link_attempts as la', (j) =>
-      j
-        .onRef('la.merchant_id', '=', 'p.merchant_id')
-        .onRef('la.ref_id', '=', 'p.id')
-        .on('la.kind', '=', 'sale')
-        .on('la.state', '=', 'answered')
-        .onRef('la.reference', '=', 'p.network_reference'),
-    )
-    .select((eb) => [
-      'p.id',
-      'p.network_reference',
-      'p.amount_minor',
-      'p.currency',
-      'p.voided',
-      eb.fn.coalesce('la.created_at', 'p.created_at').as('sent_at'),
-    ])
-    .where('p.merchant_id', '=', merchantId)
-    .where('p.method', '=', 'card')
-    .where('p.network_reference', 'is not', null)
-    .where((eb) => {
-      const sentAt = eb.fn.coalesce('la.created_at', 'p.created_at');
-      return eb.and([eb(sentAt, '>=', window.lookbackFrom), eb(sentAt, '<', window.to)]);
-    })
-    .execute();
-  const voids = await db
-    .selectFrom('payments as p')
-    .leftJoin('link_attempts as la', (j) =>
-      j
-        .onRef('la.merchant_id', '=', 'p.merchant_id')
-        .on('la.ref_id', '=', sql<string>`'void_' || ${sql.ref('p.id')}`)
-        .on('la.kind', '=', 'void')
-        .on('la.state', '=', 'answered')
-        .on('la.response_code', '=', '00'),
-    )
-    .select((eb) => [
-      'p.id',
-      'p.network_reference',
-      'p.amount_minor',
-      'p.currency',
-      'la.reference as void_reference',
-      eb.fn.coalesce('la.created_at', 'p.voided_at').as('sent_at'),
-    ])
-    .where('p.merchant_id', '=', merchantId)
-    .where('p.method', '=', 'card')
-    .where('p.voided', '=', 1)
-    .where('p.network_reference', 'is not', null)
-    .where((eb) => {
-      const sentAt = eb.fn.coalesce('la.created_at', 'p.voided_at');
-      return eb.and([eb(sentAt, '>=', window.lookbackFrom), eb(sentAt, '<', window.to)]);
-    })
-    .execute();
-  const refunds = await db
-    .selectFrom('refunds as r')
-    .innerJoin('payments as p', (j) =>
-      j.onRef('p.id', '=', 'r.payment_id').onRef('p.merchant_id', '=', 'r.merchant_id'),
-    )
-    .leftJoin('link_attempts as la', (j) =>
-      j
-        .onRef('la.merchant_id', '=', 'r.merchant_id')
-        .onRef('la.ref_id', '=', 'r.id')
-        .on('la.kind', '=', 'refund')
-        .on('la.state', '=', 'answered')
-        .onRef('la.reference', '=', 'r.network_reference'),
-    )
-    .select((eb) => [
-      'r.id',
-      'r.payment_id',
-      'r.network_reference',
-      'p.network_reference as original_reference',
-      'r.net_amount_minor',
-      'r.currency',
-      'r.status',
-      eb.fn.coalesce('la.created_at', 'r.created_at').as('sent_at'),
-    ])
-    .where('r.merchant_id', '=', merchantId)
-    .where('p.method', '=', 'card')
-    .where('r.method', '=', 'original')
-    .where('r.network_reference', 'is not', null)
-    .where((eb) => {
-      const sentAt = eb.fn.coalesce('la.created_at', 'r.created_at');
-      return eb.and([eb(sentAt, '>=', window.lookbackFrom), eb(sentAt, '<', window.to)]);
-    })
-    .execute();
+  const sales = await saleRowsSent(db, merchantId, window);
+  const voids = await voidRowsSent(db, merchantId, window);
+  const refunds = await refundRowsSent(db, merchantId, window);
 
   // A join can repeat a row (two recorded attempts): one ledger row per payment, void and refund.
   const rows = new Map<string, LedgerRow>();

@@ -1,27 +1,30 @@
-import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { shanghaiDate } from '../domain/calendar.js';
-import { DomainError } from '../domain/errors.js';
+import { DomainError, invariant } from '../domain/errors.js';
+import type { PaymentState } from '../domain/payment.js';
 import { type Policy, type ReasonCode, type RefundMethod, requiredApprovals } from '../domain/policy.js';
 import { decideApproval, decideRefund, type Reason, type VerifiedApproval } from '../domain/refund.js';
-import type { RefundStatus } from '../domain/refund-state.js';
+import { isInFlight, type RefundStatus, totalsDelta } from '../domain/refund-state.js';
+import { ulid } from '../ids.js';
 import { type ConsumerContact, maskConsumer, seal } from '../security.js';
-import { appendAudit } from '../store/audit.js';
+import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
-import { insertRefund, moveRefund, updateRefund } from '../store/ledger.js';
-import { refuseWhileActive } from '../store/operations.js';
+import { insertRefunds, moveRefund, updateRefund } from '../store/ledger.js';
+import { lockPaymentsForRefunds } from '../store/operations.js';
 import {
   enqueueOutbox,
-  loadPaymentRow,
   loadRefundRow,
   lockMerchant,
+  lockMerchantWithDayTotal,
   lockRefund,
   merchantDayTotal,
-  paymentState,
+  type PaymentRow,
+  paymentStates,
   policyOf,
+  type RefundRow,
 } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
-import { afterCursor, page, type RefundView, refundView } from './views.js';
+import { afterCursor, decodeCursor, page, type RefundView, refundView } from './views.js';
 
 export interface RefundInput {
   paymentId?: string | undefined;
@@ -35,6 +38,16 @@ export interface RefundInput {
 
 export const SUBMIT_KIND = 'refund.submit';
 
+/** One request to create a refund, as `createRefunds` takes several. */
+export interface RefundCreation {
+  caller: Caller;
+  input: RefundInput;
+  approvals: VerifiedApproval[];
+}
+
+export type CreationOutcome = { ok: true; value: RefundAnswer } | { ok: false; error: unknown };
+export type RefundAnswer = ReturnType<typeof withNextStep>;
+
 /**
  * Create a refund: one transaction that locks the merchant and the payment, decides, and writes
  * the refund, the running totals, the history, the audit entry and (when approved) the outbox row.
@@ -46,97 +59,216 @@ export async function createRefund(
   caller: Caller,
   input: RefundInput,
   approvals: VerifiedApproval[],
-) {
-  requirePermission(caller.principal, 'refund.create');
-  if (!input.paymentId && !input.orderNo)
-    throw new DomainError('validation_failed', 'paymentId or orderNo is required');
-  const merchant = await lockMerchant(trx, caller.merchantId);
-  const paymentRow = await loadPaymentRow(trx, caller.merchantId, input, true);
-  if (input.paymentId && input.orderNo && paymentRow.order_no !== input.orderNo) {
+): Promise<RefundAnswer> {
+  const [outcome] = await createRefunds(ctx, trx, caller.merchantId, [{ caller, input, approvals }]);
+  if (!outcome) throw new Error('createRefunds lost its one outcome');
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
+/** A payment as the refunds of one transaction see it: locked, and moved by each refund decided on it. */
+interface ScenePayment {
+  row: PaymentRow;
+  state: PaymentState;
+  voidInProgress: boolean;
+}
+
+/**
+ * Create refunds of one merchant in one transaction (group commit: concurrent requests decided
+ * together). The merchant and every payment named are locked and read once; the refunds are
+ * decided one after another, each against the payments, funds and day total the ones before it
+ * left — exactly what as many `createRefund` transactions in a row would see — and a refused one
+ * leaves no trace. The accepted ones are then written together (`insertRefunds`). A database
+ * error fails them all (the caller falls back to one transaction each).
+ */
+export async function createRefunds(
+  ctx: Ctx,
+  trx: Tx,
+  merchantId: string,
+  requests: RefundCreation[],
+): Promise<CreationOutcome[]> {
+  const outcomes: (CreationOutcome | null)[] = requests.map(({ caller, input }) => {
+    try {
+      invariant(caller.merchantId === merchantId, 'refunds are created for one merchant at a time');
+      requirePermission(caller.principal, 'refund.create');
+      if (!input.paymentId && !input.orderNo)
+        throw new DomainError('validation_failed', 'paymentId or orderNo is required');
+      return null;
+    } catch (error) {
+      return { ok: false, error };
+    }
+  });
+  const pending = requests.filter((_, i) => outcomes[i] === null);
+  if (pending.length === 0) return outcomes as CreationOutcome[];
+
+  // Today's total comes with the merchant's lock; a refund decided past midnight reads its own day.
+  const day = shanghaiDate(ctx.clock());
+  const { merchant, dayTotalMinor } = await lockMerchantWithDayTotal(trx, merchantId, day);
+  const policy = policyOf(merchant);
+  const scene = await readScene(
+    trx,
+    merchantId,
+    pending.map((r) => r.input),
+  );
+  let available = Number(merchant.available_funds_minor);
+  const dayTotals = new Map<string, number>([[day, dayTotalMinor]]);
+  const rows: RefundRow[] = [];
+  const audits: AuditEntry[] = [];
+  const submits: { refundId: string; at: Date }[] = [];
+
+  for (const [i, { caller, input, approvals }] of requests.entries()) {
+    if (outcomes[i] !== null) continue;
+    try {
+      const found = findPayment(scene, input);
+      const paymentRow = found.row;
+      if (input.paymentId && input.orderNo && paymentRow.order_no !== input.orderNo) {
+        throw new DomainError(
+          'conflicting_references',
+          `payment ${paymentRow.id} belongs to order ${paymentRow.order_no}, not ${input.orderNo}; send one of them`,
+        );
+      }
+      if (found.voidInProgress) {
+        throw new DomainError(
+          'operation_in_progress',
+          'the payment cannot be refunded now: a void of this order is in progress at the network; wait for it to finish and try again',
+          { operation: 'void' },
+        );
+      }
+      const payment = found.state;
+      const now = ctx.clock();
+      const today = shanghaiDate(now);
+      if (!dayTotals.has(today)) dayTotals.set(today, await merchantDayTotal(trx, merchantId, today));
+      const reason: Reason = { code: input.reason.code, note: input.reason.note?.trim() || undefined };
+      const method = input.method ?? 'original';
+      const decision = decideRefund(
+        {
+          payment,
+          policy,
+          now,
+          calendar: ctx.calendar,
+          merchantTodayMinor: dayTotals.get(today) ?? 0,
+          merchantAvailableMinor: available,
+          approvals,
+        },
+        { amountMinor: input.amount, items: input.items, reason, method },
+      );
+      const id = `re_${ulid()}`;
+      const iso = now.toISOString();
+      const row: RefundRow = {
+        id,
+        merchant_id: merchantId,
+        payment_id: payment.id,
+        order_no: payment.orderNo,
+        terminal_id: caller.terminalId,
+        amount_minor: decision.amountMinor,
+        fee_minor: decision.feeMinor,
+        net_amount_minor: decision.netAmountMinor,
+        merchant_fee_returned_minor: decision.merchantFeeReturnedMinor,
+        currency: payment.currency,
+        reason_code: reason.code,
+        reason_note: reason.note ?? null,
+        method,
+        status: decision.status,
+        items_json: JSON.stringify(decision.items),
+        approvals_json: JSON.stringify(
+          approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() })),
+        ),
+        consumer_enc: input.consumer ? seal(ctx.secrets, JSON.stringify(input.consumer)) : null,
+        consumer_masked_json: input.consumer ? JSON.stringify(maskConsumer(input.consumer)) : null,
+        delayed: 0,
+        expected_arrival: decision.expectedArrival,
+        network_reference: null,
+        response_code: null,
+        created_by: caller.actor,
+        settlement_id: null,
+        created_day: today,
+        created_at: iso,
+        updated_at: iso,
+        handed_off_at: null,
+      };
+      // The reservation, as the next refund of this transaction must see it (the ledger writes
+      // the same sums: `insertRefunds`).
+      const delta = totalsDelta(null, decision.status, decision.amountMinor);
+      payment.inFlightMinor += delta.inFlightMinor;
+      payment.refundedMinor += delta.refundedMinor;
+      if (isInFlight(decision.status)) {
+        for (const item of decision.items) {
+          const line = payment.items.find((l) => l.sku === item.sku);
+          if (line) line.refundedQty += item.qty;
+        }
+        available -= decision.netAmountMinor;
+        dayTotals.set(today, (dayTotals.get(today) ?? 0) + decision.amountMinor);
+      }
+      rows.push(row);
+      if (decision.status === 'approved') submits.push({ refundId: id, at: now });
+      audits.push({
+        merchantId,
+        actor: caller.actor,
+        action: 'refund.created',
+        entity: 'refund',
+        entityId: id,
+        data: {
+          paymentId: payment.id,
+          amount: decision.amountMinor,
+          fee: decision.feeMinor,
+          status: decision.status,
+          reason: reason.code,
+          method,
+          approvedBy: approvals.map((a) => a.operatorNo),
+        },
+        at: now,
+      });
+      // The row as inserted is the refund as stored: no column is filled in by the database.
+      outcomes[i] = { ok: true, value: withNextStep(policy, refundView(row)) };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      outcomes[i] = { ok: false, error };
+    }
+  }
+  await insertRefunds(trx, rows);
+  for (const s of submits) {
+    await enqueueOutbox(trx, {
+      id: `ob_${ulid()}`,
+      kind: SUBMIT_KIND,
+      refId: s.refundId,
+      payload: {},
+      at: s.at,
+    });
+  }
+  for (const a of audits) await appendAudit(trx, a);
+  return outcomes as CreationOutcome[];
+}
+
+/** The payments the requests name, locked, with their lines and whether a void of each is in flight. */
+async function readScene(trx: Tx, merchantId: string, inputs: RefundInput[]) {
+  const ids = [...new Set(inputs.flatMap((i) => (i.paymentId ? [i.paymentId] : [])))];
+  const orderNos = [...new Set(inputs.flatMap((i) => (!i.paymentId && i.orderNo ? [i.orderNo] : [])))];
+  const locked = await lockPaymentsForRefunds(trx, merchantId, { ids, saleOrderNos: orderNos });
+  const rows = locked.map((l) => l.row);
+  const states = await paymentStates(trx, rows);
+  const byId = new Map<string, ScenePayment>();
+  const bySaleOrder = new Map<string, ScenePayment>();
+  rows.forEach((row, i) => {
+    const state = states[i];
+    invariant(state, 'one state per payment row');
+    const p = { row, state, voidInProgress: locked[i]?.voidInProgress === true };
+    byId.set(row.id, p);
+    if (row.kind === 'sale' && !bySaleOrder.has(row.order_no)) bySaleOrder.set(row.order_no, p);
+  });
+  return { byId, bySaleOrder };
+}
+
+function findPayment(scene: Awaited<ReturnType<typeof readScene>>, input: RefundInput): ScenePayment {
+  const found = input.paymentId
+    ? scene.byId.get(input.paymentId)
+    : scene.bySaleOrder.get(input.orderNo ?? '');
+  if (!found) {
     throw new DomainError(
-      'conflicting_references',
-      `payment ${paymentRow.id} belongs to order ${paymentRow.order_no}, not ${input.orderNo}; send one of them`,
+      'not_found',
+      input.paymentId ? `payment ${input.paymentId} not found` : `order ${input.orderNo} not found`,
     );
   }
-  await refuseWhileActive(
-    trx,
-    caller.merchantId,
-    { paymentId: paymentRow.id, kinds: ['void'] },
-    'the payment cannot be refunded now',
-  );
-  const payment = await paymentState(trx, paymentRow);
-  const policy = policyOf(merchant);
-  const now = ctx.clock();
-  const today = shanghaiDate(now);
-  const reason: Reason = { code: input.reason.code, note: input.reason.note?.trim() || undefined };
-  const method = input.method ?? 'original';
-  const decision = decideRefund(
-    {
-      payment,
-      policy,
-      now,
-      calendar: ctx.calendar,
-      merchantTodayMinor: await merchantDayTotal(trx, caller.merchantId, today),
-      merchantAvailableMinor: Number(merchant.available_funds_minor),
-      approvals,
-    },
-    { amountMinor: input.amount, items: input.items, reason, method },
-  );
-  const id = `re_${ulid()}`;
-  const iso = now.toISOString();
-  await insertRefund(trx, {
-    id,
-    merchant_id: caller.merchantId,
-    payment_id: payment.id,
-    order_no: payment.orderNo,
-    terminal_id: caller.terminalId,
-    amount_minor: decision.amountMinor,
-    fee_minor: decision.feeMinor,
-    net_amount_minor: decision.netAmountMinor,
-    merchant_fee_returned_minor: decision.merchantFeeReturnedMinor,
-    currency: payment.currency,
-    reason_code: reason.code,
-    reason_note: reason.note ?? null,
-    method,
-    status: decision.status,
-    items_json: JSON.stringify(decision.items),
-    approvals_json: JSON.stringify(
-      approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() })),
-    ),
-    consumer_enc: input.consumer ? seal(ctx.secrets, JSON.stringify(input.consumer)) : null,
-    consumer_masked_json: input.consumer ? JSON.stringify(maskConsumer(input.consumer)) : null,
-    delayed: 0,
-    expected_arrival: decision.expectedArrival,
-    network_reference: null,
-    response_code: null,
-    created_by: caller.actor,
-    settlement_id: null,
-    created_day: today,
-    created_at: iso,
-    updated_at: iso,
-    handed_off_at: null,
-  });
-  if (decision.status === 'approved') {
-    await enqueueOutbox(trx, { id: `ob_${ulid()}`, kind: SUBMIT_KIND, refId: id, payload: {}, at: now });
-  }
-  await appendAudit(trx, {
-    merchantId: caller.merchantId,
-    actor: caller.actor,
-    action: 'refund.created',
-    entity: 'refund',
-    entityId: id,
-    data: {
-      paymentId: payment.id,
-      amount: decision.amountMinor,
-      fee: decision.feeMinor,
-      status: decision.status,
-      reason: reason.code,
-      method,
-      approvedBy: approvals.map((a) => a.operatorNo),
-    },
-    at: now,
-  });
-  return withNextStep(policy, refundView(await loadRefundRow(trx, caller.merchantId, id, false)));
+  return found;
 }
 
 /**
@@ -280,6 +412,10 @@ export async function listRefunds(ctx: Ctx, caller: Caller, f: RefundFilter) {
   if (f.to) q = q.where('created_at', '<', f.to);
   const after = afterCursor(f.cursor);
   if (after) q = q.where(after);
+  // The cursor's time also bounds the index range (merchant_id, [filter,] created_at, id):
+  // without it a deep page walks every newer row of the merchant before its first one.
+  const bound = f.cursor ? decodeCursor(f.cursor) : null;
+  if (bound) q = q.where('created_at', '<=', bound.createdAt);
   const rows = await q
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')

@@ -1,7 +1,7 @@
-import { ulid } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import type { PaymentMethod } from '../domain/payment.js';
+import { ulid } from '../ids.js';
 import type { SettlementTotals } from '../network/port.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
@@ -12,6 +12,14 @@ import type { Caller, Ctx } from './context.js';
 import { networkDown } from './payments.js';
 
 type Bucket = keyof SettlementTotals;
+
+/**
+ * Rows marked settled per statement: well under the bound-parameter limits (SQLite 32,766,
+ * PostgreSQL 65,535), and large, because SQLite (never ANALYZEd) plans markSettled's
+ * `merchant_id = ? and id in (…)` on a merchant index and reads all the merchant's rows once per
+ * statement. A set-based markSettled (by terminal, through the open-batch indexes) would not.
+ */
+export const SETTLE_CHUNK_ROWS = 10_000;
 
 /** Where the two sides' totals differ, bucket by bucket. */
 export function compareTotals(local: SettlementTotals, network: SettlementTotals) {
@@ -123,13 +131,17 @@ export async function recordSettlement(
       created_at: now.toISOString(),
     })
     .execute();
-  await markSettled(
-    trx,
-    caller.merchantId,
-    id,
-    payments.map((p) => p.id),
-    refunds.map((r) => r.id),
-  );
+  // In chunks: one statement per SETTLE_CHUNK_ROWS rows stays under the databases'
+  // bound-parameter limits at any batch size (one statement of all ids failed past 32,766).
+  for (let at = 0; at < Math.max(payments.length, refunds.length); at += SETTLE_CHUNK_ROWS) {
+    await markSettled(
+      trx,
+      caller.merchantId,
+      id,
+      payments.slice(at, at + SETTLE_CHUNK_ROWS).map((p) => p.id),
+      refunds.slice(at, at + SETTLE_CHUNK_ROWS).map((r) => r.id),
+    );
+  }
   await trx
     .updateTable('terminals')
     .set({ batch_no: network.batchNo + 1 })

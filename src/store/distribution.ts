@@ -6,7 +6,8 @@ import type { Database } from './schema.js';
  * - `distributed`: hash-distributed by the merchant column, all co-located with `merchants`
  *   (distributed by its own `id`), so one merchant's rows of every table sit in one shard group
  *   on one node and a transaction of one merchant stays on one node. Every primary key, unique
- *   constraint and foreign key between these tables includes the column (migration 0012).
+ *   constraint and foreign key between these tables includes the column (migrations 0012, 0013).
+ *   The audit tables' column is `chain_id`, the merchant's id for a merchant's entries.
  * - `reference`: one shard, copied to every node. Tables with no merchant of their own, or one
  *   that must be read and locked as a whole.
  *
@@ -16,20 +17,23 @@ import type { Database } from './schema.js';
  * database's own catalog against it, and scripts/citus-distribute.sql against `citusDistributeSql`.
  */
 export type Placement =
-  | { kind: 'distributed'; column: 'merchant_id' | 'id' }
+  | { kind: 'distributed'; column: 'merchant_id' | 'id' | 'chain_id' }
   | { kind: 'reference'; why: string };
 
 const byMerchant = { kind: 'distributed', column: 'merchant_id' } as const;
+/**
+ * The audit log and its heads, by hash chain: a merchant's chain id is the merchant's id, so its
+ * entries sit with the merchant's other rows. Entries without a merchant form the system chain
+ * (SYSTEM_CHAIN in audit.ts), one more chain id in whichever shard it hashes to: the CLI's key
+ * rotations append there, seldom and apart from any merchant's transaction.
+ */
+const byChain = { kind: 'distributed', column: 'chain_id' } as const;
 
 export const tablePlacement = {
   schema_migrations: { kind: 'reference', why: 'the migration runner’s own bookkeeping' },
-  audit_log: {
+  audit_anchor: {
     kind: 'reference',
-    why: 'one hash chain across all merchants (rows without a merchant too), appended under the audit_head lock',
-  },
-  audit_head: {
-    kind: 'reference',
-    why: 'the one row at the head of the audit chain, locked by every append',
+    why: 'one row, written once by migration 0013: the head of the closed global audit chain where every merchant’s chain starts; read by a chain’s first append on any node',
   },
   outbox: {
     kind: 'reference',
@@ -44,6 +48,8 @@ export const tablePlacement = {
     why: 'the in-process acquirer’s merchant accounts, as acq_transactions',
   },
   merchants: { kind: 'distributed', column: 'id' },
+  audit_log: byChain,
+  audit_head: byChain,
   terminals: byMerchant,
   operators: byMerchant,
   sessions: byMerchant,
@@ -94,6 +100,10 @@ export function citusDistributeSql(): string {
     '',
     '-- Reference tables: one shard, copied to every node.',
     ...referenceTables().map((t) => `select create_reference_table('${t}');`),
+    '',
+    '-- audit_log keeps its append-only trigger (it raises an error and touches no other table):',
+    '-- Citus distributes a table with triggers, and creates them on its shards, only with this on.',
+    'set citus.enable_unsafe_triggers to on;',
     '',
     `-- Distributed by merchant, co-located with ${COLOCATION_ANCHOR}; parents before the tables that reference them.`,
     ...distributedTables().map(({ table, column }) =>

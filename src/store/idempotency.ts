@@ -231,3 +231,46 @@ export async function recordKeyInTx(
     'this Idempotency-Key changed hands; retry to read its answer',
   );
 }
+
+/** Which of these keys of one merchant already have a row (answered or claimed): a batch leaves those requests to run alone. */
+export async function existingKeys(trx: Tx, merchantId: string, keys: string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const rows = await trx
+    .selectFrom('idempotency_keys')
+    .select('key')
+    .where('merchant_id', '=', merchantId)
+    .where('key', 'in', keys)
+    .execute();
+  return new Set(rows.map((r) => r.key));
+}
+
+/**
+ * Record the answers of a batch's requests (one merchant) in one insert. A key that another
+ * process answered meanwhile makes it throw: the batch rolls back and each request runs alone.
+ */
+export async function recordKeysInTx(
+  trx: Tx,
+  answers: { scope: IdempotencyScope; response: StoredResponse }[],
+  now: Date,
+): Promise<void> {
+  if (answers.length === 0) return;
+  const at = now.toISOString();
+  const inserted = await trx
+    .insertInto('idempotency_keys')
+    .values(
+      answers.map(({ scope, response }) => ({
+        merchant_id: scope.merchantId,
+        key: scope.key,
+        request_hash: requestHash(scope.fingerprint),
+        status_code: response.statusCode,
+        response_json: JSON.stringify(response.body),
+        created_at: at,
+        claim_token: null,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
+    .returning('key')
+    .execute();
+  if (inserted.length !== answers.length)
+    throw new Error('an Idempotency-Key of the batch was answered meanwhile');
+}

@@ -1,7 +1,7 @@
 import { DomainError } from '../domain/errors.js';
 import { ulid } from '../ids.js';
-import type { Tx } from './db.js';
-import { enqueueOutbox } from './repo.js';
+import { forUpdate, type Tx } from './db.js';
+import { enqueueOutbox, type PaymentRow } from './repo.js';
 import type { OperationKind, OperationStatus, OperationTable } from './schema.js';
 
 /**
@@ -89,6 +89,51 @@ export async function activeOperations(
   if (where.orderNo !== undefined) q = q.where('order_no', '=', where.orderNo);
   if (where.paymentId !== undefined) q = q.where('payment_id', '=', where.paymentId);
   return q.orderBy('created_at').execute();
+}
+
+/**
+ * Payments of one merchant locked for new refunds — by id, and sales by order number — each with
+ * whether a void of it is in flight (a refund must wait for it), in one statement. Callers hold
+ * the merchant lock, so the order in which the rows are locked cannot deadlock.
+ */
+export async function lockPaymentsForRefunds(
+  trx: Tx,
+  merchantId: string,
+  ref: { ids: string[]; saleOrderNos: string[] },
+): Promise<{ row: PaymentRow; voidInProgress: boolean }[]> {
+  if (ref.ids.length === 0 && ref.saleOrderNos.length === 0) return [];
+  const q = trx
+    .selectFrom('payments')
+    .selectAll('payments')
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('operations')
+            .select('operations.id')
+            .where('operations.merchant_id', '=', merchantId)
+            .whereRef('operations.payment_id', '=', 'payments.id')
+            .where('operations.status', 'in', [...activeOperationStatuses])
+            .where('operations.kind', '=', 'void'),
+        )
+        .as('void_in_progress'),
+    )
+    .where('payments.merchant_id', '=', merchantId)
+    .where((eb) => {
+      const terms = [];
+      if (ref.ids.length > 0) terms.push(eb('payments.id', 'in', ref.ids));
+      if (ref.saleOrderNos.length > 0)
+        terms.push(
+          eb.and([eb('payments.order_no', 'in', ref.saleOrderNos), eb('payments.kind', '=', 'sale')]),
+        );
+      return eb.or(terms);
+    })
+    .orderBy('payments.id');
+  const rows = await forUpdate(trx, q).execute();
+  return rows.map(({ void_in_progress, ...row }) => ({
+    row,
+    voidInProgress: Boolean(void_in_progress) && String(void_in_progress) !== '0',
+  }));
 }
 
 /** Refuse while another workflow holds a reservation on the same order or payment. */

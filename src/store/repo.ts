@@ -26,6 +26,30 @@ export async function lockMerchant(trx: Tx, merchantId: string): Promise<Merchan
   return m;
 }
 
+/** The merchant, locked, with its refund total of `day` (refunds decide against both): one statement. */
+export async function lockMerchantWithDayTotal(
+  trx: Tx,
+  merchantId: string,
+  day: string,
+): Promise<{ merchant: MerchantRow; dayTotalMinor: number }> {
+  const q = trx
+    .selectFrom('merchants')
+    .selectAll('merchants')
+    .select((eb) =>
+      eb
+        .selectFrom('merchant_day_totals')
+        .select('merchant_day_totals.amount_minor')
+        .where('merchant_day_totals.merchant_id', '=', merchantId)
+        .where('merchant_day_totals.day', '=', day)
+        .as('day_total_minor'),
+    )
+    .where('merchants.id', '=', merchantId);
+  const row = await forUpdate(trx, q).executeTakeFirst();
+  if (!row) throw new DomainError('not_found', `merchant ${merchantId} not found`);
+  const { day_total_minor, ...merchant } = row;
+  return { merchant, dayTotalMinor: Number(day_total_minor ?? 0) };
+}
+
 export async function loadPaymentRow(
   trx: Tx,
   merchantId: string,

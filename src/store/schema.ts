@@ -173,6 +173,9 @@ export interface IdempotencyTable {
 }
 
 export interface AuditTable {
+  /** The chain the entry is linked into: its merchant's id, or SYSTEM_CHAIN when it has none. */
+  chain_id: string;
+  /** Position in its chain; entries of the closed pre-0013 chain keep their global number (≤ the anchor's). */
   seq: number;
   merchant_id: string | null;
   actor: string;
@@ -185,10 +188,23 @@ export interface AuditTable {
   hash: string;
 }
 
+/** One row per chain: its last entry, locked by every append to that chain only. */
 export interface AuditHeadTable {
+  chain_id: string;
+  last_seq: number;
+  last_hash: string;
+}
+
+/**
+ * The one row where every chain starts (migration 0013): the head of the closed global chain that
+ * came before (seq 0 and the zero hash on a store created since), and the first entry the
+ * migration found broken in it, if any.
+ */
+export interface AuditAnchorTable {
   id: number;
   last_seq: number;
   last_hash: string;
+  broken_seq: number | null;
 }
 
 export interface OutboxTable {
@@ -381,6 +397,7 @@ export interface Database {
   idempotency_keys: IdempotencyTable;
   audit_log: AuditTable;
   audit_head: AuditHeadTable;
+  audit_anchor: AuditAnchorTable;
   outbox: OutboxTable;
   acq_transactions: AcqTransactionTable;
   acq_accounts: AcqAccountTable;

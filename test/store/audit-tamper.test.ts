@@ -4,10 +4,8 @@
  * the function and by `GET /v1/audit/verify`. The store refuses updates and deletes of the log
  * (triggers); an intruder with the database in hand lifts that guard first, and so does this test.
  */
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/store/audit.js';
-import type { Store } from '../../src/store/db.js';
 import { storeTargets } from '../support/stores.js';
 import {
   type Client,
@@ -19,8 +17,10 @@ import {
   type TestSystem,
   until,
 } from '../support/system.js';
+import { unguarded } from './audit-support.js';
 
 interface Row {
+  chain_id: string;
   seq: number;
   merchant_id: string | null;
   actor: string;
@@ -31,28 +31,6 @@ interface Row {
   at: string;
   prev_hash: string;
   hash: string;
-}
-
-/** Run `work` with the append-only guard of `audit_log` lifted, and put the guard back after. */
-async function unguarded(store: Store, work: () => Promise<void>): Promise<void> {
-  if (store.dialect === 'postgres') {
-    await sql`alter table audit_log disable trigger audit_log_no_update`.execute(store.db);
-    try {
-      await work();
-    } finally {
-      await sql`alter table audit_log enable trigger audit_log_no_update`.execute(store.db);
-    }
-    return;
-  }
-  const triggers = await sql<{ name: string; sql: string }>`
-    select name, sql from sqlite_master where type = 'trigger' and tbl_name = 'audit_log'`.execute(store.db);
-  expect(triggers.rows.length).toBeGreaterThan(0);
-  for (const t of triggers.rows) await sql`drop trigger ${sql.id(t.name)}`.execute(store.db);
-  try {
-    await work();
-  } finally {
-    for (const t of triggers.rows) await sql.raw(t.sql).execute(store.db);
-  }
 }
 
 describe.each(storeTargets)('audit chain verification against tampering on $name', (target) => {
@@ -66,10 +44,13 @@ describe.each(storeTargets)('audit chain verification against tampering on $name
     if (!r) throw new Error(`no audit entry ${seq}`);
     return r;
   };
+  // Every entry of this suite is the demo merchant's: its chain is the one tampered with.
+  const chain = DEMO.merchantId;
   const put = (r: Row) => db().insertInto('audit_log').values(r).execute();
-  const remove = (seq: number) => db().deleteFrom('audit_log').where('seq', '=', seq).execute();
+  const remove = (seq: number) =>
+    db().deleteFrom('audit_log').where('chain_id', '=', chain).where('seq', '=', seq).execute();
   const set = (seq: number, values: Partial<Omit<Row, 'seq'>>) =>
-    db().updateTable('audit_log').set(values).where('seq', '=', seq).execute();
+    db().updateTable('audit_log').set(values).where('chain_id', '=', chain).where('seq', '=', seq).execute();
 
   /** The verdict of the function (whole chain and one merchant's view) and of the API must agree. */
   async function expectBrokenAt(seq: number): Promise<void> {
@@ -119,6 +100,7 @@ describe.each(storeTargets)('audit chain verification against tampering on $name
       seq: Number(r.seq),
     })) as Row[];
     expect(rows.length).toBeGreaterThanOrEqual(8);
+    expect(rows.every((r) => r.chain_id === chain)).toBe(true);
   });
   afterAll(async () => {
     await sys?.close();
@@ -208,9 +190,13 @@ describe.each(storeTargets)('audit chain verification against tampering on $name
   });
 
   it('finds a chain head that no longer matches the last entry', async () => {
-    const head = await db().selectFrom('audit_head').selectAll().executeTakeFirstOrThrow();
+    const head = await db()
+      .selectFrom('audit_head')
+      .selectAll()
+      .where('chain_id', '=', chain)
+      .executeTakeFirstOrThrow();
     const setHead = (values: { last_seq?: number; last_hash?: string }) =>
-      db().updateTable('audit_head').set(values).where('id', '=', 1).execute();
+      db().updateTable('audit_head').set(values).where('chain_id', '=', chain).execute();
     const restore = () => setHead({ last_seq: Number(head.last_seq), last_hash: head.last_hash });
     await tampered(() => setHead({ last_hash: row(2).hash }), restore, rows.length + 1);
     await tampered(() => setHead({ last_seq: Number(head.last_seq) + 1 }), restore, rows.length + 1);

@@ -7,7 +7,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
-import { openStore, type Store, type Tx } from '../../src/store/db.js';
+import { appendAudit, verifyAudit } from '../../src/store/audit.js';
+import { migrate, openStore, type Store, type Tx } from '../../src/store/db.js';
 import { GroupCommitter, type SavepointOp } from '../../src/store/group-commit.js';
 import { storeTargets } from '../support/stores.js';
 
@@ -23,8 +24,8 @@ describe('the group committer (no database)', () => {
       if (failCommit()) throw new Error('commit failed');
       return result;
     };
-    const savepoint = async (_trx: Tx, op: SavepointOp) => {
-      current.push(op);
+    const savepoint = async (_trx: Tx, ops: SavepointOp[]) => {
+      current.push(...ops);
     };
     return { tx, savepoint, log };
   }
@@ -51,7 +52,7 @@ describe('the group committer (no database)', () => {
     // Every request in its own savepoint; the refused one rolled back to it.
     expect(log[0]?.filter((s) => s === 'savepoint')).toHaveLength(5);
     expect(log[0]?.filter((s) => s === 'rollback')).toHaveLength(1);
-    expect(gc.stats).toEqual({ groups: 1, requests: 5, largest: 5 });
+    expect(gc.stats).toEqual({ groups: 1, requests: 5, largest: 5, batched: 0 });
   });
 
   it('fails every request of a group whose commit fails', async () => {
@@ -80,7 +81,7 @@ describe('the group committer (no database)', () => {
     expect(await Promise.all(later)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     // Groups of 1, 3, 3, 1; a request alone in its transaction needs no savepoint.
     expect(log.map((g) => g.filter((s) => s === 'savepoint').length)).toEqual([0, 3, 3, 0]);
-    expect(gc.stats).toEqual({ groups: 4, requests: 8, largest: 3 });
+    expect(gc.stats).toEqual({ groups: 4, requests: 8, largest: 3, batched: 0 });
   });
 
   it('runs different lanes side by side', async () => {
@@ -154,9 +155,9 @@ describe.each(storeTargets)('group commit on $name', (target) => {
           store
             .group('m1', (trx) => insert(trx, `b${String(i).padStart(2, '0')}`, 'm1', i))
             .then(async () => {
-              const row = await sql<{ n: number }>`select n from gc_rows where id = ${`b${String(i).padStart(2, '0')}`}`.execute(
-                other.db,
-              );
+              const row = await sql<{
+                n: number;
+              }>`select n from gc_rows where id = ${`b${String(i).padStart(2, '0')}`}`.execute(other.db);
               return row.rows.length;
             }),
         ),
@@ -198,4 +199,57 @@ describe.each(storeTargets)('group commit on $name', (target) => {
       expect(await m1).toBe('m1');
     },
   );
+});
+
+describe.each(storeTargets)('audit entries of a group on $name', (target) => {
+  let store: Store;
+
+  beforeAll(async () => {
+    store = openStore(await target.freshUrl());
+    await migrate(store);
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  const entry = (merchantId: string | null, entityId: string) => ({
+    merchantId,
+    actor: 'op:01',
+    action: 'refund.created',
+    entity: 'refund',
+    entityId,
+    data: { n: entityId },
+    at: new Date('2026-12-03T08:00:00.000Z'),
+  });
+
+  it('links the entries of the requests that succeeded, in their order, once per chain, and none of a refused one', async () => {
+    const results = await Promise.allSettled([
+      store.group('m', (trx) => appendAudit(trx, entry('mA', 'e1'))),
+      store.group('m', async (trx) => {
+        await appendAudit(trx, entry('mA', 'refused'));
+        throw new DomainError('validation_failed', 'refused after its audit entry');
+      }),
+      store.group('m', async (trx) => {
+        await appendAudit(trx, entry('mB', 'e2'));
+        await appendAudit(trx, entry(null, 'e3'));
+      }),
+      store.group('m', (trx) => appendAudit(trx, entry('mA', 'e4'))),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    const rows = await store.db
+      .selectFrom('audit_log')
+      .select(['chain_id', 'seq', 'entity_id'])
+      .orderBy('chain_id')
+      .orderBy('seq')
+      .execute();
+    const ofChain = (c: string) => rows.filter((r) => r.chain_id === c).map((r) => r.entity_id);
+    expect(ofChain('mA')).toEqual(['e1', 'e4']);
+    expect(ofChain('mB')).toEqual(['e2']);
+    expect(rows.map((r) => r.entity_id)).not.toContain('refused');
+    expect(await verifyAudit(store)).toMatchObject({ ok: true, entries: 4 });
+    expect(await verifyAudit(store, 'mA')).toMatchObject({ ok: true, entries: 2 });
+    // Appends after the group continue each chain.
+    await store.group('m', (trx) => appendAudit(trx, entry('mA', 'e5')));
+    expect(await verifyAudit(store, 'mA')).toMatchObject({ ok: true, entries: 3 });
+  });
 });

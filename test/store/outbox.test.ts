@@ -111,6 +111,9 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0009_approval_lock',
         '0010_api_key_life',
         '0012_distribution_keys',
+        '0013_audit_chains',
+        '0014_growth_indexes',
+        '0015_worker_indexes',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {

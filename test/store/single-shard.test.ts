@@ -106,9 +106,15 @@ const TABLE_REF = /\b(?:from|join|update|into)\s+"?([a-z_][a-z0-9_]*)"?/g;
 const JOIN =
   /\bjoin\s+"?([a-z_][a-z0-9_]*)"?(?:\s+as\s+"?[a-z_][a-z0-9_]*"?)?\s+on\s+(.*?)(?=\s(?:inner |left |right |full |cross )?join\s|\swhere\s|\sgroup by\s|\sorder by\s|\slimit\s|\sfor update|$)/g;
 const ON_MERCHANT = /"?merchant_id"?\s*=\s*"?[a-z_]+"?\."?merchant_id"?/;
-const MERCHANT_FILTER = /"?merchant_id"?\s*(?:=\s*\$\d+|in\s*\(\s*\$\d+\s*\))/g;
+/** `column = $n` or `column in ($n)`: the filter on a distribution column. */
+const filterOn = (column: string) =>
+  new RegExp(`"?${column}"?\\s*(?:=\\s*\\$\\d+|in\\s*\\(\\s*\\$\\d+\\s*\\))`, 'g');
+const MERCHANT_FILTER = filterOn('merchant_id');
+/** The audit tables are distributed by their chain, the merchant's id (src/store/distribution.ts). */
+const CHAIN_FILTER = filterOn('chain_id');
 const MERCHANTS_BY_ID = /(?:^|[\s(])(?:"?merchants"?\.)?"?id"?\s*=\s*\$\d+/g;
 const ROW_LOCK = /\bfor (?:no key )?update\b/;
+const QUALIFIED_MERCHANTS_BY_ID = /"merchants"\."id"\s*=\s*\$\d+/g;
 
 /**
  * One statement as Citus would see it: single-shard, allowed cross-shard, or refused. Single-shard
@@ -137,8 +143,18 @@ function inspect(raw: string): Verdict {
     joinedOnMerchant++;
   }
   const where = sql.includes(' where ') ? sql.slice(sql.indexOf(' where ')) : '';
-  const filter = tables.every((t) => t === 'merchants') ? MERCHANTS_BY_ID : MERCHANT_FILTER;
-  const filters = where.match(filter)?.length ?? 0;
+  const filter = tables.every((t) => t === 'merchants')
+    ? MERCHANTS_BY_ID
+    : tables.every((t) => DISTRIBUTION_COLUMN.get(t) === 'chain_id')
+      ? CHAIN_FILTER
+      : MERCHANT_FILTER;
+  // A statement on merchants and tables co-located with it (a subquery of the merchant's own
+  // rows): merchants is filtered on its id, named as such, the others on merchant_id.
+  const merchantsById =
+    filter === MERCHANT_FILTER && tables.includes('merchants')
+      ? (where.match(QUALIFIED_MERCHANTS_BY_ID)?.length ?? 0)
+      : 0;
+  const filters = (where.match(filter)?.length ?? 0) + merchantsById;
   if (filters > 0 && filters + joinedOnMerchant >= tables.length) return { ok: true };
   if (ROW_LOCK.test(sql))
     return { ok: false, problem: `row lock on ${tables.join(', ')} without the merchant` };
@@ -170,7 +186,16 @@ describe('the single-shard inspection', () => {
     ).toBe(false);
     expect(inspect('insert into "refund_events" ("refund_id", "at") values ($1, $2)').ok).toBe(false);
     expect(inspect('select * from "merchants" where "id" = $1 for update').ok).toBe(true);
+    // The merchant with a subquery of its own co-located rows; without the subquery's filter, refused.
+    const withDay = (f: string) =>
+      `select "merchants".*, (select "amount_minor" from "merchant_day_totals" where ${f}"day" = $1) as "t" from "merchants" where "merchants"."id" = $2 for update`;
+    expect(inspect(withDay('"merchant_day_totals"."merchant_id" = $3 and ')).ok).toBe(true);
+    expect(inspect(withDay('')).ok).toBe(false);
     expect(inspect('select "id" from "outbox" where "status" = $1 for update skip locked').ok).toBe(true);
+    // The audit chain's head: locked by its chain, the merchant's id, never by a merchant_id.
+    expect(inspect('select * from "audit_head" where "chain_id" = $1 for update').ok).toBe(true);
+    expect(inspect('select * from "audit_log" where "merchant_id" = $1 order by "seq" desc').ok).toBe(false);
+    expect(inspect('insert into "audit_log" ("seq", "merchant_id") values ($1, $2)').ok).toBe(false);
   });
 
   it('lets an allowed cross-shard lookup through, but never its row lock', () => {
@@ -403,8 +428,11 @@ describe.runIf(postgres)('every statement of a day at the counter is single-shar
     expect(has(/from "refunds" where .* for update$/)).toBe(true);
     expect(has(/from "operators" where .* for update$/)).toBe(true);
     expect(has(/from "link_terminal_keys" where .* for update$/)).toBe(true);
+    // Each append locks its own chain's head only, by the merchant's id (issue 10).
+    expect(has(/from "audit_head" where "chain_id" = \$1 for update$/)).toBe(true);
     expect(has(/inner join "operators"/)).toBe(true);
-    expect(has(/left join "link_attempts"/)).toBe(true);
+    // Reconciliation joins the day's link attempts to their payments (issue 10: by attempt time).
+    expect(has(/from "link_attempts" as "la" inner join "payments"/)).toBe(true);
     expect(has(/^update "link_attempts"/)).toBe(true);
     // Every allow-list entry is still needed.
     const used = new Set(seen.map((s) => inspect(s).allowedAs).filter(Boolean));

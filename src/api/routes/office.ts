@@ -185,6 +185,8 @@ export const officeRoutes =
         const rows = await ctx.store.db
           .selectFrom('audit_log')
           .selectAll()
+          // The merchant's own chain: one shard, newest first along its key (chain_id, seq).
+          .where('chain_id', '=', caller.merchantId)
           .where('merchant_id', '=', caller.merchantId)
           .orderBy('seq', 'desc')
           .limit(100)

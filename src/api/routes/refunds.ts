@@ -1,16 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requirePermission } from '../../domain/auth.js';
+import type { VerifiedApproval } from '../../domain/refund.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import {
   approveRefund,
   createRefund,
+  createRefunds,
   getRefund,
   listRefunds,
+  type RefundCreation,
   refundHistory,
   reviewRefund,
 } from '../../service/refunds.js';
-import { limitOf, mutate, requireCaller } from '../http.js';
+import { batchOf, limitOf, mutate, requireCaller } from '../http.js';
 import {
   APPROVALS,
   AUTHED,
@@ -51,6 +54,17 @@ export const refundRoutes =
           local: true,
           prepare: approvals?.length ? () => verifyApprovals(ctx, caller.merchantId, approvals) : undefined,
           work: (trx, verified) => createRefund(ctx, trx, caller, input, verified ?? []),
+          // Refunds of one merchant arriving together are decided in one pass over its locked
+          // payments: the same outcome each, a fraction of the statements.
+          batch: batchOf({
+            kind: 'refund.create',
+            item: (verified: VerifiedApproval[] | undefined): RefundCreation => ({
+              caller,
+              input,
+              approvals: verified ?? [],
+            }),
+            many: (trx, items) => createRefunds(ctx, trx, caller.merchantId, items),
+          }),
         });
       },
     );

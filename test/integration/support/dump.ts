@@ -22,6 +22,7 @@ const schemaTables = {
   idempotency_keys: true,
   audit_log: true,
   audit_head: true,
+  audit_anchor: true,
   outbox: true,
   acq_transactions: true,
   acq_accounts: true,
