@@ -109,9 +109,9 @@ function openSqlite(path: string, backgroundCheckpoints: boolean): Store {
   raw.pragma('synchronous = FULL');
   raw.pragma('busy_timeout = 10000');
   raw.pragma('foreign_keys = ON');
-  // 32 MiB of page cache (the default is 2 MiB): the hot index pages of a store with millions of
+  // 16 MiB of page cache (the default is 2 MiB): the hot index pages of a store with millions of
   // rows stay in the process instead of being read back through the file system on every refund.
-  raw.pragma('cache_size = -32768');
+  raw.pragma('cache_size = -16384');
   const checkpointer = backgroundCheckpoints ? startCheckpointer(path) : null;
   // With the checkpointer, this connection checkpoints only if the WAL outgrows it by far.
   if (checkpointer) raw.pragma(`wal_autocheckpoint = ${SAFETY_NET_PAGES}`);
