@@ -25,7 +25,8 @@ export const S = {
   quick: QUICK,
   /** Measured refunds per endpoint and configuration (two segments each, ABBA). */
   n: envInt('BENCH_N', 4_000, 20, 50_000, 300),
-  warmup: envInt('BENCH_WARMUP', 200, 0, 5_000, 50),
+  /** Requests each server gets before measuring: its JIT and caches warm, for product and floor alike. */
+  warmup: envInt('BENCH_WARMUP', 2_000, 0, 20_000, 50),
   sqliteConnections: envInt('BENCH_SQLITE_CONNECTIONS', 32, 1, 256),
   pgManyConnections: envInt('BENCH_PG_CONNECTIONS', 64, 1, 256),
   pgOneConnections: envInt('BENCH_PG_ONE_CONNECTIONS', 16, 1, 256),

@@ -21,6 +21,7 @@ import * as m0012 from './migrations/0012_distribution_keys.js';
 import * as m0013 from './migrations/0013_audit_chains.js';
 import * as m0014 from './migrations/0014_growth_indexes.js';
 import * as m0015 from './migrations/0015_worker_indexes.js';
+import * as m0016 from './migrations/0016_drop_refunds_day_index.js';
 import type { Database } from './schema.js';
 
 export { type Db, type Dialect, dialectOf, forUpdate, type Tx } from './dialect.js';
@@ -189,6 +190,7 @@ const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise
   { name: '0013_audit_chains', up: m0013.up },
   { name: '0014_growth_indexes', up: m0014.up },
   { name: '0015_worker_indexes', up: m0015.up },
+  { name: '0016_drop_refunds_day_index', up: m0016.up },
 ];
 
 /**

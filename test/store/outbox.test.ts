@@ -114,6 +114,7 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0013_audit_chains',
         '0014_growth_indexes',
         '0015_worker_indexes',
+        '0016_drop_refunds_day_index',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {
