@@ -18,6 +18,7 @@ import { paymentRoutes } from './routes/payments.js';
 import { receiptRoutes } from './routes/receipts.js';
 import { reconciliationRoutes } from './routes/reconciliation.js';
 import { refundRoutes } from './routes/refunds.js';
+import { reportRoutes } from './routes/reports.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { defaultTerminalRoot, terminalRoutes } from './web.js';
 
@@ -163,6 +164,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(outcomeRoutes(ctx));
   await app.register(outboxRoutes(ctx));
   await app.register(operatorRoutes(ctx));
+  await app.register(reportRoutes(ctx));
   if (opts.qrNotify) await app.register(qrNotifyRoutes({ handle: opts.qrNotify }));
   await terminalRoutes(app as unknown as FastifyInstance, opts.terminalRoot ?? defaultTerminalRoot);
   return app as unknown as FastifyInstance;

@@ -217,3 +217,16 @@ export const ApiKeyBody = Type.Object(
 
 export const IdParams = Type.Object({ id: Id });
 export const OrderParams = Type.Object({ orderNo: OrderNo });
+
+const Day = Type.String({
+  pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$',
+  description: 'a day of the merchant (Asia/Shanghai), YYYY-MM-DD',
+});
+export const ReportQuery = Type.Object(
+  {
+    from: Type.Optional(Day),
+    to: Type.Optional(Day),
+    currency: Type.Optional(Currency),
+  },
+  { additionalProperties: false },
+);

@@ -19,6 +19,7 @@ export const permissions = [
   'policy.read',
   'policy.write',
   'audit.read',
+  'report.read',
   'reconciliation.run',
   'operator.manage',
 ] as const;
@@ -39,7 +40,14 @@ const cashier: Permission[] = [
 /** Who may do what. Approving (the refund password) is the supervisor's, never the cashier's. */
 export const permissionTable: Readonly<Record<Principal, readonly Permission[]>> = {
   cashier,
-  supervisor: [...cashier, 'refund.review', 'refund.approve', 'audit.read', 'reconciliation.run'],
+  supervisor: [
+    ...cashier,
+    'refund.review',
+    'refund.approve',
+    'audit.read',
+    'report.read',
+    'reconciliation.run',
+  ],
   admin: [...permissions],
   merchant_system: [
     'payment.create',

@@ -270,6 +270,16 @@ const matrix: Record<string, Rule> = {
     request: () => ({ path: '/v1/audit' }),
     other: { kind: 'list' },
   },
+  'GET /v1/reports/refunds': {
+    allow: SUPERVISORS, // report.read
+    request: () => ({ path: '/v1/reports/refunds' }),
+    other: { kind: 'none', why: "the caller's merchant's figures" },
+  },
+  'GET /v1/reports/work': {
+    allow: SUPERVISORS, // report.read
+    request: () => ({ path: '/v1/reports/work' }),
+    other: { kind: 'none', why: "the caller's merchant's work" },
+  },
   'POST /v1/reconciliations': {
     allow: SUPERVISORS, // reconciliation.run
     request: () => ({

@@ -47,6 +47,7 @@ const expected: Record<Principal, Permission[]> = {
     'return.create',
     'policy.read',
     'audit.read',
+    'report.read',
     'reconciliation.run',
   ],
   admin: [...permissions],
@@ -78,6 +79,7 @@ describe('permission table', () => {
       'refund.review',
       'policy.write',
       'audit.read',
+      'report.read',
       'reconciliation.run',
       'operator.manage',
     ] as const) {

@@ -250,6 +250,59 @@ export const PolicyView = Type.Object(
   { description: "The merchant's refund policy" },
 );
 
+const ReportBucket = Type.Object({ key: Type.String(), count: Count, amount: Minor });
+const RateBp = nullable(
+  Type.Integer({
+    minimum: 0,
+    description: 'refund amount ÷ sales amount in basis points (1/100 %), rounded down',
+  }),
+);
+export const RefundReportView = Type.Object(
+  {
+    timeZone: Type.String(),
+    from: Type.String(),
+    to: Type.String(),
+    currency: Type.String(),
+    days: Type.Array(
+      Type.Object({
+        day: Type.String(),
+        salesCount: Count,
+        salesAmount: Minor,
+        refundCount: Count,
+        refundAmount: Minor,
+        refundRateBp: RateBp,
+      }),
+    ),
+    byReason: Type.Array(ReportBucket),
+    byOperator: Type.Array(ReportBucket),
+    byMethod: Type.Array(ReportBucket),
+    totals: Type.Object({
+      salesCount: Count,
+      salesAmount: Minor,
+      refundCount: Count,
+      refundAmount: Minor,
+      refundRateBp: RateBp,
+    }),
+  },
+  {
+    description:
+      'Refunds that took or are taking money back (not rejected, canceled or failed, as they stand now) and voided-excluded sales, per merchant day',
+  },
+);
+export const WorkReportView = Type.Object(
+  {
+    queue: Type.Object({
+      requested: Count,
+      underReview: Count,
+      oldestCreatedAt: nullable(Time),
+    }),
+    delayed: Count,
+    failedToday: Count,
+    deadOutbox: Count,
+  },
+  { description: 'The work waiting for people' },
+);
+
 export const AuditVerifyView = Type.Object(
   {
     ok: Type.Boolean(),
