@@ -114,6 +114,21 @@ export function shanghaiDate(instant: Date): string {
   return isoFromDayNumber(Math.floor((ms + SHANGHAI_OFFSET_MS) / MS_PER_DAY));
 }
 
+/** Whether `date` is a real `YYYY-MM-DD` calendar date. */
+export function isCalendarDate(date: string): boolean {
+  return tryDayNumber(date) !== undefined;
+}
+
+/** `date` moved by `days` calendar days (negative: back). */
+export function addDays(date: string, days: number): string {
+  return isoFromDayNumber(dayNumber(date) + days);
+}
+
+/** The instant a calendar day begins in Asia/Shanghai. */
+export function shanghaiDayStart(date: string): Date {
+  return new Date(dayNumber(date) * MS_PER_DAY - SHANGHAI_OFFSET_MS);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Validation of calendar data.
 

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { requirePermission } from '../domain/auth.js';
-import { shanghaiDate } from '../domain/calendar.js';
+import { addDays, isCalendarDate, shanghaiDate, shanghaiDayStart } from '../domain/calendar.js';
 import { DomainError } from '../domain/errors.js';
 import { dialectOf, type Tx } from '../store/dialect.js';
 import type { Caller, Ctx } from './context.js';
@@ -33,17 +33,8 @@ export interface DayFigures {
   refundRateBp: number | null;
 }
 
-const DAY_MS = 86_400_000;
-const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
-
-/** The UTC instant a Shanghai day starts. */
-function dayStartUtc(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00.000Z`) - SHANGHAI_OFFSET_MS).toISOString();
-}
-
-function nextDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00.000Z`) + DAY_MS).toISOString().slice(0, 10);
-}
+/** The UTC instant a Shanghai day starts, as the ISO text the rows store. */
+const dayStartUtc = (day: string): string => shanghaiDayStart(day).toISOString();
 
 /** The Shanghai day of an ISO-UTC text column, in SQL (payments keep no day column of their own). */
 function shanghaiDaySql(q: Tx, column: string) {
@@ -66,12 +57,18 @@ export interface ReportWindow {
 
 /** The window, checked: `from` ≤ `to`, at most MAX_REPORT_DAYS days; default the last 30 days to today. */
 function window(ctx: Ctx, w: ReportWindow): { from: string; to: string; days: string[] } {
-  const today = shanghaiDate(ctx.clock());
-  const to = w.to ?? today;
-  const from = w.from ?? new Date(Date.parse(`${to}T00:00:00.000Z`) - 29 * DAY_MS).toISOString().slice(0, 10);
+  for (const [name, day] of [
+    ['from', w.from],
+    ['to', w.to],
+  ] as const) {
+    if (day !== undefined && !isCalendarDate(day))
+      throw new DomainError('validation_failed', `${name} (${day}) is not a calendar date`);
+  }
+  const to = w.to ?? shanghaiDate(ctx.clock());
+  const from = w.from ?? addDays(to, -29);
   if (from > to) throw new DomainError('validation_failed', `from (${from}) is after to (${to})`);
   const days: string[] = [];
-  for (let d = from; d <= to; d = nextDay(d)) {
+  for (let d = from; d <= to; d = addDays(d, 1)) {
     days.push(d);
     if (days.length > MAX_REPORT_DAYS) {
       throw new DomainError('validation_failed', `a report covers at most ${MAX_REPORT_DAYS} days`);
@@ -86,7 +83,7 @@ export async function refundReport(ctx: Ctx, caller: Caller, w: ReportWindow) {
   const currency = w.currency ?? 'CNY';
   const db = ctx.store.db;
   const start = dayStartUtc(from);
-  const end = dayStartUtc(nextDay(to));
+  const end = dayStartUtc(addDays(to, 1));
 
   // Sales: captured sales of the currency, not voided, by the Shanghai day they were made.
   const saleDay = shanghaiDaySql(db, 'created_at');

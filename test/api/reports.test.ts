@@ -196,6 +196,10 @@ describe.each(storeTargets)('reports on $name', (target) => {
     expect(long.status).toBe(400);
     const bad = await boss.call('GET', '/v1/reports/refunds?from=2026-13-01');
     expect(bad.status).toBe(400);
+    // Shaped like a date but not one: refused, not a 500.
+    const notADay = await boss.call('GET', '/v1/reports/refunds?from=2026-02-30&to=2026-03-01');
+    expect(notADay.status).toBe(400);
+    expect(notADay.body.code).toBe('validation_failed');
     expect((await cashier.call('GET', '/v1/reports/refunds')).status).toBe(403);
     expect((await cashier.call('GET', '/v1/reports/work')).status).toBe(403);
   });

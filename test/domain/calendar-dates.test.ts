@@ -6,10 +6,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  addDays,
   BusinessCalendar,
+  isCalendarDate,
   MAX_SCAN_DAYS,
   parseCalendarData,
   shanghaiDate,
+  shanghaiDayStart,
 } from '../../src/domain/calendar.js';
 
 const DAY_MS = 86_400_000;
@@ -190,5 +193,26 @@ describe('calendar file validation names what is wrong', () => {
     for (const [json, message] of cases) {
       expect(() => parseCalendarData(json), JSON.stringify(json)).toThrow(message);
     }
+  });
+});
+
+describe('day arithmetic for reports', () => {
+  it('moves across month, year and leap-day boundaries like the JavaScript Date', () => {
+    expect(addDays('2026-12-31', 1)).toBe('2027-01-01');
+    expect(addDays('2028-03-01', -1)).toBe('2028-02-29');
+    expect(addDays('2026-10-05', -29)).toBe('2026-09-06');
+    for (const day of ['2026-01-31', '2027-02-28', '2028-02-28', '2030-06-15']) {
+      const next = new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
+      expect(addDays(day, 1)).toBe(next);
+    }
+  });
+
+  it('starts a Shanghai day at 16:00 UTC the day before, and knows a real date from a lookalike', () => {
+    expect(shanghaiDayStart('2026-10-06').toISOString()).toBe('2026-10-05T16:00:00.000Z');
+    expect(shanghaiDate(shanghaiDayStart('2026-10-06'))).toBe('2026-10-06');
+    expect(shanghaiDate(new Date(shanghaiDayStart('2026-10-06').getTime() - 1))).toBe('2026-10-05');
+    expect(isCalendarDate('2028-02-29')).toBe(true);
+    expect(isCalendarDate('2026-02-29')).toBe(false);
+    expect(isCalendarDate('2026-02-30')).toBe(false);
   });
 });
