@@ -4,7 +4,7 @@ import { sha256Hex } from '../security.js';
 import { authenticate } from '../service/auth.js';
 import type { Caller, Ctx } from '../service/context.js';
 import type { Tx } from '../store/db.js';
-import type { Batchable, BatchOutcome } from '../store/group-commit.js';
+import type { Batchable, BatchOutcome, Outcome } from '../store/group-commit.js';
 import {
   type Claim,
   checkKeyInTx,
@@ -89,16 +89,13 @@ async function claimWhenFree(ctx: Ctx, scope: IdempotencyScope) {
 export interface BatchSpec<P> {
   kind: string;
   item: (prepared: P) => unknown;
-  many: (
-    trx: Tx,
-    items: unknown[],
-  ) => Promise<({ ok: true; value: unknown } | { ok: false; error: unknown })[]>;
+  many: (trx: Tx, items: unknown[]) => Promise<Outcome[]>;
 }
 
 export function batchOf<P, B>(spec: {
   kind: string;
   item: (prepared: P) => B;
-  many: (trx: Tx, items: B[]) => Promise<({ ok: true; value: unknown } | { ok: false; error: unknown })[]>;
+  many: (trx: Tx, items: B[]) => Promise<Outcome[]>;
 }): BatchSpec<P> {
   return spec as BatchSpec<P>;
 }

@@ -53,7 +53,7 @@ export async function savepointsInOneRoundTrip(trx: Tx, ops: SavepointOp[]): Pro
 }
 
 /** One request's result from a batch: its answer, its own refusal, or "run me on my own". */
-export type BatchOutcome = { ok: true; value: unknown } | { ok: false; error: unknown } | { alone: true };
+export type BatchOutcome = Outcome | { alone: true };
 
 /**
  * Requests of one kind that can be decided together (e.g. refund creation): one call for all of
@@ -73,7 +73,8 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** One request's result: its value or its own error. */
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 type Flush = (trx: Tx, values: unknown[]) => Promise<void>;
 

@@ -209,27 +209,38 @@ export async function recordKeyInTx(
   response: StoredResponse,
   now: Date,
 ): Promise<void> {
-  const hash = requestHash(scope.fingerprint);
-  const inserted = await trx
-    .insertInto('idempotency_keys')
-    .values({
-      merchant_id: scope.merchantId,
-      key: scope.key,
-      request_hash: hash,
-      status_code: response.statusCode,
-      response_json: JSON.stringify(response.body),
-      created_at: now.toISOString(),
-      claim_token: null,
-    })
-    .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
-    .returning('key')
-    .executeTakeFirst();
-  if (inserted) return;
+  if ((await insertAnswers(trx, [{ scope, response }], now)) === 1) return;
   await checkKeyInTx(trx, scope);
   throw new DomainError(
     'idempotency_key_in_use',
     'this Idempotency-Key changed hands; retry to read its answer',
   );
+}
+
+/** Insert answered keys; one that already has a row is skipped. Returns how many were inserted. */
+async function insertAnswers(
+  trx: Tx,
+  answers: { scope: IdempotencyScope; response: StoredResponse }[],
+  now: Date,
+): Promise<number> {
+  const at = now.toISOString();
+  const inserted = await trx
+    .insertInto('idempotency_keys')
+    .values(
+      answers.map(({ scope, response }) => ({
+        merchant_id: scope.merchantId,
+        key: scope.key,
+        request_hash: requestHash(scope.fingerprint),
+        status_code: response.statusCode,
+        response_json: JSON.stringify(response.body),
+        created_at: at,
+        claim_token: null,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
+    .returning('key')
+    .execute();
+  return inserted.length;
 }
 
 /** Which of these keys of one merchant already have a row (answered or claimed): a batch leaves those requests to run alone. */
@@ -254,23 +265,6 @@ export async function recordKeysInTx(
   now: Date,
 ): Promise<void> {
   if (answers.length === 0) return;
-  const at = now.toISOString();
-  const inserted = await trx
-    .insertInto('idempotency_keys')
-    .values(
-      answers.map(({ scope, response }) => ({
-        merchant_id: scope.merchantId,
-        key: scope.key,
-        request_hash: requestHash(scope.fingerprint),
-        status_code: response.statusCode,
-        response_json: JSON.stringify(response.body),
-        created_at: at,
-        claim_token: null,
-      })),
-    )
-    .onConflict((oc) => oc.columns(['merchant_id', 'key']).doNothing())
-    .returning('key')
-    .execute();
-  if (inserted.length !== answers.length)
+  if ((await insertAnswers(trx, answers, now)) !== answers.length)
     throw new Error('an Idempotency-Key of the batch was answered meanwhile');
 }

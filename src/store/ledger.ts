@@ -9,7 +9,7 @@ import type { PaymentItemTable, PaymentTable } from './schema.js';
 /**
  * The ONE ledger writer: nothing outside store/ writes payments, their items, refunds, refund
  * events, merchant funds or day totals. Every refund reservation and release goes through
- * `applyRefundTotals` (the domain's `totalsDelta`), and the payment's totals are asserted after
+ * `TotalsChange` (the domain's `totalsDelta`), and the payment's totals are asserted after
  * every write (read back by the write itself) — a bug that would push refunds past the captured
  * amount fails the transaction instead of committing.
  */
@@ -61,57 +61,91 @@ export async function markVoided(trx: Tx, payment: PaymentTable, at: Date): Prom
   );
 }
 
-/**
- * The one place a refund's status change moves money: the payment's in-flight and refunded sums,
- * the refunded units of its lines, the merchant's available funds and the day's total.
- * `from = null` is a new refund (its reservation); a move out of flight other than to `succeeded`
- * is a release (units, funds and the daily total come back).
- */
+type TotalsRefund = Pick<
+  RefundRow,
+  'payment_id' | 'merchant_id' | 'amount_minor' | 'net_amount_minor' | 'items_json' | 'created_day'
+>;
+
+/** What refunds' status changes move, summed: per payment, per payment line, the funds, per day. */
+class TotalsChange {
+  readonly payments = new Map<string, { inFlight: number; refunded: number; at: string }>();
+  readonly lines = new Map<string, { paymentId: string; sku: string; qty: number }>();
+  readonly days = new Map<string, number>();
+  funds = 0;
+
+  /**
+   * One refund moving `from` → `to` (`from = null`: a new refund, its reservation). A move out of
+   * flight other than to `succeeded` is a release: units, funds and the daily total come back.
+   */
+  add(refund: TotalsRefund, from: RefundStatus | null, to: RefundStatus, at: string): void {
+    const amount = Number(refund.amount_minor);
+    const delta = totalsDelta(from, to, amount);
+    const p = this.payments.get(refund.payment_id) ?? { inFlight: 0, refunded: 0, at };
+    p.inFlight += delta.inFlightMinor;
+    p.refunded += delta.refundedMinor;
+    p.at = at;
+    this.payments.set(refund.payment_id, p);
+    const reserving = from === null && isInFlight(to);
+    const releasing = from !== null && isInFlight(from) && !isInFlight(to) && to !== 'succeeded';
+    if (!reserving && !releasing) return;
+    const sign = reserving ? 1 : -1;
+    for (const item of JSON.parse(refund.items_json) as { sku: string; qty: number }[]) {
+      const key = `${refund.payment_id}\u0000${item.sku}`;
+      const line = this.lines.get(key) ?? { paymentId: refund.payment_id, sku: item.sku, qty: 0 };
+      line.qty += sign * item.qty;
+      this.lines.set(key, line);
+    }
+    this.funds -= sign * Number(refund.net_amount_minor);
+    this.days.set(refund.created_day, (this.days.get(refund.created_day) ?? 0) + sign * amount);
+  }
+
+  /**
+   * The one place refunds move money: each payment's totals first, read back by the write and
+   * asserted before anything else is written, then its lines, the merchant's funds, the days.
+   */
+  async write(trx: Tx, merchantId: string): Promise<void> {
+    for (const [paymentId, p] of this.payments) {
+      const totals = await trx
+        .updateTable('payments')
+        .set((eb) => ({
+          in_flight_minor: eb('in_flight_minor', '+', p.inFlight),
+          refunded_minor: eb('refunded_minor', '+', p.refunded),
+          updated_at: p.at,
+        }))
+        .where('id', '=', paymentId)
+        .where('merchant_id', '=', merchantId)
+        .returning(['amount_minor', 'refunded_minor', 'in_flight_minor'])
+        .executeTakeFirstOrThrow();
+      assertTotals({
+        amountMinor: Number(totals.amount_minor),
+        refundedMinor: Number(totals.refunded_minor),
+        inFlightMinor: Number(totals.in_flight_minor),
+      });
+    }
+    for (const line of this.lines.values()) {
+      await trx
+        .updateTable('payment_items')
+        .set((eb) => ({ refunded_qty: eb('refunded_qty', '+', line.qty) }))
+        .where('payment_id', '=', line.paymentId)
+        .where('merchant_id', '=', merchantId)
+        .where('sku', '=', line.sku)
+        .execute();
+    }
+    await moveMerchantFunds(trx, merchantId, this.funds);
+    for (const [day, amount] of this.days) await addToDayTotal(trx, merchantId, day, amount);
+  }
+}
+
 async function applyRefundTotals(
   trx: Tx,
-  refund: Pick<
-    RefundRow,
-    'payment_id' | 'merchant_id' | 'amount_minor' | 'net_amount_minor' | 'items_json' | 'created_day'
-  >,
+  refund: TotalsRefund,
   from: RefundStatus | null,
   to: RefundStatus,
   at: string,
 ): Promise<void> {
-  const amount = Number(refund.amount_minor);
-  const delta = totalsDelta(from, to, amount);
-  const reserving = from === null && isInFlight(to);
-  const releasing = from !== null && isInFlight(from) && !isInFlight(to) && to !== 'succeeded';
-  // The payment's totals as this write leaves them, checked before anything else is written.
-  const totals = await trx
-    .updateTable('payments')
-    .set((eb) => ({
-      in_flight_minor: eb('in_flight_minor', '+', delta.inFlightMinor),
-      refunded_minor: eb('refunded_minor', '+', delta.refundedMinor),
-      updated_at: at,
-    }))
-    .where('id', '=', refund.payment_id)
-    .where('merchant_id', '=', refund.merchant_id)
-    .returning(['amount_minor', 'refunded_minor', 'in_flight_minor'])
-    .executeTakeFirstOrThrow();
-  assertTotals({
-    amountMinor: Number(totals.amount_minor),
-    refundedMinor: Number(totals.refunded_minor),
-    inFlightMinor: Number(totals.in_flight_minor),
-  });
-  if (reserving || releasing) {
-    const sign = reserving ? 1 : -1;
-    for (const item of JSON.parse(refund.items_json) as { sku: string; qty: number }[]) {
-      await trx
-        .updateTable('payment_items')
-        .set((eb) => ({ refunded_qty: eb('refunded_qty', '+', sign * item.qty) }))
-        .where('payment_id', '=', refund.payment_id)
-        .where('merchant_id', '=', refund.merchant_id)
-        .where('sku', '=', item.sku)
-        .execute();
-    }
-    await moveMerchantFunds(trx, refund.merchant_id, -sign * Number(refund.net_amount_minor));
-    await addToDayTotal(trx, refund.merchant_id, refund.created_day, sign * amount);
-  }
+  const change = new TotalsChange();
+  change.add(refund, from, to, at);
+  await change.write(trx, refund.merchant_id);
 }
 
 async function insertRefundEvent(
@@ -147,9 +181,9 @@ const INSERT_ROWS = 200;
 
 /**
  * New refunds of one merchant and their reservations, decided one after another over the same
- * locked payments (group commit): what `applyRefundTotals` would write for each in turn, summed —
- * one statement per payment, payment line, merchant and day instead of one per refund — then the
- * payments' totals as they end, asserted like every write.
+ * locked payments (group commit): their reservations summed in one `TotalsChange` — one statement
+ * per payment, payment line, merchant and day instead of one per refund — the payments' totals as
+ * they end asserted like every write.
  */
 export async function insertRefunds(trx: Tx, refunds: RefundRow[]): Promise<void> {
   const [first] = refunds;
@@ -164,58 +198,9 @@ export async function insertRefunds(trx: Tx, refunds: RefundRow[]): Promise<void
       .values(refunds.slice(i, i + INSERT_ROWS))
       .execute();
   }
-  const payments = new Map<string, { inFlight: number; refunded: number; at: string }>();
-  const lines = new Map<string, { paymentId: string; sku: string; qty: number }>();
-  const days = new Map<string, number>();
-  let funds = 0;
-  for (const r of refunds) {
-    const amount = Number(r.amount_minor);
-    const delta = totalsDelta(null, r.status, amount);
-    const p = payments.get(r.payment_id) ?? { inFlight: 0, refunded: 0, at: r.created_at };
-    p.inFlight += delta.inFlightMinor;
-    p.refunded += delta.refundedMinor;
-    p.at = r.created_at;
-    payments.set(r.payment_id, p);
-    if (!isInFlight(r.status)) continue;
-    for (const item of JSON.parse(r.items_json) as { sku: string; qty: number }[]) {
-      const key = `${r.payment_id}\u0000${item.sku}`;
-      const line = lines.get(key) ?? { paymentId: r.payment_id, sku: item.sku, qty: 0 };
-      line.qty += item.qty;
-      lines.set(key, line);
-    }
-    funds -= Number(r.net_amount_minor);
-    days.set(r.created_day, (days.get(r.created_day) ?? 0) + amount);
-  }
-  const merchantId = first.merchant_id;
-  for (const [paymentId, p] of payments) {
-    const totals = await trx
-      .updateTable('payments')
-      .set((eb) => ({
-        in_flight_minor: eb('in_flight_minor', '+', p.inFlight),
-        refunded_minor: eb('refunded_minor', '+', p.refunded),
-        updated_at: p.at,
-      }))
-      .where('id', '=', paymentId)
-      .where('merchant_id', '=', merchantId)
-      .returning(['amount_minor', 'refunded_minor', 'in_flight_minor'])
-      .executeTakeFirstOrThrow();
-    assertTotals({
-      amountMinor: Number(totals.amount_minor),
-      refundedMinor: Number(totals.refunded_minor),
-      inFlightMinor: Number(totals.in_flight_minor),
-    });
-  }
-  for (const line of lines.values()) {
-    await trx
-      .updateTable('payment_items')
-      .set((eb) => ({ refunded_qty: eb('refunded_qty', '+', line.qty) }))
-      .where('payment_id', '=', line.paymentId)
-      .where('merchant_id', '=', merchantId)
-      .where('sku', '=', line.sku)
-      .execute();
-  }
-  await moveMerchantFunds(trx, merchantId, funds);
-  for (const [day, amount] of days) await addToDayTotal(trx, merchantId, day, amount);
+  const change = new TotalsChange();
+  for (const r of refunds) change.add(r, null, r.status, r.created_at);
+  await change.write(trx, first.merchant_id);
   const events = refunds.map((r) => ({
     refund_id: r.id,
     merchant_id: r.merchant_id,
