@@ -146,6 +146,7 @@ export async function startSystem(
   const store = openStore(config.databaseUrl, {
     poolSize: config.databasePoolSize ?? 10,
     backgroundCheckpoints: true,
+    onCheckpointError: (message) => log.warn({ err: message }, 'background WAL checkpoint failed'),
   });
   await migrate(store);
   const clock = opts.clock ?? (() => new Date());

@@ -68,13 +68,16 @@ export interface StoreOptions {
    * for the long-running server, not for short-lived CLI commands and tests.
    */
   backgroundCheckpoints?: boolean;
+  /** Told when a background checkpoint fails (the server's own connection then checkpoints past its safety net). */
+  onCheckpointError?: (message: string) => void;
 }
 
 export function openStore(url: string, opts: StoreOptions = {}): Store {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
     return openPostgres(url, opts.poolSize ?? 10);
   const path = url.startsWith('sqlite:') ? url.slice('sqlite:'.length) : url;
-  return openSqlite(path, opts.backgroundCheckpoints === true && path !== ':memory:');
+  const background = opts.backgroundCheckpoints === true && path !== ':memory:';
+  return openSqlite(path, background ? { onError: opts.onCheckpointError } : null);
 }
 
 /**
@@ -100,7 +103,7 @@ function cachedStatements(raw: SqliteDatabase.Database) {
   };
 }
 
-function openSqlite(path: string, backgroundCheckpoints: boolean): Store {
+function openSqlite(path: string, checkpoints: { onError?: ((message: string) => void) | undefined } | null): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const raw = new SqliteDatabase(path);
   // The ledger is readable by its owner only (SQLite gives the -wal and -shm files the same mode).
@@ -113,7 +116,7 @@ function openSqlite(path: string, backgroundCheckpoints: boolean): Store {
   // 16 MiB of page cache (the default is 2 MiB): the hot index pages of a store with millions of
   // rows stay in the process instead of being read back through the file system on every refund.
   raw.pragma('cache_size = -16384');
-  const checkpointer = backgroundCheckpoints ? startCheckpointer(path) : null;
+  const checkpointer = checkpoints ? startCheckpointer(path, checkpoints) : null;
   // With the checkpointer, this connection checkpoints only if the WAL outgrows it by far.
   if (checkpointer) raw.pragma(`wal_autocheckpoint = ${SAFETY_NET_PAGES}`);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachedStatements(raw) }) });
