@@ -132,6 +132,8 @@ export interface GroupStats {
   largest: number;
   /** Requests answered by a batch (`Batchable`) rather than their own `fn`. */
   batched: number;
+  /** Batches that threw and whose requests then ran one by one (a bug to look into if it grows). */
+  batchFallbacks: number;
 }
 
 /** The requests of a group that share a batch kind, two or more of them, in arrival order. */
@@ -151,7 +153,7 @@ export class GroupCommitter {
   private readonly busy = new Set<string>();
   private readonly maxGroup: number;
   private readonly savepoint: (trx: Tx, ops: SavepointOp[]) => Promise<void>;
-  readonly stats: GroupStats = { groups: 0, requests: 0, largest: 0, batched: 0 };
+  readonly stats: GroupStats = { groups: 0, requests: 0, largest: 0, batched: 0, batchFallbacks: 0 };
 
   constructor(private readonly opts: GroupCommitOptions) {
     this.maxGroup = opts.maxGroup ?? 64;
@@ -240,6 +242,7 @@ export class GroupCommitter {
               });
             } catch {
               // Each of them runs on its own below, with its own outcome.
+              this.stats.batchFallbacks++;
               closing = ['rollback', 'release'];
               end.settle(false);
             }

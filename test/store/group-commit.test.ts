@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/errors.js';
 import { appendAudit, verifyAudit } from '../../src/store/audit.js';
 import { migrate, openStore, type Store, type Tx } from '../../src/store/db.js';
-import { GroupCommitter, type SavepointOp } from '../../src/store/group-commit.js';
+import { type BatchOutcome, GroupCommitter, type SavepointOp } from '../../src/store/group-commit.js';
 import { storeTargets } from '../support/stores.js';
 
 describe('the group committer (no database)', () => {
@@ -52,7 +52,7 @@ describe('the group committer (no database)', () => {
     // Every request in its own savepoint; the refused one rolled back to it.
     expect(log[0]?.filter((s) => s === 'savepoint')).toHaveLength(5);
     expect(log[0]?.filter((s) => s === 'rollback')).toHaveLength(1);
-    expect(gc.stats).toEqual({ groups: 1, requests: 5, largest: 5, batched: 0 });
+    expect(gc.stats).toEqual({ groups: 1, requests: 5, largest: 5, batched: 0, batchFallbacks: 0 });
   });
 
   it('fails every request of a group whose commit fails', async () => {
@@ -81,7 +81,26 @@ describe('the group committer (no database)', () => {
     expect(await Promise.all(later)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     // Groups of 1, 3, 3, 1; a request alone in its transaction needs no savepoint.
     expect(log.map((g) => g.filter((s) => s === 'savepoint').length)).toEqual([0, 3, 3, 0]);
-    expect(gc.stats).toEqual({ groups: 4, requests: 8, largest: 3, batched: 0 });
+    expect(gc.stats).toEqual({ groups: 4, requests: 8, largest: 3, batched: 0, batchFallbacks: 0 });
+  });
+
+  it('decides requests of one kind in one call, runs those it leaves alone, and falls back when it throws', async () => {
+    const { tx, savepoint } = fakeStore();
+    const gc = new GroupCommitter({ tx, savepoint });
+    const calls: number[][] = [];
+    const many = async (_trx: Tx, inputs: number[]): Promise<BatchOutcome[]> => {
+      calls.push(inputs);
+      if (inputs.includes(99)) throw new Error('the batch broke');
+      return inputs.map((n) => (n === 3 ? { alone: true } : { ok: true, value: n * 10 }));
+    };
+    const run = (n: number) => gc.run('m1', async () => n * 100, { kind: 'k', input: n, many });
+    // 1 and 2 decided together; 3 left alone runs its own fn.
+    expect(await Promise.all([run(1), run(2), run(3)])).toEqual([10, 20, 300]);
+    expect(calls).toEqual([[1, 2, 3]]);
+    expect(gc.stats).toMatchObject({ batched: 2, batchFallbacks: 0 });
+    // A batch that throws: every request runs its own fn, each with its own answer.
+    expect(await Promise.all([run(4), run(99)])).toEqual([400, 9_900]);
+    expect(gc.stats).toMatchObject({ batched: 2, batchFallbacks: 1 });
   });
 
   it('runs different lanes side by side', async () => {
