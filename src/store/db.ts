@@ -103,7 +103,10 @@ function cachedStatements(raw: SqliteDatabase.Database) {
   };
 }
 
-function openSqlite(path: string, checkpoints: { onError?: ((message: string) => void) | undefined } | null): Store {
+function openSqlite(
+  path: string,
+  checkpoints: { onError?: ((message: string) => void) | undefined } | null,
+): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const raw = new SqliteDatabase(path);
   // The ledger is readable by its owner only (SQLite gives the -wal and -shm files the same mode).
