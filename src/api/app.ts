@@ -20,7 +20,7 @@ import { reconciliationRoutes } from './routes/reconciliation.js';
 import { refundRoutes } from './routes/refunds.js';
 import { reportRoutes } from './routes/reports.js';
 import { sessionRoutes } from './routes/sessions.js';
-import { defaultTerminalRoot, terminalRoutes } from './web.js';
+import { defaultWebRoot, webAppRoutes } from './web.js';
 
 /** Log redaction: no credential, card number or personal data ever reaches a log line. */
 export const redactPaths = [
@@ -40,6 +40,8 @@ export interface AppOptions {
   qrNotify?: (body: unknown) => Promise<NetworkResult>;
   /** The built terminal web app (`vite build` output); default `dist/web/terminal` of this package. */
   terminalRoot?: string;
+  /** The built back office (dist/web/office); tests point it at a missing folder to see the 503. */
+  officeRoot?: string;
   /** Per-client requests per minute, and sign-ins per minute per operator and terminal. */
   rateLimit?: { perMinute: number; signInPerMinute: number };
   /**
@@ -166,6 +168,8 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(operatorRoutes(ctx));
   await app.register(reportRoutes(ctx));
   if (opts.qrNotify) await app.register(qrNotifyRoutes({ handle: opts.qrNotify }));
-  await terminalRoutes(app as unknown as FastifyInstance, opts.terminalRoot ?? defaultTerminalRoot);
+  const web = app as unknown as FastifyInstance;
+  await webAppRoutes(web, 'terminal', opts.terminalRoot ?? defaultWebRoot('terminal'));
+  await webAppRoutes(web, 'office', opts.officeRoot ?? defaultWebRoot('office'));
   return app as unknown as FastifyInstance;
 }

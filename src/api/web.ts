@@ -5,36 +5,41 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problem, sendProblem } from './errors.js';
 
-/** Where `vite build` puts the terminal: `<repo>/dist/web/terminal`, from src/api or dist/api alike. */
-export const defaultTerminalRoot = fileURLToPath(new URL('../../dist/web/terminal', import.meta.url));
+export type WebApp = 'terminal' | 'office';
+
+/** Where `vite build` puts an app: `<repo>/dist/web/<app>`, from src/api or dist/api alike. */
+export const defaultWebRoot = (app: WebApp): string =>
+  fileURLToPath(new URL(`../../dist/web/${app}`, import.meta.url));
+export const defaultTerminalRoot = defaultWebRoot('terminal');
 
 /** A path with a file extension is an asset: a missing one is a 404, never the app's index page. */
 const ASSET_PATH = /\/[^/]+\.[A-Za-z0-9]{1,8}$/;
 
-function notBuilt(req: FastifyRequest, reply: FastifyReply) {
-  return reply
+const notBuilt = (app: WebApp) => (req: FastifyRequest, reply: FastifyReply) =>
+  reply
     .code(503)
     .type('application/problem+json')
     .send({
-      type: 'https://refund-desk.dev/problems/terminal_not_built',
-      title: 'The terminal web app is not built',
+      type: `https://refund-desk.dev/problems/${app}_not_built`,
+      title: `The ${app} web app is not built`,
       status: 503,
-      code: 'terminal_not_built',
+      code: `${app}_not_built`,
       detail: 'Run `npm run build` (or `npm start`, which builds it), then restart the server.',
       instance: req.url,
       requestId: String(req.id),
     });
-}
 
 /**
- * The cashier terminal (PRODUCT.md §1) as static files under `/terminal/`, built by `vite build`.
- * `/terminal` redirects to `/terminal/`; unknown paths below it get index.html (the app routes
- * itself), missing assets a 404. Without a build the whole prefix answers 503 saying how to build.
+ * A web app (PRODUCT.md §1: the cashier terminal, the back office) as static files under
+ * `/<app>/`, built by `vite build [--mode office]`. `/<app>` redirects to `/<app>/`; unknown paths
+ * below it get index.html (the app routes itself), missing assets a 404. Without a build the whole
+ * prefix answers 503 saying how to build.
  */
-export async function terminalRoutes(app: FastifyInstance, root: string): Promise<void> {
+export async function webAppRoutes(app: FastifyInstance, name: WebApp, root: string): Promise<void> {
+  const prefix = `/${name}`;
   if (!existsSync(join(root, 'index.html'))) {
-    app.get('/terminal', { schema: { hide: true } }, notBuilt);
-    app.get('/terminal/*', { schema: { hide: true } }, notBuilt);
+    app.get(prefix, { schema: { hide: true } }, notBuilt(name));
+    app.get(`${prefix}/*`, { schema: { hide: true } }, notBuilt(name));
     return;
   }
   const assets = join(root, 'assets') + sep;
@@ -43,8 +48,8 @@ export async function terminalRoutes(app: FastifyInstance, root: string): Promis
       // `/terminal` → `/terminal/` (query kept), so the page's relative URLs resolve below the prefix.
       scope.addHook('onRequest', async (req, reply) => {
         const [path, query] = req.url.split('?', 2);
-        if (path === '/terminal')
-          return reply.redirect(`/terminal/${query === undefined ? '' : `?${query}`}`, 301);
+        if (path === prefix)
+          return reply.redirect(`${prefix}/${query === undefined ? '' : `?${query}`}`, 301);
       });
       await scope.register(fastifyStatic, {
         root,
@@ -73,6 +78,9 @@ export async function terminalRoutes(app: FastifyInstance, root: string): Promis
         return reply.header('cache-control', 'no-cache').sendFile('index.html');
       });
     },
-    { prefix: '/terminal' },
+    { prefix },
   );
 }
+
+export const terminalRoutes = (app: FastifyInstance, root: string): Promise<void> =>
+  webAppRoutes(app, 'terminal', root);

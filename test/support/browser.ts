@@ -28,7 +28,9 @@ export function launchChromium(): Promise<Browser> {
 }
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-export const terminalDist = join(repo, 'dist/web/terminal');
+export type WebApp = 'terminal' | 'office';
+export const webDist = (app: WebApp): string => join(repo, 'dist/web', app);
+export const terminalDist = webDist('terminal');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -40,13 +42,15 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * `npm test` builds the terminal before the browser suites; when they run alone (`vitest run
- * test/e2e`) and the build is missing or older than src/web, build it here (about a second).
+ * `npm test` builds the web apps before the browser suites; when they run alone (`vitest run
+ * test/e2e`) and a build is missing or older than src/web, build it here (a second or two).
  */
-export async function ensureTerminalBuilt(): Promise<void> {
-  const index = join(terminalDist, 'index.html');
+export async function ensureWebBuilt(app: WebApp): Promise<void> {
+  const index = join(webDist(app), 'index.html');
   const built = existsSync(index) ? statSync(index).mtimeMs : 0;
   if (built > newestMtime(join(repo, 'src/web'))) return;
   const { build } = await import('vite');
-  await build({ configFile: join(repo, 'vite.config.ts'), logLevel: 'warn' });
+  await build({ configFile: join(repo, 'vite.config.ts'), mode: app, logLevel: 'warn' });
 }
+
+export const ensureTerminalBuilt = (): Promise<void> => ensureWebBuilt('terminal');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { fenToInput, formatFen, parseYuan, typeAmountKey } from '../../src/web/terminal/money.js';
+import { fenToInput, formatFen, parseYuan, typeAmountKey } from '../../src/web/shared/money.js';
 
 describe('terminal amounts: typed in yuan, sent in fen, without floating point', () => {
   it('parses yuan text into integer fen digit by digit', () => {

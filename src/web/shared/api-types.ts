@@ -52,3 +52,10 @@ export const everyValueOf =
     ..._complete: [Exclude<T, L[number]>] extends [never] ? [] : [missing: Exclude<T, L[number]>]
   ): L =>
     list;
+
+export type RefundReport = Static<typeof V.RefundReportView>;
+export type ReportDay = RefundReport['days'][number];
+export type ReportBucket = RefundReport['byReason'][number];
+export type WorkReport = Static<typeof V.WorkReportView>;
+export type AuditEntry = Static<typeof V.AuditList>['data'][number];
+export type AuditVerify = Static<typeof V.AuditVerifyView>;

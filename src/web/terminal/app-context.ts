@@ -1,6 +1,6 @@
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { Api, Payment, Policy, Session } from './api';
+import type { Api, Payment, Policy, Session } from '../shared/api';
 
 /** Where the terminal is; screens keep their own steps inside. */
 export type Route =

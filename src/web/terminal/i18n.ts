@@ -1,50 +1,26 @@
-import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import type { Lang } from './api';
+import type { Lang } from '../shared/api';
+import {
+  common,
+  type I18n,
+  I18nContext,
+  initialLang as initial,
+  saveLang as save,
+  translator,
+} from '../shared/i18n';
 
-/**
- * The terminal's words in 简体中文 (default), 繁體中文 and English (PRODUCT.md §8).
- * One row per message: [zh-CN, zh-TW, en]; `{name}` is filled in by t().
- */
-export const langs: readonly Lang[] = ['zh-CN', 'zh-TW', 'en'];
-export const langNames: Record<Lang, string> = { 'zh-CN': '简体中文', 'zh-TW': '繁體中文', en: 'English' };
+export { I18nContext, langNames, langs } from '../shared/i18n';
+
+/** The terminal's words on top of the shared ones (src/web/shared/i18n.ts). */
 const LANG_KEY = 'rd.terminal.lang';
 
 const m = {
+  ...common,
   appName: ['退款收银台', '退款收銀台', 'Refund Desk'],
-  terminal: ['终端', '終端', 'Terminal'],
-  operator: ['操作员', '操作員', 'Operator'],
-  networkUp: ['网络正常', '網路正常', 'Network up'],
-  networkDown: ['网络中断', '網路中斷', 'Network down'],
-  language: ['语言', '語言', 'Language'],
-  back: ['返回', '返回', 'Back'],
-  next: ['下一步', '下一步', 'Next'],
-  ok: ['确定', '確定', 'OK'],
-  cancel: ['取消', '取消', 'Cancel'],
-  close: ['关闭', '關閉', 'Close'],
-  retry: ['重试', '重試', 'Try again'],
-  done: ['完成', '完成', 'Done'],
   home: ['返回首页', '返回首頁', 'Home'],
-  loading: ['正在加载…', '正在載入…', 'Loading…'],
-  working: ['正在处理，请稍候…', '正在處理，請稍候…', 'Working, please wait…'],
-  clear: ['清除', '清除', 'Clear'],
-  backspace: ['退格', '退格', 'Delete'],
-  more: ['加载更多', '載入更多', 'Load more'],
-  none: ['无', '無', 'None'],
-
   // sign in
   signInTitle: ['操作员签到', '操作員簽到', 'Operator sign-in'],
   terminalId: ['终端号', '終端號', 'Terminal ID'],
-  operatorNo: ['操作员号', '操作員號', 'Operator no.'],
-  password: ['密码', '密碼', 'Password'],
-  signIn: ['签到', '簽到', 'Sign in'],
-  signOut: ['签退', '簽退', 'Sign out'],
-  sessionExpired: [
-    '登录已失效，请重新签到。',
-    '登入已失效，請重新簽到。',
-    'Your session ended: sign in again.',
-  ],
-
   // home
   homeTitle: ['请选择交易', '請選擇交易', 'Main menu'],
   sale: ['消费', '消費', 'Sale'],
@@ -64,34 +40,7 @@ const m = {
   signOutHint: ['结束本班次', '結束本班次', 'End your shift'],
   operators: ['操作员', '操作員', 'Operators'],
   operatorsHint: ['查看并解除锁定（管理员）', '查看並解除鎖定（管理員）', 'See and lift lockouts (admin)'],
-
   // reasons and statuses
-  'reason.quality_issue': ['商品存在质量问题', '商品存在品質問題', 'Quality problem'],
-  'reason.service_not_provided': ['未提供承诺的服务', '未提供承諾的服務', 'Service not as promised'],
-  'reason.expired_goods': ['商品已过期', '商品已過期', 'Expired goods'],
-  'reason.transaction_error': ['交易错误', '交易錯誤', 'Transaction error'],
-  'reason.duplicate_payment': ['重复支付', '重複支付', 'Duplicate payment'],
-  'reason.other': ['其它', '其他', 'Other'],
-  'status.requested': ['已申请，等待受理', '已申請，等待受理', 'Requested, waiting to be accepted'],
-  'status.under_review': ['审核中，等待授权', '審核中，等待授權', 'Under review, awaiting approval'],
-  'status.approved': ['已授权，正在提交银行', '已授權，正在提交銀行', 'Approved, sending to the bank'],
-  'status.processing': ['银行处理中', '銀行處理中', 'Processing at the bank'],
-  'status.succeeded': ['退款成功', '退款成功', 'Refunded'],
-  'status.failed': ['退款失败', '退款失敗', 'Refund failed'],
-  'status.rejected': ['已驳回', '已駁回', 'Rejected'],
-  'status.canceled': ['已取消', '已取消', 'Canceled'],
-  'pay.captured': ['已支付', '已支付', 'Paid'],
-  'pay.voided': ['已撤销', '已撤銷', 'Voided'],
-  'pay.refunded': ['已全额退款', '已全額退款', 'Refunded'],
-  'pay.partially_refunded': ['部分退款', '部分退款', 'Partly refunded'],
-  'method.card': ['银行卡', '銀行卡', 'Card'],
-  'method.qr': ['扫码支付', '掃碼支付', 'QR wallet'],
-  'method.cash': ['现金', '現金', 'Cash'],
-  'refundMethod.original': ['原路退回', '原路退回', 'Original route'],
-  'refundMethod.cash': ['现金退款', '現金退款', 'Cash'],
-  'refundMethod.bank_transfer': ['银行转账', '銀行轉帳', 'Bank transfer'],
-  settled: ['已结算', '已結算', 'Settled'],
-
   // refund flow
   refundTitle: ['退货退款', '退貨退款', 'Refund'],
   stepReason: ['退款原因', '退款原因', 'Reason'],
@@ -119,19 +68,8 @@ const m = {
     'Scan the receipt barcode, or type the order, voucher or reference number and press Enter',
   ],
   orderOrVoucher: ['订单号 / 凭证号', '訂單號 / 憑證號', 'Order / voucher no.'],
-  search: ['查找', '查找', 'Find'],
   advancedSearch: ['按日期 / 金额 / 卡号查找', '按日期 / 金額 / 卡號查找', 'Search by date / amount / card'],
-  date: ['日期', '日期', 'Date'],
-  amount: ['金额', '金額', 'Amount'],
-  last4: ['卡号后四位', '卡號後四位', 'Card last 4'],
   recentPayments: ['最近的交易', '最近的交易', 'Recent payments'],
-  results: ['查找结果', '查找結果', 'Results'],
-  noResults: ['没有符合条件的交易。', '沒有符合條件的交易。', 'No payment matches.'],
-  orderNo: ['订单号', '訂單號', 'Order no.'],
-  original: ['原交易金额', '原交易金額', 'Original amount'],
-  refunded: ['已退金额', '已退金額', 'Refunded'],
-  inFlight: ['退款处理中', '退款處理中', 'Refunds in progress'],
-  refundable: ['可退金额', '可退金額', 'Refundable'],
   nothingRefundable: [
     '这笔交易已没有可退金额（已全部退款或正在退款中）。',
     '這筆交易已沒有可退金額（已全部退款或正在退款中）。',
@@ -230,7 +168,6 @@ const m = {
     '沒有發生資金異動，金額已回到可退餘額。',
     'No money moved; the amount is back in the refundable remainder.',
   ],
-
   // receipt
   receiptTitle: ['退款凭证', '退款憑證', 'Refund voucher'],
   paperWidth: ['纸宽', '紙寬', 'Paper'],
@@ -240,7 +177,6 @@ const m = {
     '暫時無法取得憑證。',
     'The voucher cannot be fetched right now.',
   ],
-
   // void
   voidTitle: ['撤销交易', '撤銷交易', 'Void a payment'],
   voidConfirm: ['确认撤销这笔交易？', '確認撤銷這筆交易？', 'Void this payment?'],
@@ -257,7 +193,6 @@ const m = {
     'The payment is voided: the customer is not charged.',
   ],
   useRefundInstead: ['改为退货', '改為退貨', 'Refund instead'],
-
   // adjust
   adjustTitle: ['调整金额', '調整金額', 'Adjust an amount'],
   originalAmount: ['原金额（元）', '原金額（元）', 'Original amount (yuan)'],
@@ -270,7 +205,6 @@ const m = {
   adjustDo: ['确认调整', '確認調整', 'Adjust'],
   adjustDone: ['金额已调整', '金額已調整', 'Amount adjusted'],
   chargeDone: ['已补收 {amount}', '已補收 {amount}', 'Charged {amount}'],
-
   // transactions
   txTitle: ['交易查询', '交易查詢', 'Transactions'],
   txDetail: ['交易详情', '交易詳情', 'Payment details'],
@@ -280,7 +214,6 @@ const m = {
   time: ['时间', '時間', 'Time'],
   status: ['状态', '狀態', 'Status'],
   method: ['支付方式', '支付方式', 'Method'],
-
   // settlement
   stlTitle: ['批结算', '批結算', 'Batch settlement'],
   stlExplain: [
@@ -310,14 +243,12 @@ const m = {
   ],
   local: ['本地', '本地', 'Ours'],
   network: ['网络', '網路', 'Network'],
-
   // reprint
   reprintTitle: ['重打印凭证', '重打印憑證', 'Reprint a voucher'],
   lastRefund: ['上一笔退款', '上一筆退款', 'Last refund'],
   byRefundNo: ['按退款单号', '按退款單號', 'By refund no.'],
   recentRefunds: ['最近的退款', '最近的退款', 'Recent refunds'],
   noRecentRefunds: ['还没有退款。', '還沒有退款。', 'No refunds yet.'],
-
   // operators (admin)
   opsTitle: ['操作员管理', '操作員管理', 'Operators'],
   opsExplain: [
@@ -336,7 +267,6 @@ const m = {
   'role.cashier': ['收银员', '收銀員', 'Cashier'],
   'role.supervisor': ['主管', '主管', 'Supervisor'],
   'role.admin': ['管理员', '管理員', 'Admin'],
-
   // sale
   saleTitle: ['消费（演示）', '消費（示範）', 'Sale (demo)'],
   saleAmount: ['收款金额（元）', '收款金額（元）', 'Amount (yuan)'],
@@ -348,54 +278,9 @@ const m = {
 } as const satisfies Record<string, readonly [string, string, string]>;
 
 export type MessageKey = keyof typeof m;
-export type Vars = Record<string, string | number>;
-export type T = (key: MessageKey, vars?: Vars) => string;
+export type T = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
-const index: Record<Lang, 0 | 1 | 2> = { 'zh-CN': 0, 'zh-TW': 1, en: 2 };
-
-export function translate(lang: Lang, key: MessageKey, vars?: Vars): string {
-  const text: string = m[key][index[lang]];
-  return vars ? text.replace(/\{(\w+)\}/g, (all, name: string) => String(vars[name] ?? all)) : text;
-}
-
-export function isLang(v: unknown): v is Lang {
-  return v === 'zh-CN' || v === 'zh-TW' || v === 'en';
-}
-
-/** `?lang=` wins (and is remembered), then the remembered choice, then 简体中文. */
-export function initialLang(): Lang {
-  const fromUrl = new URLSearchParams(location.search).get('lang');
-  if (isLang(fromUrl)) {
-    saveLang(fromUrl);
-    return fromUrl;
-  }
-  try {
-    const saved = localStorage.getItem(LANG_KEY);
-    if (isLang(saved)) return saved;
-  } catch {
-    // storage switched off: the default is fine
-  }
-  return 'zh-CN';
-}
-
-export function saveLang(lang: Lang): void {
-  try {
-    localStorage.setItem(LANG_KEY, lang);
-  } catch {
-    // storage switched off: the choice lasts until reload
-  }
-}
-
-export interface I18n {
-  lang: Lang;
-  t: T;
-  setLang(lang: Lang): void;
-}
-
-export const I18nContext = createContext<I18n>({
-  lang: 'zh-CN',
-  t: (key, vars) => translate('zh-CN', key, vars),
-  setLang: () => {},
-});
-
-export const useI18n = (): I18n => useContext(I18nContext);
+export const translate = translator(m);
+export const initialLang = (): Lang => initial(LANG_KEY);
+export const saveLang = (lang: Lang): void => save(LANG_KEY, lang);
+export const useI18n = (): I18n<MessageKey> => useContext(I18nContext);

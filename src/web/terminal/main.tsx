@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { apiFor, type Lang, type Policy, request, type Session } from './api';
+import { apiFor, type Lang, type Policy, request, type Session } from '../shared/api';
 import { AppContext, type AppCtx, type NetworkState, type Route } from './app-context';
 import { I18nContext, initialLang, langNames, langs, type MessageKey, saveLang, translate } from './i18n';
 import { AdjustScreen } from './screens/Adjust';

@@ -1,8 +1,8 @@
 import { useEffect, useLayoutEffect, useState } from 'preact/hooks';
-import { ApiError, type Page, type Payment, q, type Refund } from '../api';
+import { ApiError, type Page, type Payment, q, type Refund } from '../../shared/api';
+import { formatFen, parseYuan } from '../../shared/money';
 import { useApp } from '../app-context';
 import { useI18n } from '../i18n';
-import { formatFen, parseYuan } from '../money';
 import { Button, ErrorBox, Notice, useAutofocus } from './ui';
 
 const ORDER_NO = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { type Reason, type ReasonCode, reasonCodes } from '../api';
+import { type Reason, type ReasonCode, reasonCodes } from '../../shared/api';
 import { useApp } from '../app-context';
 import { useI18n } from '../i18n';
 import { Button, Notice } from './ui';

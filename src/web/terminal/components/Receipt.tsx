@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { newIdempotencyKey } from '../api';
+import { newIdempotencyKey } from '../../shared/api';
 import { prefs, useApp } from '../app-context';
 import { useI18n } from '../i18n';
 import { Button, ErrorBox, Keypad, PadField, typeDigitKey, useEscape } from './ui';

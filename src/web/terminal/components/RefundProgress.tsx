@@ -1,9 +1,9 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { Refund, RefundStatus } from '../api';
+import type { Refund, RefundStatus } from '../../shared/api';
+import { formatFen } from '../../shared/money';
 import { useApp } from '../app-context';
 import { useI18n } from '../i18n';
-import { formatFen } from '../money';
 import { ReceiptDialog, SendVoucher } from './Receipt';
 import { Button, ErrorBox, Facts } from './ui';
 

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Approval } from '../api';
+import type { Approval } from '../../shared/api';
 import { prefs } from '../app-context';
 import { useI18n } from '../i18n';
 import { Keypad, Notice, PadField, typeDigitKey } from './ui';

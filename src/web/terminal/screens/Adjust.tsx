@@ -7,7 +7,8 @@ import {
   type Order,
   type Payment,
   type Reason,
-} from '../api';
+} from '../../shared/api';
+import { fenToInput, formatFen, parseYuan, typeAmountKey } from '../../shared/money';
 import { useApp } from '../app-context';
 import { FindPayment } from '../components/FindPayment';
 import { ReasonPicker } from '../components/ReasonPicker';
@@ -15,7 +16,6 @@ import { RefundProgress } from '../components/RefundProgress';
 import { SupervisorPad } from '../components/Supervisor';
 import { Button, ErrorBox, Facts, Keypad, Notice, PadField, Steps, useEscape } from '../components/ui';
 import { useI18n } from '../i18n';
-import { fenToInput, formatFen, parseYuan, typeAmountKey } from '../money';
 
 type Step = 'find' | 'amounts' | 'reason' | 'approve' | 'done';
 const STEPS = ['stepFind', 'stepAmount', 'stepReason', 'stepApprove', 'stepResult'] as const;

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { newIdempotencyKey, type OperatorInfo } from '../api';
+import { newIdempotencyKey, type OperatorInfo } from '../../shared/api';
 import { useApp } from '../app-context';
 import { Button, ErrorBox, Notice, useEscape } from '../components/ui';
 import { useI18n } from '../i18n';

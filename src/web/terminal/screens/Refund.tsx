@@ -6,7 +6,8 @@ import {
   type Payment,
   type Reason,
   type Refund as RefundView,
-} from '../api';
+} from '../../shared/api';
+import { formatFen, parseYuan, typeAmountKey } from '../../shared/money';
 import { useApp } from '../app-context';
 import { FindPayment, paymentLine } from '../components/FindPayment';
 import { ReasonPicker } from '../components/ReasonPicker';
@@ -14,7 +15,6 @@ import { RefundProgress } from '../components/RefundProgress';
 import { SupervisorPad } from '../components/Supervisor';
 import { Button, ErrorBox, Facts, Keypad, Notice, PadField, Steps, useEscape } from '../components/ui';
 import { useI18n } from '../i18n';
-import { formatFen, parseYuan, typeAmountKey } from '../money';
 
 type Step = 'reason' | 'find' | 'amount' | 'confirm' | 'approve' | 'status';
 const STEPS = ['stepReason', 'stepFind', 'stepAmount', 'stepConfirm', 'stepApprove', 'stepResult'] as const;

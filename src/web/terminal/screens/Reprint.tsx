@@ -1,11 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Page, Refund } from '../api';
+import type { Page, Refund } from '../../shared/api';
+import { formatFen } from '../../shared/money';
 import { useApp } from '../app-context';
 import { shortTime } from '../components/FindPayment';
 import { ReceiptDialog } from '../components/Receipt';
 import { Button, ErrorBox, useAutofocus, useEscape } from '../components/ui';
 import { useI18n } from '../i18n';
-import { formatFen } from '../money';
 
 /** 重打印: the last refund or one by its number; the API marks the voucher 重打印 / REPRINT. */
 export function ReprintScreen({ refundId }: { refundId?: string | undefined }) {

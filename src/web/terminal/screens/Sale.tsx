@@ -1,10 +1,10 @@
 import { useRef, useState } from 'preact/hooks';
-import { newIdempotencyKey, type Payment, type PaymentMethod } from '../api';
+import { newIdempotencyKey, type Payment, type PaymentMethod } from '../../shared/api';
+import { formatFen, parseYuan, typeAmountKey } from '../../shared/money';
 import { useApp } from '../app-context';
 import { paymentLine } from '../components/FindPayment';
 import { Button, ErrorBox, Facts, Keypad, Notice, PadField, useEscape } from '../components/ui';
 import { useI18n } from '../i18n';
-import { formatFen, parseYuan, typeAmountKey } from '../money';
 
 /** A Luhn-valid UnionPay-style test card for demo sales (no real card number is kept in code). */
 function demoPan(): string {

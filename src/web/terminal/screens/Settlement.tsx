@@ -1,9 +1,9 @@
 import { useRef, useState } from 'preact/hooks';
-import { type Bucket, newIdempotencyKey, type Settlement } from '../api';
+import { type Bucket, newIdempotencyKey, type Settlement } from '../../shared/api';
+import { formatFen } from '../../shared/money';
 import { useApp } from '../app-context';
 import { Button, ErrorBox, Notice, useEscape } from '../components/ui';
 import { type MessageKey, useI18n } from '../i18n';
-import { formatFen } from '../money';
 
 /** 批结算: POST /v1/settlements for this terminal; totals, then the reconciliation with the network. */
 export function SettlementScreen() {

@@ -1,5 +1,5 @@
 import { useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { request, type Session } from '../api';
+import { request, type Session } from '../../shared/api';
 import { prefs } from '../app-context';
 import { ErrorBox, Keypad, Notice, PadField, typeDigitKey } from '../components/ui';
 import { useI18n } from '../i18n';

@@ -1,11 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Order, Page, Payment } from '../api';
+import type { Order, Page, Payment } from '../../shared/api';
+import { formatFen } from '../../shared/money';
 import { useApp } from '../app-context';
 import { PaymentRow, shortTime } from '../components/FindPayment';
 import { ReceiptDialog } from '../components/Receipt';
 import { Button, ErrorBox, useEscape } from '../components/ui';
 import { useI18n } from '../i18n';
-import { formatFen } from '../money';
 import { PaymentFacts } from './Refund';
 
 /** 交易查询: payments newest first; tap one for its reverse history (refunds, void, amount changes). */

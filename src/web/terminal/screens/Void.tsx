@@ -1,5 +1,5 @@
 import { useRef, useState } from 'preact/hooks';
-import { ApiError, type Approval, newIdempotencyKey, type Payment } from '../api';
+import { ApiError, type Approval, newIdempotencyKey, type Payment } from '../../shared/api';
 import { useApp } from '../app-context';
 import { FindPayment } from '../components/FindPayment';
 import { SupervisorPad } from '../components/Supervisor';

@@ -1,32 +1,12 @@
 /**
- * The terminal's client of REST API v1 (PRODUCT.md §9): bearer session, JSON in and out,
+ * The web apps' client of REST API v1 (PRODUCT.md §9), shared by the terminal and the back office:
+ * bearer session, JSON in and out,
  * problem+json errors turned into ApiError values that keep every field of the problem.
  */
 
-import { everyValueOf, type ReasonCode } from '../shared/api-types';
+import { everyValueOf, type ReasonCode } from './api-types';
 
-export type {
-  Adjustment,
-  Approval,
-  Bucket,
-  Lang,
-  LineItem,
-  Localized,
-  OperatorInfo,
-  Order,
-  Outcome,
-  Page,
-  Payment,
-  PaymentMethod,
-  PaymentStatus,
-  Policy,
-  Reason,
-  ReasonCode,
-  Refund,
-  RefundStatus,
-  Session,
-  Settlement,
-} from '../shared/api-types';
+export type * from './api-types';
 
 /** The reason picker's codes, in its order: the compiler holds the list to the API's codes. */
 export const reasonCodes = everyValueOf<ReasonCode>()([
@@ -63,7 +43,7 @@ export class ApiError extends Error {
 const REQUEST_TIMEOUT_MS = 20_000;
 
 export function newIdempotencyKey(): string {
-  return `term-${crypto.randomUUID()}`;
+  return `web-${crypto.randomUUID()}`;
 }
 
 export async function request<T>(

@@ -67,3 +67,11 @@ export function typeAmountKey(current: string, key: string): string {
   }
   return next;
 }
+
+/** A rate in integer basis points as a percentage: 1416 → "14.16%", null (no sales) → "—". */
+export function formatBp(bp: number | null): string {
+  if (bp === null || !Number.isSafeInteger(bp)) return '—';
+  const sign = bp < 0 ? '-' : '';
+  const abs = Math.abs(bp);
+  return `${sign}${Math.floor(abs / 100)}.${(abs % 100).toString().padStart(2, '0')}%`;
+}

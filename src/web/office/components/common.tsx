@@ -1,0 +1,93 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError } from '../../shared/api';
+import { ErrorBox } from '../../shared/components';
+import { useOffice } from '../app-context';
+import { hasKey, useI18n } from '../i18n';
+
+/** A page's title row with its actions on the right. */
+export function PageHead({ title, children }: { title: string; children?: ComponentChildren }) {
+  return (
+    <header class="page-head">
+      <h1>{title}</h1>
+      {children ? <div class="page-actions">{children}</div> : null}
+    </header>
+  );
+}
+
+/** A status chip: the words for the code, coloured by the shared badge classes. */
+export function StatusBadge({ prefix, value }: { prefix: 'status' | 'pay'; value: string }) {
+  const { t } = useI18n();
+  const key = `${prefix}.${value}`;
+  return <span class={`badge badge-${value}`}>{hasKey(key) ? t(key) : value}</span>;
+}
+
+/**
+ * Downloads a CSV export (`/v1/exports/…`) with the session's token. The server streams it
+ * (UTF-8 with BOM, RFC 4180), so the browser saves what arrives; nothing is built in the page.
+ */
+export function CsvButton({ path, filename }: { path: string; filename: string }) {
+  const { t } = useI18n();
+  const { session } = useOffice();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const download = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await fetch(path, { headers: { authorization: `Bearer ${session.token}` } });
+      if (!res.ok) {
+        const problem = (await res.json().catch(() => null)) as { code?: string } | null;
+        throw new ApiError({ status: res.status, code: problem?.code ?? 'internal_error', ...problem });
+      }
+      const url = URL.createObjectURL(await res.blob());
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = filename;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span class="csv">
+      <button
+        type="button"
+        class="btn btn-secondary"
+        data-testid="export-csv"
+        disabled={busy}
+        onClick={download}
+      >
+        {busy ? t('exporting') : t('exportCsv')}
+      </button>
+      {error ? <ErrorBox error={error} /> : null}
+    </span>
+  );
+}
+
+/** Loads once (and again when `deps` change); `reload()` fetches afresh. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
+  const [state, setState] = useState<{ data: T | null; error: unknown; loading: boolean }>({
+    data: null,
+    error: null,
+    loading: true,
+  });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true, error: null }));
+    load().then(
+      (data) => live && setState({ data, error: null, loading: false }),
+      (error: unknown) => live && setState((s) => ({ data: s.data, error, loading: false })),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, tick]);
+  return { ...state, reload: () => setTick((n) => n + 1) };
+}

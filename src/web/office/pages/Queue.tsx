@@ -1,0 +1,513 @@
+import { useEffect, useState } from 'preact/hooks';
+import {
+  type Api,
+  ApiError,
+  type Approval,
+  newIdempotencyKey,
+  type Page,
+  type Policy,
+  q,
+  type Refund,
+  type RefundEvent,
+} from '../../shared/api';
+import { Button, ErrorBox, Facts, Notice } from '../../shared/components';
+import { formatFen } from '../../shared/money';
+import { formatAge, formatDateTime } from '../../shared/time';
+import { useOffice } from '../app-context';
+import { CsvButton, PageHead, StatusBadge, useLoad } from '../components/common';
+import { hasKey, type MessageKey, useI18n } from '../i18n';
+
+/** A refund as the queue sees it: `hold` names the risk rule that sent it here, if one did. */
+type QueuedRefund = Refund & { hold?: { rule: string; detail: string } | null };
+
+type Goods = 'intact' | 'damaged' | 'not_applicable';
+
+const EVIDENCE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
+const EVIDENCE_MAX_BYTES = 2 * 1024 * 1024;
+
+/**
+ * 退款审核: refunds not authorised at the counter (requested, under review), oldest first with
+ * their age. Accept (受理) a request; review it with the checklist, optional evidence photos and
+ * the refund password(s) — two supervisors at the large-refund threshold — or reject it with a
+ * reason. Approved refunds go to the network at once; the list follows.
+ */
+export function QueuePage() {
+  const { api, timeZone } = useOffice();
+  const { t, lang } = useI18n();
+  const [selected, setSelected] = useState<string | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  const queue = useLoad(
+    () =>
+      api.get<Page<QueuedRefund>>(
+        `/v1/refunds${q({ status: 'requested,under_review', order: 'oldest', limit: 100 })}`,
+      ),
+    [],
+  );
+  const policy = useLoad(() => api.get<Policy>('/v1/policy'), []);
+  // Ages tick while the page is open.
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(timer);
+  }, []);
+
+  const rows = queue.data?.data ?? [];
+  const current = rows.find((r) => r.id === selected) ?? null;
+
+  return (
+    <section class="queue">
+      <PageHead title={t('queueTitle')}>
+        <CsvButton
+          path={`/v1/exports/refunds.csv${q({ status: 'requested,under_review' })}`}
+          filename="refund-queue.csv"
+        />
+        <button type="button" class="btn btn-secondary" onClick={queue.reload}>
+          {t('refresh')}
+        </button>
+      </PageHead>
+      <p class="muted">{t('queueHint')}</p>
+      <ErrorBox error={queue.error} />
+      <div class="split">
+        <div class="list-pane">
+          {rows.length === 0 && !queue.loading ? <p class="empty">{t('queueEmpty')}</p> : null}
+          <table class="grid" data-testid="queue">
+            <thead>
+              <tr>
+                <th>{t('orderNo')}</th>
+                <th class="num">{t('amount')}</th>
+                <th>{t('reasonCol')}</th>
+                <th>{t('statusCol')}</th>
+                <th>{t('createdAt')}</th>
+                <th>{t('age')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr
+                  key={r.id}
+                  class={r.id === selected ? 'on' : undefined}
+                  data-refund={r.id}
+                  tabIndex={0}
+                  onClick={() => setSelected(r.id)}
+                  onKeyDown={(e) => {
+                    if (e.key === 'Enter') setSelected(r.id);
+                  }}
+                >
+                  <td>
+                    {r.orderNo}
+                    {r.hold ? (
+                      <span class="badge badge-failed hold" title={r.hold.detail}>
+                        {t('heldBy', { rule: ruleText(r.hold.rule, t) })}
+                      </span>
+                    ) : null}
+                  </td>
+                  <td class="num">{formatFen(r.amount)}</td>
+                  <td>{t(`reason.${r.reason.code}`)}</td>
+                  <td>
+                    <StatusBadge prefix="status" value={r.status} />
+                  </td>
+                  <td>{formatDateTime(r.createdAt, timeZone, lang)}</td>
+                  <td data-testid="age">{formatAge((now - Date.parse(r.createdAt)) / 1000, lang)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {current ? (
+          <ReviewPanel
+            key={`${current.id}|${current.status}`}
+            refund={current}
+            policy={policy.data}
+            onChanged={() => {
+              queue.reload();
+            }}
+          />
+        ) : null}
+      </div>
+    </section>
+  );
+}
+
+function ruleText(rule: string, t: (key: MessageKey) => string): string {
+  const key = `rule.${rule}`;
+  return hasKey(key) ? t(key) : rule;
+}
+
+function ReviewPanel({
+  refund,
+  policy,
+  onChanged,
+}: {
+  refund: QueuedRefund;
+  policy: Policy | null;
+  onChanged: () => void;
+}) {
+  const { api, timeZone, session } = useOffice();
+  const { t, lang } = useI18n();
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [done, setDone] = useState<MessageKey | null>(null);
+  const [rejectNote, setRejectNote] = useState('');
+  const [voucher, setVoucher] = useState(false);
+  const [amountOk, setAmountOk] = useState(false);
+  const [goods, setGoods] = useState<Goods>('intact');
+  const [note, setNote] = useState('');
+  const [approvers, setApprovers] = useState<Approval[]>(() => [
+    { operatorNo: session.operator.no, password: '' },
+  ]);
+  const events = useLoad(
+    () => api.get<{ data: RefundEvent[] }>(`/v1/refunds/${encodeURIComponent(refund.id)}/events`),
+    [refund.id],
+  );
+  const needed = refund.nextStep?.approvalsRequired ?? approvalsNeeded(refund, policy);
+  useEffect(() => {
+    setApprovers((list) =>
+      list.length >= needed
+        ? list.slice(0, Math.max(1, needed))
+        : [
+            ...list,
+            ...Array.from({ length: needed - list.length }, () => ({ operatorNo: '', password: '' })),
+          ],
+    );
+  }, [needed]);
+
+  // One key per action on this refund in this panel: a retried click is the same request.
+  const [keys] = useState(() => ({
+    accept: newIdempotencyKey(),
+    approve: newIdempotencyKey(),
+    reject: newIdempotencyKey(),
+  }));
+
+  const act = async (name: 'accept' | 'approve' | 'reject', run: () => Promise<unknown>, ok: MessageKey) => {
+    setBusy(name);
+    setError(null);
+    try {
+      await run();
+      setDone(ok);
+      onChanged();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const accept = () =>
+    act('accept', () => api.post(`/v1/refunds/${refund.id}/accept`, {}, keys.accept), 'done');
+  const reject = () => {
+    if (rejectNote.trim() === '') {
+      setError(new ApiError({ status: 422, code: 'reason_required' }));
+      return;
+    }
+    return act(
+      'reject',
+      () => api.post(`/v1/refunds/${refund.id}/reject`, { note: rejectNote.trim() }, keys.reject),
+      'done',
+    );
+  };
+  const approve = () =>
+    act(
+      'approve',
+      () =>
+        api.post(
+          `/v1/refunds/${refund.id}/approve`,
+          {
+            approvals: approvers.map((a) => ({ operatorNo: a.operatorNo.trim(), password: a.password })),
+            checklist: {
+              voucherMatches: voucher,
+              amountMatches: amountOk,
+              goodsCondition: goods,
+              ...(note.trim() ? { note: note.trim() } : {}),
+            },
+          },
+          keys.approve,
+        ),
+      'done',
+    );
+
+  const reviewing = refund.status === 'under_review';
+  return (
+    <aside class="panel review" aria-label={t('refundDetail')} data-testid="review-panel">
+      <h2>
+        {t('refundDetail')} · {refund.orderNo}
+      </h2>
+      {refund.hold ? (
+        <Notice kind="warn">
+          <span data-testid="hold-rule">{t('heldBy', { rule: ruleText(refund.hold.rule, t) })}</span>
+          <br />
+          <span class="muted">{refund.hold.detail}</span>
+        </Notice>
+      ) : null}
+      <Facts
+        rows={[
+          [t('amount'), formatFen(refund.amount), 'review-amount'],
+          [
+            t('reasonCol'),
+            `${t(`reason.${refund.reason.code}`)}${refund.reason.note ? ` · ${refund.reason.note}` : ''}`,
+          ],
+          [t('methodCol'), t(`refundMethod.${refund.method}`)],
+          [t('statusCol'), <StatusBadge key="s" prefix="status" value={refund.status} />],
+          [t('createdAt'), formatDateTime(refund.createdAt, timeZone, lang)],
+          ...(refund.consumer
+            ? ([
+                [
+                  t('consumer'),
+                  [
+                    refund.consumer.name,
+                    refund.consumer.phone,
+                    refund.consumer.email,
+                    refund.consumer.bankAccount,
+                  ]
+                    .filter(Boolean)
+                    .join(' · '),
+                ],
+              ] as [string, string][])
+            : []),
+        ]}
+      />
+      {events.data ? (
+        <details class="history-box">
+          <summary>{t('history')}</summary>
+          <ol>
+            {events.data.data.map((e) => (
+              <li key={`${e.at}|${e.to}`}>
+                {formatDateTime(e.at, timeZone, lang)} · {t(`status.${e.to}`)} · {e.actor}
+                {e.note ? ` · ${e.note}` : ''}
+              </li>
+            ))}
+          </ol>
+        </details>
+      ) : null}
+
+      {done ? (
+        <Notice>
+          <span data-testid="review-done">{t(done)}</span>
+        </Notice>
+      ) : refund.status === 'requested' ? (
+        <div class="actions">
+          <Button variant="primary" busy={busy === 'accept'} onClick={accept} data-testid="accept">
+            {t('accept')}
+          </Button>
+        </div>
+      ) : reviewing ? (
+        <form
+          class="checklist"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void approve();
+          }}
+        >
+          <fieldset>
+            <legend>{t('checklist')}</legend>
+            <label class="check">
+              <input
+                type="checkbox"
+                name="voucherMatches"
+                checked={voucher}
+                onChange={(e) => setVoucher(e.currentTarget.checked)}
+              />
+              {t('checkVoucher')}
+            </label>
+            <label class="check">
+              <input
+                type="checkbox"
+                name="amountMatches"
+                checked={amountOk}
+                onChange={(e) => setAmountOk(e.currentTarget.checked)}
+              />
+              {t('checkAmount')}
+            </label>
+            <label>
+              {t('goodsCondition')}
+              <select
+                name="goodsCondition"
+                value={goods}
+                onChange={(e) => setGoods(e.currentTarget.value as Goods)}
+              >
+                {(['intact', 'damaged', 'not_applicable'] as const).map((g) => (
+                  <option key={g} value={g}>
+                    {t(`goods.${g}`)}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              {t('reviewNote')}
+              <input
+                name="reviewNote"
+                value={note}
+                maxLength={500}
+                onInput={(e) => setNote(e.currentTarget.value)}
+              />
+            </label>
+          </fieldset>
+          <Evidence api={api} refundId={refund.id} />
+          <fieldset>
+            <legend>{t('approvers')}</legend>
+            {needed > 1 ? <p class="muted">{t('secondApprover')}</p> : null}
+            {approvers.map((a, i) => (
+              <div class="approver" key={i}>
+                <label>
+                  {t('operatorNo')}
+                  <input
+                    name={`approver${i}`}
+                    value={a.operatorNo}
+                    maxLength={16}
+                    onInput={(e) => {
+                      const v = e.currentTarget.value;
+                      setApprovers((list) => list.map((x, j) => (j === i ? { ...x, operatorNo: v } : x)));
+                    }}
+                  />
+                </label>
+                <label>
+                  {t('password')}
+                  <input
+                    type="password"
+                    name={`approverPassword${i}`}
+                    value={a.password}
+                    autoComplete="off"
+                    maxLength={64}
+                    onInput={(e) => {
+                      const v = e.currentTarget.value;
+                      setApprovers((list) => list.map((x, j) => (j === i ? { ...x, password: v } : x)));
+                    }}
+                  />
+                </label>
+              </div>
+            ))}
+          </fieldset>
+          <div class="actions">
+            <Button
+              variant="primary"
+              type="submit"
+              busy={busy === 'approve'}
+              disabled={!voucher || !amountOk || approvers.some((a) => !a.operatorNo || !a.password)}
+              data-testid="approve"
+            >
+              {t('approve')}
+            </Button>
+          </div>
+        </form>
+      ) : null}
+
+      {!done && (refund.status === 'requested' || reviewing) ? (
+        <div class="reject">
+          <label>
+            {t('rejectReason')}
+            <input
+              name="rejectNote"
+              value={rejectNote}
+              maxLength={500}
+              onInput={(e) => setRejectNote(e.currentTarget.value)}
+            />
+          </label>
+          <Button variant="danger" busy={busy === 'reject'} onClick={reject} data-testid="reject">
+            {t('reject')}
+          </Button>
+        </div>
+      ) : null}
+      <ErrorBox error={error} />
+    </aside>
+  );
+}
+
+/** Without a server hint: one approval, two at the policy's large-refund threshold. */
+function approvalsNeeded(refund: Refund, policy: Policy | null): number {
+  return policy && refund.amount >= policy.largeRefundThreshold ? 2 : 1;
+}
+
+type EvidenceInfo = { id: string; contentType: string; bytes: number };
+
+/** Evidence photos: checked here for type and size first (the server checks the bytes again). */
+function Evidence({ api, refundId }: { api: Api; refundId: string }) {
+  const { t } = useI18n();
+  const { session } = useOffice();
+  const list = useLoad(
+    () => api.get<{ data: EvidenceInfo[] }>(`/v1/refunds/${encodeURIComponent(refundId)}/evidence`),
+    [refundId],
+  );
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const upload = async (file: File) => {
+    setError(null);
+    if (!EVIDENCE_TYPES.includes(file.type)) {
+      setError(new ApiError({ status: 415, code: 'evidence_type_unsupported' }));
+      return;
+    }
+    if (file.size > EVIDENCE_MAX_BYTES) {
+      setError(new ApiError({ status: 413, code: 'evidence_too_large' }));
+      return;
+    }
+    setBusy(true);
+    try {
+      const res = await fetch(`/v1/refunds/${encodeURIComponent(refundId)}/evidence`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${session.token}`,
+          'content-type': file.type,
+          'idempotency-key': newIdempotencyKey(),
+        },
+        body: file,
+      });
+      if (!res.ok) {
+        const p = (await res.json().catch(() => null)) as { code?: string } | null;
+        throw new ApiError({ status: res.status, code: p?.code ?? 'internal_error', ...p });
+      }
+      list.reload();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <fieldset class="evidence">
+      <legend>{t('evidence')}</legend>
+      <p class="muted">{t('evidenceHint')}</p>
+      <ul class="thumbs" data-testid="evidence-list">
+        {(list.data?.data ?? []).map((e) => (
+          <li key={e.id}>
+            <EvidenceThumb refundId={refundId} evidence={e} />
+          </li>
+        ))}
+      </ul>
+      <label class="btn btn-secondary file">
+        {busy ? t('working') : t('addPhoto')}
+        <input
+          type="file"
+          accept={EVIDENCE_TYPES.join(',')}
+          name="evidence"
+          disabled={busy}
+          onChange={(e) => {
+            const file = e.currentTarget.files?.[0];
+            e.currentTarget.value = '';
+            if (file) void upload(file);
+          }}
+        />
+      </label>
+      <ErrorBox error={error} />
+    </fieldset>
+  );
+}
+
+/** A photo fetched with the session's token (an <img src> cannot send it) and shown from a blob. */
+function EvidenceThumb({ refundId, evidence }: { refundId: string; evidence: EvidenceInfo }) {
+  const { session } = useOffice();
+  const [url, setUrl] = useState<string | null>(null);
+  useEffect(() => {
+    let objectUrl: string | null = null;
+    void fetch(`/v1/refunds/${encodeURIComponent(refundId)}/evidence/${encodeURIComponent(evidence.id)}`, {
+      headers: { authorization: `Bearer ${session.token}` },
+    })
+      .then((r) => (r.ok ? r.blob() : null))
+      .then((b) => {
+        if (b) {
+          objectUrl = URL.createObjectURL(b);
+          setUrl(objectUrl);
+        }
+      });
+    return () => {
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+    };
+  }, [refundId, evidence.id, session.token]);
+  return url ? <img src={url} alt="" width={96} height={96} /> : <span class="thumb-wait" />;
+}

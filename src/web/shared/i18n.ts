@@ -1,0 +1,140 @@
+import { createContext } from 'preact';
+import { useContext } from 'preact/hooks';
+import type { Lang } from './api';
+
+/**
+ * Language support shared by the web apps (PRODUCT.md §8): 简体中文 (default), 繁體中文, English.
+ * Each app's table is `{ ...common, ...its own words }`: one row per message, [zh-CN, zh-TW, en];
+ * `{name}` is filled in by the translator. The words both apps use (buttons, reasons, statuses,
+ * methods, the fields of a payment) live here once.
+ */
+export const langs: readonly Lang[] = ['zh-CN', 'zh-TW', 'en'];
+export const langNames: Record<Lang, string> = { 'zh-CN': '简体中文', 'zh-TW': '繁體中文', en: 'English' };
+
+export type Texts = readonly [string, string, string];
+export type Table = Record<string, Texts>;
+
+export const common = {
+  terminal: ['终端', '終端', 'Terminal'],
+  operator: ['操作员', '操作員', 'Operator'],
+  networkUp: ['网络正常', '網路正常', 'Network up'],
+  networkDown: ['网络中断', '網路中斷', 'Network down'],
+  language: ['语言', '語言', 'Language'],
+  back: ['返回', '返回', 'Back'],
+  next: ['下一步', '下一步', 'Next'],
+  ok: ['确定', '確定', 'OK'],
+  cancel: ['取消', '取消', 'Cancel'],
+  close: ['关闭', '關閉', 'Close'],
+  retry: ['重试', '重試', 'Try again'],
+  done: ['完成', '完成', 'Done'],
+  loading: ['正在加载…', '正在載入…', 'Loading…'],
+  working: ['正在处理，请稍候…', '正在處理，請稍候…', 'Working, please wait…'],
+  clear: ['清除', '清除', 'Clear'],
+  backspace: ['退格', '退格', 'Delete'],
+  more: ['加载更多', '載入更多', 'Load more'],
+  none: ['无', '無', 'None'],
+  operatorNo: ['操作员号', '操作員號', 'Operator no.'],
+  password: ['密码', '密碼', 'Password'],
+  signIn: ['签到', '簽到', 'Sign in'],
+  signOut: ['签退', '簽退', 'Sign out'],
+  sessionExpired: [
+    '登录已失效，请重新签到。',
+    '登入已失效，請重新簽到。',
+    'Your session ended: sign in again.',
+  ],
+  'reason.quality_issue': ['商品存在质量问题', '商品存在品質問題', 'Quality problem'],
+  'reason.service_not_provided': ['未提供承诺的服务', '未提供承諾的服務', 'Service not as promised'],
+  'reason.expired_goods': ['商品已过期', '商品已過期', 'Expired goods'],
+  'reason.transaction_error': ['交易错误', '交易錯誤', 'Transaction error'],
+  'reason.duplicate_payment': ['重复支付', '重複支付', 'Duplicate payment'],
+  'reason.other': ['其它', '其他', 'Other'],
+  'status.requested': ['已申请，等待受理', '已申請，等待受理', 'Requested, waiting to be accepted'],
+  'status.under_review': ['审核中，等待授权', '審核中，等待授權', 'Under review, awaiting approval'],
+  'status.approved': ['已授权，正在提交银行', '已授權，正在提交銀行', 'Approved, sending to the bank'],
+  'status.processing': ['银行处理中', '銀行處理中', 'Processing at the bank'],
+  'status.succeeded': ['退款成功', '退款成功', 'Refunded'],
+  'status.failed': ['退款失败', '退款失敗', 'Refund failed'],
+  'status.rejected': ['已驳回', '已駁回', 'Rejected'],
+  'status.canceled': ['已取消', '已取消', 'Canceled'],
+  'pay.captured': ['已支付', '已支付', 'Paid'],
+  'pay.voided': ['已撤销', '已撤銷', 'Voided'],
+  'pay.refunded': ['已全额退款', '已全額退款', 'Refunded'],
+  'pay.partially_refunded': ['部分退款', '部分退款', 'Partly refunded'],
+  'method.card': ['银行卡', '銀行卡', 'Card'],
+  'method.qr': ['扫码支付', '掃碼支付', 'QR wallet'],
+  'method.cash': ['现金', '現金', 'Cash'],
+  'refundMethod.original': ['原路退回', '原路退回', 'Original route'],
+  'refundMethod.cash': ['现金退款', '現金退款', 'Cash'],
+  'refundMethod.bank_transfer': ['银行转账', '銀行轉帳', 'Bank transfer'],
+  settled: ['已结算', '已結算', 'Settled'],
+  search: ['查找', '查找', 'Find'],
+  date: ['日期', '日期', 'Date'],
+  amount: ['金额', '金額', 'Amount'],
+  last4: ['卡号后四位', '卡號後四位', 'Card last 4'],
+  results: ['查找结果', '查找結果', 'Results'],
+  noResults: ['没有符合条件的交易。', '沒有符合條件的交易。', 'No payment matches.'],
+  orderNo: ['订单号', '訂單號', 'Order no.'],
+  original: ['原交易金额', '原交易金額', 'Original amount'],
+  refunded: ['已退金额', '已退金額', 'Refunded'],
+  inFlight: ['退款处理中', '退款處理中', 'Refunds in progress'],
+  refundable: ['可退金额', '可退金額', 'Refundable'],
+} as const satisfies Table;
+
+export type CommonKey = keyof typeof common;
+export type Vars = Record<string, string | number>;
+
+const index: Record<Lang, 0 | 1 | 2> = { 'zh-CN': 0, 'zh-TW': 1, en: 2 };
+
+/** The translator of one app's table: a key the table lacks does not compile. */
+export function translator<M extends Table>(table: M) {
+  return (lang: Lang, key: keyof M & string, vars?: Vars): string => {
+    const text: string = table[key]?.[index[lang]] ?? key;
+    return vars ? text.replace(/\{(\w+)\}/g, (all, name: string) => String(vars[name] ?? all)) : text;
+  };
+}
+
+export function isLang(v: unknown): v is Lang {
+  return v === 'zh-CN' || v === 'zh-TW' || v === 'en';
+}
+
+/** `?lang=` wins (and is remembered), then the remembered choice, then 简体中文. */
+export function initialLang(storageKey: string): Lang {
+  const fromUrl = new URLSearchParams(location.search).get('lang');
+  if (isLang(fromUrl)) {
+    saveLang(storageKey, fromUrl);
+    return fromUrl;
+  }
+  try {
+    const saved = localStorage.getItem(storageKey);
+    if (isLang(saved)) return saved;
+  } catch {
+    // storage switched off: the default is fine
+  }
+  return 'zh-CN';
+}
+
+export function saveLang(storageKey: string, lang: Lang): void {
+  try {
+    localStorage.setItem(storageKey, lang);
+  } catch {
+    // storage switched off: the choice lasts until reload
+  }
+}
+
+export interface I18n<K extends string = CommonKey> {
+  lang: Lang;
+  t(key: K, vars?: Vars): string;
+  setLang(lang: Lang): void;
+}
+
+const translateCommon = translator(common);
+
+/** One context for every app; each app provides its own table's `t` (a superset of `common`). */
+export const I18nContext = createContext<I18n<string>>({
+  lang: 'zh-CN',
+  t: (key, vars) => translateCommon('zh-CN', key as CommonKey, vars),
+  setLang: () => {},
+});
+
+/** For shared components: only the common words. */
+export const useCommonI18n = (): I18n<CommonKey> => useContext(I18nContext);
