@@ -31,6 +31,7 @@ select create_distributed_table('payments', 'merchant_id', colocate_with => 'mer
 select create_distributed_table('payment_items', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('refunds', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('refund_events', 'merchant_id', colocate_with => 'merchants');
+select create_distributed_table('refund_evidence', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('receipt_prints', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('receipt_sends', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('adjustments', 'merchant_id', colocate_with => 'merchants');
@@ -56,6 +57,7 @@ select truncate_local_data_after_distributing_table('payments');
 select truncate_local_data_after_distributing_table('payment_items');
 select truncate_local_data_after_distributing_table('refunds');
 select truncate_local_data_after_distributing_table('refund_events');
+select truncate_local_data_after_distributing_table('refund_evidence');
 select truncate_local_data_after_distributing_table('receipt_prints');
 select truncate_local_data_after_distributing_table('receipt_sends');
 select truncate_local_data_after_distributing_table('adjustments');

@@ -3,6 +3,7 @@ import {
   createDecipheriv,
   createHash,
   createHmac,
+  hkdfSync,
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
@@ -302,6 +303,79 @@ export function cardTokenCandidates(secrets: Secrets, pan: string): string[] {
 /** Whether a stored token is this card's, under whichever live key it was made. */
 export function cardTokenMatches(secrets: Secrets, pan: string, token: string): boolean {
   return cardTokenCandidates(secrets, pan).some((c) => safeEqual(c, token));
+}
+
+/**
+ * Phone search (blind index): sealed phones are found by a keyed hash stored beside them, never by
+ * unsealing rows to compare.
+ *
+ * The value is `ph_<keyId>_<43 base64url chars>`: HMAC-SHA256 of the normalised number
+ * (`normalisePhone`) under the SEARCH key of data key `<keyId>`. The search key is derived, not the
+ * data key itself: HKDF-SHA256(data key, info PHONE_SEARCH_INFO). The derivation is one-way, so a
+ * search key (or anything computed with it) tells nothing of the AES key, and no key serves two
+ * algorithms. Keeping it beside the data ring, rather than in a ring of its own, means it rotates
+ * with the data key and needs no new configuration (DATA_KEYS / secrets.json as they are).
+ *
+ * Rotation: new values are made under the current data key; a search computes one candidate per
+ * live data key (`phoneSearchCandidates`), so rows under an older key are still found. Unlike a
+ * card token (the card number is not kept), a phone hash can be recomputed: `refund-desk keys
+ * reseal` unseals each row once and rewrites its hash under the current key (store/phone-search.ts),
+ * which also fills the hashes of rows written before migration 0019; `keys retire` refuses a data
+ * key while any hash is still under it. The background re-sealer of the worker moves sealed values
+ * only: hashes move at `keys reseal`, which retiring asks for anyway.
+ *
+ * Limits: equal numbers give equal hashes, so the index shows which rows share a phone (that is
+ * what makes it searchable); exact match only, no prefix or partial search; and whoever holds a
+ * live data key can test guessed numbers (a mobile number has ~10^10 values), which is why the key
+ * never leaves the ring. Changing `normalisePhone` needs a new info label and a full rehash.
+ */
+export const PHONE_SEARCH_INFO = 'refund-desk phone-search v1';
+const PHONE_SEARCH_BODY_CHARS = 43;
+const searchKeys = new WeakMap<Buffer, Buffer>();
+
+function phoneSearchKey(dataKey: Buffer): Buffer {
+  let k = searchKeys.get(dataKey);
+  if (!k) {
+    k = Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), PHONE_SEARCH_INFO, KEY_BYTES));
+    searchKeys.set(dataKey, k);
+  }
+  return k;
+}
+
+/**
+ * A phone number as searched: its digits only, and a leading `86` / `0086` (China's country code)
+ * dropped when what remains is an 11-digit mainland mobile number (1 then 10 digits). So
+ * `+86 138 0013 8000`, `8613800138000`, `138-0013-8000` are all `13800138000`; other numbers keep
+ * every digit (a Hong Kong `+852 …` stays `852…`).
+ */
+export function normalisePhone(phone: string): string {
+  const digits = phone.replace(/[^0-9]/g, '');
+  const m = /^(?:0086|86)(1[0-9]{10})$/.exec(digits);
+  return m ? (m[1] as string) : digits;
+}
+
+function phoneSearchBody(dataKey: Buffer, phone: string): string {
+  return createHmac('sha256', phoneSearchKey(dataKey))
+    .update(normalisePhone(phone))
+    .digest('base64url')
+    .slice(0, PHONE_SEARCH_BODY_CHARS);
+}
+
+/** The phone's search hash under the current data key (what a new row stores). */
+export function phoneSearchHash(secrets: Secrets, phone: string): string {
+  const { id, key } = currentKey(secrets.data);
+  return `ph_${id}_${phoneSearchBody(key, phone)}`;
+}
+
+/** Every hash this phone may be stored under: one per live data key (`… in (…)`). */
+export function phoneSearchCandidates(secrets: Secrets, phone: string): string[] {
+  return secrets.data.keys.map(({ id, key }) => `ph_${id}_${phoneSearchBody(key, phone)}`);
+}
+
+/** The shape of phone hashes made under data key `id` (counted before that key is retired). */
+export function phoneSearchShape(id: string): ValueShape {
+  const prefix = `ph_${id}_`;
+  return { prefix, length: prefix.length + PHONE_SEARCH_BODY_CHARS };
 }
 
 export function sha256Hex(data: string): string {

@@ -10,6 +10,8 @@ import type { NetworkResult } from '../network/port.js';
 import { qrNotifyRoutes } from '../network/qr-wallet/notify-route.js';
 import type { Ctx } from '../service/context.js';
 import { errorHandler, problem, sendProblem } from './errors.js';
+import { evidenceRoutes } from './routes/evidence.js';
+import { exportRoutes } from './routes/exports.js';
 import { officeRoutes } from './routes/office.js';
 import { operatorRoutes } from './routes/operators.js';
 import { outboxRoutes } from './routes/outbox.js';
@@ -160,6 +162,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(sessionRoutes(ctx, limits.signInPerMinute));
   await app.register(paymentRoutes(ctx));
   await app.register(refundRoutes(ctx));
+  await app.register(evidenceRoutes(ctx));
   await app.register(receiptRoutes(ctx));
   await app.register(officeRoutes(ctx));
   await app.register(reconciliationRoutes(ctx));
@@ -167,6 +170,7 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(outboxRoutes(ctx));
   await app.register(operatorRoutes(ctx));
   await app.register(reportRoutes(ctx));
+  await app.register(exportRoutes(ctx));
   if (opts.qrNotify) await app.register(qrNotifyRoutes({ handle: opts.qrNotify }));
   const web = app as unknown as FastifyInstance;
   await webAppRoutes(web, 'terminal', opts.terminalRoot ?? defaultWebRoot('terminal'));

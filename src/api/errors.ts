@@ -20,6 +20,11 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   supervisor_password_invalid: { status: 403, title: 'Supervisor password is wrong' },
   supervisor_locked: { status: 423, title: 'Supervisor is locked' },
   operator_locked: { status: 423, title: 'Operator is locked' },
+  office_not_allowed: { status: 403, title: 'Cashiers sign in at a terminal' },
+  password_too_weak: { status: 422, title: 'The password is too short for this role' },
+  operator_exists: { status: 409, title: 'An operator with this number exists' },
+  last_admin: { status: 409, title: "The merchant's last enabled admin" },
+  self_change_not_allowed: { status: 409, title: 'Admins cannot disable or demote themselves' },
   same_approver: { status: 422, title: 'The second approval needs a different supervisor' },
   approver_not_authorised: { status: 403, title: 'This operator cannot approve refunds' },
   void_not_allowed: { status: 409, title: 'This payment can no longer be voided' },
@@ -38,6 +43,11 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   fee_exceeds_amount: { status: 422, title: 'The handling fee takes the whole refund' },
   conflicting_references: { status: 400, title: 'paymentId and orderNo name different payments' },
   rate_limited: { status: 429, title: 'Too many requests' },
+  review_checklist_incomplete: { status: 422, title: 'The review checklist is missing or not passed' },
+  evidence_type_unsupported: { status: 415, title: 'Photos are JPEG, PNG or WebP images' },
+  evidence_too_large: { status: 413, title: 'The photo is too large' },
+  evidence_limit: { status: 409, title: 'The refund has as many photos as it may keep' },
+  bank_details_mismatch: { status: 422, title: 'The bank details typed twice do not match' },
 };
 
 export interface Problem {

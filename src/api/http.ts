@@ -118,6 +118,12 @@ export interface MutationSteps<P> {
    * one call (see group-commit.ts, `Batchable`), with the same outcome each would have alone.
    */
   batch?: BatchSpec<P>;
+  /**
+   * The part of the body that makes "the same request" for the Idempotency-Key, when not all of
+   * it: a body that sets a password leaves the password out, so the key's row holds no (fast,
+   * unsalted) hash of it. Default: the whole validated body.
+   */
+  fingerprintBody?: Record<string, unknown>;
   /** Password checks, reservations and network calls: never inside a store transaction. */
   prepare?: () => Promise<P>;
   /** The local write, in one transaction together with the key's answer. */
@@ -127,6 +133,19 @@ export interface MutationSteps<P> {
    * network did. Never skipped: an error after the network acted must not leave it unrecorded.
    */
   compensate?: (prepared: P, err: unknown) => Promise<void>;
+}
+
+/**
+ * The body as "the same request" for the Idempotency-Key: every `password` (supervisor approvals,
+ * new operators' passwords) left out, at any depth, so the key's row never holds a fast, unsalted
+ * hash of a body from which a short refund password could be guessed offline.
+ */
+export function withoutPasswords(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutPasswords);
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (k !== 'password') out[k] = withoutPasswords(v);
+  return out;
 }
 
 /**
@@ -150,7 +169,9 @@ export async function mutate<P>(
   }
   // A route without a body schema reads no body: whatever was sent is not part of "the same
   // request", and is never hashed (it is unvalidated, so of any size and depth).
-  const body = req.routeOptions.schema?.body ? (req.body ?? null) : null;
+  const body = req.routeOptions.schema?.body
+    ? withoutPasswords(opts.fingerprintBody ?? req.body ?? null)
+    : null;
   const scope: IdempotencyScope | null = key
     ? {
         merchantId: caller.merchantId,

@@ -1,7 +1,15 @@
 import { type TLiteral, type TUnion, Type } from 'typebox';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, roles } from '../domain/auth.js';
 import { paymentMethods } from '../domain/payment.js';
-import { reasonCodes, refundMethods } from '../domain/policy.js';
+import {
+  type RiskRules,
+  reasonCodes,
+  refundMethods,
+  riskRuleRanges,
+  suggestedRiskRules,
+} from '../domain/policy.js';
 import { refundStatuses } from '../domain/refund-state.js';
+import { goodsConditions } from '../domain/review.js';
 
 /** Request schemas: they drive validation and the OpenAPI document. Every string and list is bounded. */
 // Typed per value, so a body's `reason.code` is the union of the codes rather than `never`.
@@ -36,14 +44,62 @@ export const Reason = Type.Object(
   { additionalProperties: false },
 );
 
-export const SessionBody = Type.Object(
-  {
-    terminalId: Type.String({ minLength: 1, maxLength: 16 }),
-    operatorNo: OperatorNo,
-    password: Type.String({ minLength: 1, maxLength: 64 }),
-  },
+const SignInPassword = Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH });
+
+/**
+ * Sign-in names exactly one of a terminal (a session at that till) or a merchant (a back-office
+ * session: supervisors and admins only); both or neither is refused as validation_failed.
+ */
+export const SessionBody = Type.Union(
+  [
+    Type.Object(
+      {
+        terminalId: Type.String({ minLength: 1, maxLength: 16 }),
+        operatorNo: OperatorNo,
+        password: SignInPassword,
+      },
+      { additionalProperties: false, title: 'At a terminal' },
+    ),
+    Type.Object(
+      {
+        merchantId: Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9A-Za-z]+$' }),
+        operatorNo: OperatorNo,
+        password: SignInPassword,
+      },
+      { additionalProperties: false, title: 'In the back office' },
+    ),
+  ],
+  { description: 'exactly one of terminalId (terminal) or merchantId (back office)' },
+);
+
+const OperatorRole = lit(roles);
+const OperatorName = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' });
+/** Its length per role is checked by the service (password_too_weak, domain/auth.ts). */
+const NewPassword = Type.String({
+  minLength: 1,
+  maxLength: MAX_PASSWORD_LENGTH,
+  description: `at least ${Object.entries(MIN_PASSWORD_LENGTH)
+    .map(([role, min]) => `${min} characters for a ${role}`)
+    .join(', ')}`,
+});
+
+export const OperatorCreateBody = Type.Object(
+  { operatorNo: OperatorNo, name: OperatorName, role: OperatorRole, password: NewPassword },
   { additionalProperties: false },
 );
+
+export const OperatorPatchBody = Type.Object(
+  {
+    name: Type.Optional(OperatorName),
+    role: Type.Optional(OperatorRole),
+    disabled: Type.Optional(
+      Type.Boolean({ description: 'true: no sign-in or approvals, and the sessions end at once' }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const OperatorPasswordBody = Type.Object({ password: NewPassword }, { additionalProperties: false });
 
 export const PaymentBody = Type.Object(
   {
@@ -80,6 +136,17 @@ export const PaymentQuery = Type.Object(
     orderNo: Type.Optional(OrderNo),
     last4: Type.Optional(Type.String({ pattern: '^[0-9]{4}$' })),
     amount: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+    amountMin: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'minor units, included' })),
+    amountMax: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'minor units, included' })),
+    phone: Type.Optional(
+      Type.String({
+        minLength: 5,
+        maxLength: 32,
+        pattern: '^\\+?[0-9][0-9 ()-]*$',
+        description:
+          "the consumer's phone as given on a refund or a voucher SMS; any format (+86 138 0013 8000, 138-0013-8000)",
+      }),
+    ),
     from: Type.Optional(IsoTime),
     to: Type.Optional(IsoTime),
     cursor: Type.Optional(Cursor),
@@ -96,12 +163,18 @@ export const VoidBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** An account number: 8–32 digits, optionally typed in groups separated by spaces. */
+const BankAccount = Type.String({ minLength: 8, maxLength: 48, pattern: '^[0-9][0-9 ]*[0-9]$' });
+
 export const Consumer = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: 64 })),
     phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{5,20}$' })),
     email: Type.Optional(Type.String({ maxLength: 254, format: 'email' })),
-    bankAccount: Type.Optional(Type.String({ pattern: '^[0-9]{8,32}$' })),
+    bankAccount: Type.Optional(BankAccount),
+    /** Off-site bank-transfer refunds: both typed twice and compared (service/consumer.ts); never stored. */
+    bankAccountConfirm: Type.Optional(BankAccount),
+    nameConfirm: Type.Optional(Type.String({ maxLength: 64 })),
   },
   { additionalProperties: false },
 );
@@ -131,9 +204,20 @@ export const RefundBody = Type.Object(
   { additionalProperties: false },
 );
 
+const statusName = `(${refundStatuses.join('|')})`;
 export const RefundQuery = Type.Object(
   {
-    status: Type.Optional(lit(refundStatuses)),
+    status: Type.Optional(
+      Type.String({
+        pattern: `^${statusName}(,${statusName}){0,${refundStatuses.length - 1}}$`,
+        description: 'a status, or several separated by commas (review queue: requested,under_review)',
+      }),
+    ),
+    order: Type.Optional(
+      Type.Union([Type.Literal('newest'), Type.Literal('oldest')], {
+        description: 'newest first (default) or oldest first (the review queue); by createdAt, then id',
+      }),
+    ),
     paymentId: Type.Optional(Id),
     orderNo: Type.Optional(OrderNo),
     from: Type.Optional(IsoTime),
@@ -144,7 +228,44 @@ export const RefundQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const ApproveBody = Type.Object({ approvals: Approvals }, { additionalProperties: false });
+/** The CSV exports take their list's filters; no cursor or limit: an export is every row that matches. */
+export const PaymentExportQuery = Type.Omit(PaymentQuery, ['cursor', 'limit'], {
+  additionalProperties: false,
+});
+export const RefundExportQuery = Type.Omit(RefundQuery, ['cursor', 'limit'], {
+  additionalProperties: false,
+});
+export const AuditExportQuery = Type.Object(
+  {
+    from: Type.Optional(IsoTime),
+    to: Type.Optional(IsoTime),
+    action: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z_.]+$' })),
+    actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9:_~-]+$' })),
+    entity: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z_]+$' })),
+    entityId: Type.Optional(Id),
+  },
+  { additionalProperties: false },
+);
+
+/** The reviewer's checklist (审核, domain/review.ts): required to approve a refund in review. */
+export const ReviewChecklist = Type.Object(
+  {
+    voucherMatches: Type.Boolean({ description: 'the voucher matches the transaction record' }),
+    amountMatches: Type.Boolean({ description: 'the amount matches' }),
+    goodsCondition: lit(goodsConditions),
+    note: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'required to approve a refund held by a risk rule or accepted from the review queue; voucherMatches and amountMatches must be true',
+  },
+);
+
+export const ApproveBody = Type.Object(
+  { approvals: Approvals, checklist: Type.Optional(ReviewChecklist) },
+  { additionalProperties: false },
+);
 export const NoteBody = Type.Object(
   { note: Type.Optional(Type.String({ maxLength: 200 })) },
   { additionalProperties: false },
@@ -166,6 +287,12 @@ export const SettlementBody = Type.Object(
 );
 
 const Days = Type.Integer({ minimum: 0, maximum: 3650 });
+/** A risk rule's value: a whole number in its range (domain/policy.ts), or null for off. */
+const riskRule = (rule: keyof RiskRules) =>
+  Type.Union(
+    [Type.Integer({ minimum: riskRuleRanges[rule].min, maximum: riskRuleRanges[rule].max }), Type.Null()],
+    { description: `null: off (the default); suggested when on: ${suggestedRiskRules[rule]}` },
+  );
 export const PolicyBody = Type.Object(
   {
     refundsEnabled: Type.Optional(Type.Boolean()),
@@ -201,6 +328,20 @@ export const PolicyBody = Type.Object(
           minutes: Type.Integer({ minimum: 1, maximum: 1440 }),
         },
         { additionalProperties: false },
+      ),
+    ),
+    riskRules: Type.Optional(
+      Type.Object(
+        {
+          operatorRefundsPerHour: riskRule('operatorRefundsPerHour'),
+          cardRefundsPerDay: riskRule('cardRefundsPerDay'),
+          shareOfDaySalesPercent: riskRule('shareOfDaySalesPercent'),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'all three, each a whole number or null (off): operatorRefundsPerHour, cardRefundsPerDay, shareOfDaySalesPercent',
+        },
       ),
     ),
   },

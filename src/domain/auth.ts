@@ -2,6 +2,15 @@ import { DomainError } from './errors.js';
 
 export const roles = ['cashier', 'supervisor', 'admin'] as const;
 export type Role = (typeof roles)[number];
+/** Where an operator's session was opened: at a terminal, or in the back office (no terminal). */
+export const sessionSurfaces = ['terminal', 'office'] as const;
+export type SessionSurface = (typeof sessionSurfaces)[number];
+
+/** The back office is for supervisors and admins; cashiers sign in at a terminal. */
+export function mayUseOffice(role: Role): boolean {
+  return role !== 'cashier';
+}
+
 /** A merchant system calling with an API key acts with this role. */
 export type Principal = Role | 'merchant_system';
 
@@ -66,6 +75,24 @@ export function can(principal: Principal, permission: Permission): boolean {
 export function requirePermission(principal: Principal, permission: Permission): void {
   if (!can(principal, permission)) {
     throw new DomainError('forbidden', `a ${principal} may not ${permission.replace('.', ' ')}`);
+  }
+}
+
+/**
+ * Shortest password per role. A cashier types theirs on the terminal's keypad many times a day; a
+ * supervisor's is also the refund password (退款密码), and an admin's opens the back office.
+ */
+export const MIN_PASSWORD_LENGTH: Readonly<Record<Role, number>> = { cashier: 4, supervisor: 6, admin: 6 };
+export const MAX_PASSWORD_LENGTH = 64;
+
+/** Refuse a password too short for the role it will be used in (`password_too_weak`). */
+export function checkPasswordRule(role: Role, password: string): void {
+  const min = MIN_PASSWORD_LENGTH[role];
+  // Counted in characters as typed, not UTF-16 units.
+  if ([...password].length < min) {
+    throw new DomainError('password_too_weak', `a ${role}'s password needs at least ${min} characters`, {
+      minLength: min,
+    });
   }
 }
 

@@ -35,6 +35,8 @@ export const MAX_SCAN_DAYS = 3660;
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const YEAR_KEY = /^\d{4}$/;
+/** The product's calendar, and every merchant's time zone (merchants keep none of their own). */
+export const MERCHANT_TIME_ZONE = 'Asia/Shanghai';
 const SHANGHAI_OFFSET_MS = 8 * 60 * 60 * 1000;
 const MS_PER_DAY = 24 * 60 * 60 * 1000;
 

@@ -31,6 +31,11 @@ export const errorCodes = [
   'duplicate_order',
   'session_password_invalid',
   'operator_locked',
+  'office_not_allowed',
+  'password_too_weak',
+  'operator_exists',
+  'last_admin',
+  'self_change_not_allowed',
   'idempotency_key_in_use',
   'operation_in_progress',
   'refund_at_network',
@@ -38,6 +43,11 @@ export const errorCodes = [
   'fee_exceeds_amount',
   'conflicting_references',
   'rate_limited',
+  'review_checklist_incomplete',
+  'evidence_type_unsupported',
+  'evidence_too_large',
+  'evidence_limit',
+  'bank_details_mismatch',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

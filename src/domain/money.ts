@@ -73,6 +73,18 @@ export function mulDivFloor(amountMinor: number, numerator: number, denominator:
   return asNumber;
 }
 
+/**
+ * "1234.56": the amount in major units as a plain decimal (CSV exports, spreadsheets), from the
+ * integer's digits — no float division, so no 0.1 + 0.2 artefacts and no thousands separators.
+ */
+export function decimalAmount(amountMinor: number, currency: Currency): string {
+  assertAmountMinor(amountMinor);
+  const exp = currencyExponents[currency] ?? 2;
+  const sign = amountMinor < 0 ? '-' : '';
+  const digits = String(Math.abs(amountMinor)).padStart(exp + 1, '0');
+  return exp === 0 ? `${sign}${digits}` : `${sign}${digits.slice(0, -exp)}.${digits.slice(-exp)}`;
+}
+
 /** "¥12.34" style for receipts and messages; never used for arithmetic. */
 export function formatMoney(m: Money): string {
   const exp = currencyExponents[m.currency] ?? 2;

@@ -37,7 +37,42 @@ export interface Policy {
   arrivalBusinessDays: { card: number; qr: number; cash: number; bank_transfer: number };
   /** Wrong refund passwords before a supervisor is locked, and for how long. */
   lockout: { maxAttempts: number; minutes: number };
+  /** Patterns that send a refund to the review queue even with valid counter approvals. */
+  riskRules: RiskRules;
 }
+
+/**
+ * Risk rules (issue 11): a refund that trips one is created `requested` — it waits in the review
+ * queue, its counter approvals kept — whatever approvals it brought. Whole numbers; null: the rule
+ * is off. Decided in domain/risk.ts.
+ */
+export interface RiskRules {
+  /** An operator who already created this many refunds in the last 60 minutes has the next one held. */
+  operatorRefundsPerHour: number | null;
+  /** Refunds on one card across more than this many different orders in a business day are held. */
+  cardRefundsPerDay: number | null;
+  /** A refund above this percentage of the merchant's sales of the business day is held. */
+  shareOfDaySalesPercent: number | null;
+}
+
+/** The range of each rule's value when it is on. */
+export const riskRuleRanges: Readonly<Record<keyof RiskRules, { min: number; max: number }>> = {
+  operatorRefundsPerHour: { min: 1, max: 1_000 },
+  cardRefundsPerDay: { min: 1, max: 100 },
+  shareOfDaySalesPercent: { min: 1, max: 1_000 },
+};
+
+/**
+ * What the back office offers when a merchant switches a rule on: ten refunds an hour is more than a
+ * busy till makes (one every six minutes); a card refunded on a fourth different order in a day is
+ * the pattern of cashing out through refunds; a single refund above half of the day's takings is
+ * one a supervisor should see. They are not the defaults: see `defaultPolicy`.
+ */
+export const suggestedRiskRules: Readonly<RiskRules> = {
+  operatorRefundsPerHour: 10,
+  cardRefundsPerDay: 3,
+  shareOfDaySalesPercent: 50,
+};
 
 export const defaultPolicy: Policy = {
   refundsEnabled: true,
@@ -50,6 +85,11 @@ export const defaultPolicy: Policy = {
   reasons: [...reasonCodes],
   arrivalBusinessDays: { card: 3, qr: 1, cash: 0, bank_transfer: 2 },
   lockout: { maxAttempts: 5, minutes: 15 },
+  // Off until the merchant switches them on. Every stored policy without rules reads these
+  // (`policyOf`), so a value here would start holding refunds of every existing merchant with no
+  // policy change of theirs in the audit log; and a share rule on by default holds the first
+  // refund of every quiet morning (a refund of yesterday's sale against today's sales of 0).
+  riskRules: { operatorRefundsPerHour: null, cardRefundsPerDay: null, shareOfDaySalesPercent: null },
 };
 
 /** Cross-field rules the schema alone cannot say. */
@@ -63,6 +103,12 @@ export function validatePolicy(p: Policy): Policy {
   if (new Set(p.methods).size !== p.methods.length) fail('methods must not repeat');
   if (new Set(p.reasons).size !== p.reasons.length) fail('reasons must not repeat');
   if (p.lockout.maxAttempts < 1) fail('lockout.maxAttempts must be at least 1');
+  for (const [rule, { min, max }] of Object.entries(riskRuleRanges)) {
+    const value = p.riskRules[rule as keyof RiskRules];
+    if (value === null) continue;
+    if (!Number.isSafeInteger(value) || value < min || value > max)
+      fail(`riskRules.${rule} must be null (off) or a whole number from ${min} to ${max}`);
+  }
   return p;
 }
 

@@ -152,7 +152,7 @@ export const reasonLabels: Readonly<Record<string, Text>> = {
   other: t('其它', '其它', 'Other'),
 };
 
-const statusLabels: Readonly<Record<string, Text>> = {
+export const statusLabels: Readonly<Record<string, Text>> = {
   requested: t('申请中', '申請中', 'REQUESTED'),
   under_review: t('审核中', '審核中', 'UNDER REVIEW'),
   approved: t('已批准', '已核准', 'APPROVED'),
@@ -164,13 +164,13 @@ const statusLabels: Readonly<Record<string, Text>> = {
 };
 const delayedLabel = t('延迟', '延遲', 'DELAYED');
 
-const refundMethodLabels: Readonly<Record<string, Text>> = {
+export const refundMethodLabels: Readonly<Record<string, Text>> = {
   original: t('原路退回', '原路退回', 'ORIGINAL ROUTE'),
   cash: t('现金', '現金', 'CASH'),
   bank_transfer: t('银行转账', '銀行轉帳', 'BANK TRANSFER'),
 };
 
-const paymentMethodLabels: Readonly<Record<string, Text>> = {
+export const paymentMethodLabels: Readonly<Record<string, Text>> = {
   card: t('银行卡', '銀行卡', 'CARD'),
   qr: t('扫码支付', '掃碼支付', 'QR WALLET'),
   cash: t('现金', '現金', 'CASH'),

@@ -3,7 +3,7 @@ import { monotonicFactory } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import { ulid } from '../ids.js';
-import { mask, type Secrets, seal, unseal } from '../security.js';
+import { mask, phoneSearchHash, type Secrets, seal, unseal } from '../security.js';
 import type { Caller, Ctx } from '../service/context.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store, Tx } from '../store/db.js';
@@ -93,6 +93,8 @@ export async function requestReceiptSend(
         channel: t.channel,
         destination_enc: seal(ctx.secrets, t.to),
         destination_masked: t.masked,
+        // The phone's search hash (order search by phone, migration 0019); none for e-mail.
+        destination_phone_hash: t.channel === 'sms' ? phoneSearchHash(ctx.secrets, t.to) : null,
         status: 'queued',
         attempts: 0,
         last_error: null,

@@ -2,9 +2,14 @@ import {
   afterRightPassword,
   afterWrongPassword,
   beginCheck,
+  checkPasswordRule,
   type LockState,
+  mayUseOffice,
+  type Role,
   requirePermission,
+  type SessionSurface,
 } from '../domain/auth.js';
+import { MERCHANT_TIME_ZONE } from '../domain/calendar.js';
 import { DomainError } from '../domain/errors.js';
 import type { Policy } from '../domain/policy.js';
 import type { VerifiedApproval } from '../domain/refund.js';
@@ -45,7 +50,8 @@ async function checkPassword(
     locked: 'supervisor_locked' | 'operator_locked';
   },
 ): Promise<OperatorTable> {
-  if (!op) return refuseUnknown(password, codes.invalid);
+  // A disabled operator is answered as one that does not exist: same time, same answer.
+  if (!op || op.disabled_at !== null) return refuseUnknown(password, codes.invalid);
   const purpose: PasswordPurpose = codes.locked === 'supervisor_locked' ? 'approval' : 'sign_in';
   const checkId = await startCheck(ctx, op, purpose, policy, codes.locked);
   let right: boolean;
@@ -231,27 +237,60 @@ async function storeLock(trx: Tx, op: OperatorKey, purpose: PasswordPurpose, sta
     .execute();
 }
 
-export async function signIn(ctx: Ctx, input: { terminalId: string; operatorNo: string; password: string }) {
-  const terminal = await ctx.store.db
-    .selectFrom('terminals')
-    .selectAll()
-    .where('id', '=', input.terminalId)
+/** Sign-in names a terminal (a session at that till) or a merchant (a back-office session). */
+export type SignInInput =
+  | { terminalId: string; operatorNo: string; password: string }
+  | { merchantId: string; operatorNo: string; password: string };
+
+interface SignInPlace {
+  surface: SessionSurface;
+  merchantId: string;
+  /** Null in the back office. */
+  terminalId: string | null;
+}
+
+/** Where a sign-in would open its session, or null when no such terminal or merchant exists. */
+async function placeOf(ctx: Ctx, input: SignInInput): Promise<SignInPlace | null> {
+  if ('terminalId' in input) {
+    const terminal = await ctx.store.db
+      .selectFrom('terminals')
+      .select(['id', 'merchant_id'])
+      .where('id', '=', input.terminalId)
+      .executeTakeFirst();
+    return terminal
+      ? { surface: 'terminal', merchantId: terminal.merchant_id, terminalId: terminal.id }
+      : null;
+  }
+  const merchant = await ctx.store.db
+    .selectFrom('merchants')
+    .select('id')
+    .where('id', '=', input.merchantId)
     .executeTakeFirst();
-  // An unknown terminal is answered like a wrong password, after as long: who exists stays unsaid.
-  if (!terminal) return refuseUnknown(input.password);
-  const policy = await policyFor(ctx, terminal.merchant_id);
+  return merchant ? { surface: 'office', merchantId: merchant.id, terminalId: null } : null;
+}
+
+export async function signIn(ctx: Ctx, input: SignInInput) {
+  const place = await placeOf(ctx, input);
+  // An unknown terminal or merchant is answered like a wrong password, after as long: who exists stays unsaid.
+  if (!place) return refuseUnknown(input.password);
+  const policy = await policyFor(ctx, place.merchantId);
   const op = await ctx.store.db
     .selectFrom('operators')
     .selectAll()
-    .where('merchant_id', '=', terminal.merchant_id)
+    .where('merchant_id', '=', place.merchantId)
     .where('operator_no', '=', input.operatorNo)
     .executeTakeFirst();
   const operator = await checkPassword(ctx, op, input.password, policy, {
     invalid: 'unauthenticated',
     locked: 'operator_locked',
   });
+  // Only after the right password: a wrong one is answered alike for every role.
+  if (place.surface === 'office' && !mayUseOffice(operator.role)) {
+    throw new DomainError('office_not_allowed', 'cashiers sign in at a terminal, not in the back office');
+  }
   const token = randomToken('rds_');
   const now = ctx.clock();
+  const expiresAt = new Date(now.getTime() + SESSION_TTL_MS).toISOString();
   await ctx.store.tx(async (trx) => {
     await trx
       .insertInto('sessions')
@@ -259,8 +298,10 @@ export async function signIn(ctx: Ctx, input: { terminalId: string; operatorNo: 
         token_hash: sha256Hex(token),
         operator_id: operator.id,
         merchant_id: operator.merchant_id,
-        terminal_id: terminal.id,
-        expires_at: new Date(now.getTime() + SESSION_TTL_MS).toISOString(),
+        // NOT NULL since 0001; an office session has no terminal (migration 0017).
+        terminal_id: place.terminalId ?? '',
+        surface: place.surface,
+        expires_at: expiresAt,
         created_at: now.toISOString(),
       })
       .execute();
@@ -268,18 +309,19 @@ export async function signIn(ctx: Ctx, input: { terminalId: string; operatorNo: 
       merchantId: operator.merchant_id,
       actor: `op:${operator.operator_no}`,
       action: 'session.created',
-      entity: 'terminal',
-      entityId: terminal.id,
-      data: {},
+      entity: place.terminalId === null ? 'merchant' : 'terminal',
+      entityId: place.terminalId ?? place.merchantId,
+      data: { surface: place.surface },
       at: now,
     });
   });
   return {
     token,
     operator: { no: operator.operator_no, role: operator.role, name: operator.name },
-    terminalId: terminal.id,
+    surface: place.surface,
+    terminalId: place.terminalId,
     merchantId: operator.merchant_id,
-    expiresAt: new Date(now.getTime() + SESSION_TTL_MS).toISOString(),
+    expiresAt,
   };
 }
 
@@ -320,23 +362,64 @@ export async function authenticate(ctx: Ctx, token: string): Promise<Caller> {
     .select([
       'sessions.expires_at',
       'sessions.terminal_id',
+      'sessions.surface',
       'operators.id',
       'operators.operator_no',
       'operators.role',
       'operators.merchant_id',
+      'operators.disabled_at',
     ])
     .where('sessions.token_hash', '=', hash)
     .executeTakeFirst();
-  if (!row || new Date(row.expires_at).getTime() <= ctx.clock().getTime()) {
-    throw new DomainError('unauthenticated', 'sign in again: the session is missing or expired');
-  }
+  // Disabling and demoting end such sessions at once; this holds even for one that slipped past.
+  const over =
+    !row ||
+    new Date(row.expires_at).getTime() <= ctx.clock().getTime() ||
+    row.disabled_at !== null ||
+    (row.surface === 'office' && !mayUseOffice(row.role));
+  if (over) throw new DomainError('unauthenticated', 'sign in again: the session is missing or expired');
   return {
     merchantId: row.merchant_id,
     principal: row.role,
     actor: `op:${row.operator_no}`,
     operatorId: row.id,
     operatorNo: row.operator_no,
-    terminalId: row.terminal_id,
+    terminalId: row.surface === 'office' ? null : row.terminal_id,
+  };
+}
+
+/** Where the caller works: an operator at a terminal or in the back office, or a merchant system. */
+export function surfaceOf(caller: Caller): SessionSurface | 'api_key' {
+  if (caller.principal === 'merchant_system') return 'api_key';
+  // `authenticate` gives every terminal session its terminal, and an office session none.
+  return caller.terminalId === null ? 'office' : 'terminal';
+}
+
+/** Who the bearer token belongs to, with their merchant and its time zone (for the pages' clocks). */
+export async function describeCaller(ctx: Ctx, caller: Caller) {
+  const merchant = await ctx.store.db
+    .selectFrom('merchants')
+    .select(['id', 'name'])
+    .where('id', '=', caller.merchantId)
+    .executeTakeFirstOrThrow();
+  const operator =
+    caller.operatorId === null
+      ? undefined
+      : await ctx.store.db
+          .selectFrom('operators')
+          .select('name')
+          .where('merchant_id', '=', caller.merchantId)
+          .where('id', '=', caller.operatorId)
+          .executeTakeFirst();
+  return {
+    merchantId: merchant.id,
+    merchant: { id: merchant.id, name: merchant.name, timeZone: MERCHANT_TIME_ZONE },
+    surface: surfaceOf(caller),
+    terminalId: caller.terminalId,
+    operator:
+      caller.operatorNo === null
+        ? null
+        : { no: caller.operatorNo, role: caller.principal, name: operator?.name ?? '' },
   };
 }
 
@@ -492,33 +575,47 @@ function lockInForce(until: string | null, now: Date): string | null {
   return until !== null && new Date(until).getTime() > now.getTime() ? until : null;
 }
 
+type OperatorRow = Pick<
+  OperatorTable,
+  'operator_no' | 'role' | 'name' | 'locked_until' | 'approval_locked_until' | 'disabled_at'
+>;
+const operatorColumns = [
+  'operator_no',
+  'role',
+  'name',
+  'locked_until',
+  'approval_locked_until',
+  'disabled_at',
+] as const satisfies readonly (keyof OperatorRow)[];
+
+/** An operator as the back office shows them: locks in force, disabled or not; never a password. */
+function operatorView(o: OperatorRow, now: Date) {
+  return {
+    operatorNo: o.operator_no,
+    role: o.role,
+    name: o.name,
+    signInLockedUntil: lockInForce(o.locked_until, now),
+    approvalLockedUntil: lockInForce(o.approval_locked_until, now),
+    disabled: o.disabled_at !== null,
+    disabledAt: o.disabled_at,
+  };
+}
+
 /** The merchant's operators with their locks, for an admin deciding whom to unlock. */
 export async function listOperators(ctx: Ctx, caller: Caller) {
   requirePermission(caller.principal, 'operator.manage');
   const now = ctx.clock();
   const rows = await ctx.store.db
     .selectFrom('operators')
-    .select(['operator_no', 'role', 'name', 'locked_until', 'approval_locked_until'])
+    .select(operatorColumns)
     .where('merchant_id', '=', caller.merchantId)
     .orderBy('operator_no')
     .execute();
-  return {
-    data: rows.map((o) => ({
-      operatorNo: o.operator_no,
-      role: o.role,
-      name: o.name,
-      signInLockedUntil: lockInForce(o.locked_until, now),
-      approvalLockedUntil: lockInForce(o.approval_locked_until, now),
-    })),
-  };
+  return { data: rows.map((o) => operatorView(o, now)) };
 }
 
-/**
- * An admin lifts an operator's locks — sign-in and refund password alike — before they expire
- * (the terminal's lock message says "ask an admin to unlock it"). Audited.
- */
-export async function unlockOperator(ctx: Ctx, trx: Tx, caller: Caller, operatorNo: string) {
-  requirePermission(caller.principal, 'operator.manage');
+/** One operator of the caller's merchant, row-locked for a change; not_found when there is none. */
+async function lockOperatorNo(trx: Tx, caller: Caller, operatorNo: string): Promise<OperatorTable> {
   const op = await forUpdate(
     trx,
     trx
@@ -528,6 +625,27 @@ export async function unlockOperator(ctx: Ctx, trx: Tx, caller: Caller, operator
       .where('operator_no', '=', operatorNo),
   ).executeTakeFirst();
   if (!op) throw new DomainError('not_found', `operator ${operatorNo} not found`);
+  return op;
+}
+
+/** End the operator's sessions (of one surface, or all) at once; how many ended. */
+async function endSessions(trx: Tx, op: OperatorKey, surface?: SessionSurface): Promise<number> {
+  let q = trx
+    .deleteFrom('sessions')
+    .where('operator_id', '=', op.id)
+    .where('merchant_id', '=', op.merchant_id);
+  if (surface) q = q.where('surface', '=', surface);
+  const r = await q.executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+/**
+ * An admin lifts an operator's locks — sign-in and refund password alike — before they expire
+ * (the terminal's lock message says "ask an admin to unlock it"). Audited.
+ */
+export async function unlockOperator(ctx: Ctx, trx: Tx, caller: Caller, operatorNo: string) {
+  requirePermission(caller.principal, 'operator.manage');
+  const op = await lockOperatorNo(trx, caller, operatorNo);
   const now = ctx.clock();
   await trx
     .updateTable('operators')
@@ -548,11 +666,224 @@ export async function unlockOperator(ctx: Ctx, trx: Tx, caller: Caller, operator
     },
     at: now,
   });
+  return operatorView({ ...op, locked_until: null, approval_locked_until: null }, now);
+}
+
+export interface NewOperator {
+  operatorNo: string;
+  name: string;
+  role: Role;
+  password: string;
+}
+
+/**
+ * The steps of adding an operator, for `mutate`: the rule and the (slow, memory-hard) hash come
+ * before the store transaction, the row and its audit entry inside it.
+ */
+export function operatorCreation(ctx: Ctx, caller: Caller, input: NewOperator) {
   return {
-    operatorNo: op.operator_no,
-    role: op.role,
-    name: op.name,
-    signInLockedUntil: null,
-    approvalLockedUntil: null,
+    prepare: async (): Promise<string> => {
+      requirePermission(caller.principal, 'operator.manage');
+      checkPasswordRule(input.role, input.password);
+      return hashPassword(input.password);
+    },
+    work: (trx: Tx, passwordHash: string) => insertOperator(ctx, trx, caller, input, passwordHash),
   };
+}
+
+async function insertOperator(ctx: Ctx, trx: Tx, caller: Caller, input: NewOperator, passwordHash: string) {
+  const now = ctx.clock();
+  const row = {
+    id: `op_${ulid()}`,
+    merchant_id: caller.merchantId,
+    operator_no: input.operatorNo,
+    role: input.role,
+    name: input.name,
+    password_hash: passwordHash,
+    failed_attempts: 0,
+    locked_until: null,
+    approval_failed_attempts: 0,
+    approval_locked_until: null,
+    disabled_at: null,
+    created_at: now.toISOString(),
+  };
+  // ON CONFLICT, not a read first: two requests adding one number at once get one row and one 409.
+  const inserted = await trx
+    .insertInto('operators')
+    .values(row)
+    .onConflict((oc) => oc.columns(['merchant_id', 'operator_no']).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) {
+    throw new DomainError('operator_exists', `operator ${input.operatorNo} exists: choose another number`);
+  }
+  await appendAudit(trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'operator.created',
+    entity: 'operator',
+    entityId: row.id,
+    data: { operatorNo: input.operatorNo, name: input.name, role: input.role },
+    at: now,
+  });
+  return operatorView(row, now);
+}
+
+export interface OperatorChange {
+  name?: string | undefined;
+  role?: Role | undefined;
+  disabled?: boolean | undefined;
+}
+
+/**
+ * Rename, change the role of, disable or enable an operator (audited). Disabling ends their
+ * sessions at once. The merchant always keeps an enabled admin, and no admin disables or demotes
+ * themself (another admin must).
+ */
+export async function updateOperator(
+  ctx: Ctx,
+  trx: Tx,
+  caller: Caller,
+  operatorNo: string,
+  change: OperatorChange,
+) {
+  requirePermission(caller.principal, 'operator.manage');
+  // The admins' rows before the operator's, always in this order: two admins demoting each other
+  // at once then wait for one another (and the second sees the first's change), never deadlock.
+  const mayEndAnAdmin = change.role !== undefined || change.disabled === true;
+  const admins = mayEndAnAdmin ? await lockEnabledAdmins(trx, caller) : [];
+  const op = await lockOperatorNo(trx, caller, operatorNo);
+  const now = ctx.clock();
+  const wasDisabled = op.disabled_at !== null;
+  const next = {
+    name: change.name ?? op.name,
+    role: change.role ?? op.role,
+    disabled: change.disabled ?? wasDisabled,
+  };
+  const changes = {
+    ...(next.name !== op.name ? { name: { from: op.name, to: next.name } } : {}),
+    ...(next.role !== op.role ? { role: { from: op.role, to: next.role } } : {}),
+    ...(next.disabled !== wasDisabled ? { disabled: { from: wasDisabled, to: next.disabled } } : {}),
+  };
+  if (Object.keys(changes).length === 0) return operatorView(op, now);
+  if (admins.includes(op.id) && (next.role !== 'admin' || next.disabled)) keepAnAdmin(caller, op, admins);
+  const disabledAt = next.disabled ? (op.disabled_at ?? now.toISOString()) : null;
+  await trx
+    .updateTable('operators')
+    .set({ name: next.name, role: next.role, disabled_at: disabledAt })
+    .where('id', '=', op.id)
+    .where('merchant_id', '=', caller.merchantId)
+    .execute();
+  // A disabled operator has no session left; a cashier none in the back office.
+  let sessionsEnded = 0;
+  if (next.disabled) sessionsEnded = await endSessions(trx, op);
+  else if (!mayUseOffice(next.role)) sessionsEnded = await endSessions(trx, op, 'office');
+  await appendAudit(trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'operator.updated',
+    entity: 'operator',
+    entityId: op.id,
+    data: { operatorNo, changes, sessionsEnded },
+    at: now,
+  });
+  return operatorView({ ...op, name: next.name, role: next.role, disabled_at: disabledAt }, now);
+}
+
+/** The ids of the merchant's enabled admins, row-locked (by id, so always in one order). */
+async function lockEnabledAdmins(trx: Tx, caller: Caller): Promise<string[]> {
+  const rows = await forUpdate(
+    trx,
+    trx
+      .selectFrom('operators')
+      .select('id')
+      .where('merchant_id', '=', caller.merchantId)
+      .where('role', '=', 'admin')
+      .where('disabled_at', 'is', null)
+      .orderBy('id'),
+  ).execute();
+  return rows.map((r) => r.id);
+}
+
+/**
+ * `op`, one of the enabled `admins`, is about to stop being one: refuse when it is the caller (an
+ * admin who locks themself out needs another admin anyway) or the merchant's last enabled admin.
+ */
+function keepAnAdmin(caller: Caller, op: OperatorTable, admins: readonly string[]): void {
+  if (op.id === caller.operatorId) {
+    throw new DomainError(
+      'self_change_not_allowed',
+      'an admin cannot disable or demote themself: another admin must do it',
+    );
+  }
+  if (!admins.some((id) => id !== op.id)) {
+    throw new DomainError(
+      'last_admin',
+      `operator ${op.operator_no} is the last enabled admin: make another operator admin first`,
+    );
+  }
+}
+
+/**
+ * The steps of an admin's password reset, for `mutate`: the rule of the operator's role and the
+ * hash before the store transaction; inside it the new hash, locks cleared, sessions ended.
+ */
+export function passwordReset(ctx: Ctx, caller: Caller, operatorNo: string, password: string) {
+  return {
+    prepare: async (): Promise<string> => {
+      requirePermission(caller.principal, 'operator.manage');
+      const op = await ctx.store.db
+        .selectFrom('operators')
+        .select('role')
+        .where('merchant_id', '=', caller.merchantId)
+        .where('operator_no', '=', operatorNo)
+        .executeTakeFirst();
+      if (!op) throw new DomainError('not_found', `operator ${operatorNo} not found`);
+      checkPasswordRule(op.role, password);
+      return hashPassword(password);
+    },
+    work: async (trx: Tx, passwordHash: string) => {
+      const op = await lockOperatorNo(trx, caller, operatorNo);
+      // The role may have changed since the password was measured against it.
+      checkPasswordRule(op.role, password);
+      return storePasswordReset(ctx, trx, caller, op, passwordHash);
+    },
+  };
+}
+
+async function storePasswordReset(
+  ctx: Ctx,
+  trx: Tx,
+  caller: Caller,
+  op: OperatorTable,
+  passwordHash: string,
+) {
+  const now = ctx.clock();
+  await trx
+    .updateTable('operators')
+    .set({
+      password_hash: passwordHash,
+      failed_attempts: 0,
+      locked_until: null,
+      approval_failed_attempts: 0,
+      approval_locked_until: null,
+    })
+    .where('id', '=', op.id)
+    .where('merchant_id', '=', caller.merchantId)
+    .execute();
+  const sessionsEnded = await endSessions(trx, op);
+  await appendAudit(trx, {
+    merchantId: caller.merchantId,
+    actor: caller.actor,
+    action: 'operator.password_reset',
+    entity: 'operator',
+    entityId: op.id,
+    data: {
+      operatorNo: op.operator_no,
+      sessionsEnded,
+      signInLockedUntil: op.locked_until,
+      approvalLockedUntil: op.approval_locked_until,
+    },
+    at: now,
+  });
+  return operatorView({ ...op, locked_until: null, approval_locked_until: null }, now);
 }

@@ -9,14 +9,18 @@ import {
 import {
   currentKey,
   currentSealedShape,
+  phoneSearchHash,
+  phoneSearchShape,
   reseal,
   type Secrets,
   sealedShapes,
   tokenShapes,
+  unseal,
   type ValueShape,
 } from '../security.js';
 import { appendAudit } from '../store/audit.js';
 import type { Store, Tx } from '../store/db.js';
+import { countPhoneHashesUnder, type RehashReport, rehashAll } from '../store/phone-search.js';
 import {
   columnName,
   countNonNull,
@@ -33,7 +37,8 @@ import {
  *   rotate   a fresh key becomes current in DATA_DIR/secrets.json; running processes re-read the
  *            file (KEY_RELOAD_INTERVAL_MS) and seal / tokenise new values with it, no restart
  *   reseal   values still under an old data key are sealed again under the current one, in batches
- *            (the worker does this in the background too: worker/reseal.ts)
+ *            (the worker does this in the background too: worker/reseal.ts); then every phone-search
+ *            hash not under the current key is made again (this command only: store/phone-search.ts)
  *   status   rows per key id, per column
  *   retire   an old key leaves the ring once no row uses it, and every process has had the time to
  *            reload the ring that replaced it as current
@@ -184,11 +189,14 @@ export async function retireKey(
         `${purpose} key ${id} was replaced at ${successor.createdAt}: processes may still be writing under it until ${new Date(readyAt).toISOString()}`,
       );
     const rows = await countUnder(deps.store.db, purpose, id);
+    // Phone-search hashes are made under the data keys too (security.ts phoneSearchHash).
+    if (purpose === 'data')
+      Object.assign(rows, await countPhoneHashesUnder(deps.store.db, phoneSearchShape(id)));
     if (sum(rows) > 0)
       throw new KeyRotationError(
         'key_in_use',
         purpose === 'data'
-          ? `${sum(rows)} rows are still sealed under data key ${id}: run \`refund-desk keys reseal\` first`
+          ? `${sum(rows)} rows are still sealed or phone-hashed under data key ${id}: run \`refund-desk keys reseal\` first`
           : `${sum(rows)} payments carry card tokens made under token key ${id}: it stays until none does`,
         { rows },
       );
@@ -264,6 +272,8 @@ export interface ResealReport {
   resealed: number;
   /** Rows that could not be re-sealed (retired or unknown key, tampered value), by column and id. */
   failed: { column: string; id: string; code: string }[];
+  /** Phone-search hashes made again under the current key, or for the first time (store/phone-search.ts). */
+  phoneSearch: RehashReport;
 }
 
 /** Re-seal until a whole pass finds nothing more to do (`keys reseal`); bounded by `maxSteps`. */
@@ -282,7 +292,13 @@ export async function resealAll(
     for (const f of step.failed) failed.set(`${f.column}:${f.id}`, f);
     if (step.clean) break;
   }
-  return { keyId: currentKey(deps.secrets.data).id, resealed, failed: [...failed.values()] };
+  const phoneSearch = await rehashAll(deps.store, {
+    current: phoneSearchShape(currentKey(deps.secrets.data).id),
+    limit: opts.batchRows ?? RESEAL_BATCH_ROWS,
+    unseal: (value) => unseal(deps.secrets, value),
+    hash: (phone) => phoneSearchHash(deps.secrets, phone),
+  });
+  return { keyId: currentKey(deps.secrets.data).id, resealed, failed: [...failed.values()], phoneSearch };
 }
 
 /** `keys reseal` as an audited action. */
@@ -291,7 +307,12 @@ export async function resealCommand(deps: KeyDeps): Promise<ResealReport> {
   await audit(
     deps.store,
     'keys.resealed',
-    { keyId: report.keyId, resealed: report.resealed, failed: report.failed.length },
+    {
+      keyId: report.keyId,
+      resealed: report.resealed,
+      failed: report.failed.length,
+      phoneSearchRehashed: report.phoneSearch.rehashed,
+    },
     deps.clock(),
   );
   return report;

@@ -10,6 +10,7 @@ import type { Tx } from '../store/db.js';
 import { refuseWhileActive } from '../store/operations.js';
 import { lockMerchant, paymentStates, policyOf } from '../store/repo.js';
 import type { Caller, Ctx } from './context.js';
+import { readOrderTimeline } from './order-timeline.js';
 import { recordPayment } from './payments.js';
 
 /** What the apply step needs of an authorised charge. */
@@ -182,6 +183,12 @@ export async function getOrder(ctx: Ctx, caller: Caller, orderNo: string) {
   const paymentViews = [];
   const states = await paymentStates(db, payments);
   for (const [i, p] of payments.entries()) paymentViews.push(paymentView(p, states[i] as PaymentState));
+  const timeline = await readOrderTimeline(db, caller.merchantId, {
+    currency: sale.currency,
+    payments,
+    refunds,
+    revisions,
+  });
   return {
     orderNo,
     currentAmount: current,
@@ -201,5 +208,7 @@ export async function getOrder(ctx: Ctx, caller: Caller, orderNo: string) {
       createdBy: r.created_by,
       createdAt: r.created_at,
     })),
+    timeline: timeline.entries,
+    timelineTruncated: timeline.truncated,
   };
 }

@@ -8,6 +8,7 @@ import {
   type PaymentState,
 } from '../domain/payment.js';
 import { NetworkUnavailableError } from '../network/port.js';
+import { normalisePhone, phoneSearchCandidates } from '../security.js';
 import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
 import { insertPayment, markVoided } from '../store/ledger.js';
@@ -141,18 +142,78 @@ export interface PaymentFilter {
   orderNo?: string | undefined;
   last4?: string | undefined;
   amount?: number | undefined;
+  /** Amount range, minor units, both ends included. */
+  amountMin?: number | undefined;
+  amountMax?: number | undefined;
+  /** Payments whose refunds or voucher sends carry this phone (any format: normalisePhone). */
+  phone?: string | undefined;
   from?: string | undefined;
   to?: string | undefined;
   cursor?: string | undefined;
   limit: number;
 }
 
+/** Fewest digits a phone search takes: shorter input would match numbers nobody meant. */
+const MIN_PHONE_DIGITS = 5;
+
+/**
+ * The ids of the merchant's payments whose refunds (consumer phone) or voucher SMS sends carry the
+ * phone: looked up by its keyed hash under each live data key (security.ts phoneSearchHash), through
+ * the partial indexes of migration 0019 — no sealed value is opened to search.
+ */
+function paymentIdsByPhone(ctx: Ctx, merchantId: string, phone: string) {
+  if (normalisePhone(phone).length < MIN_PHONE_DIGITS)
+    throw new DomainError('validation_failed', `phone must have at least ${MIN_PHONE_DIGITS} digits`);
+  const hashes = phoneSearchCandidates(ctx.secrets, phone);
+  const db = ctx.store.db;
+  return db
+    .selectFrom('refunds')
+    .select('payment_id')
+    .where('merchant_id', '=', merchantId)
+    .where('consumer_phone_hash', 'is not', null)
+    .where('consumer_phone_hash', 'in', hashes)
+    .union(
+      db
+        .selectFrom('receipt_sends')
+        .innerJoin('refunds', (j) =>
+          j.onRef('refunds.id', '=', 'receipt_sends.refund_id').on('refunds.merchant_id', '=', merchantId),
+        )
+        .select('refunds.payment_id')
+        .where('receipt_sends.merchant_id', '=', merchantId)
+        .where('receipt_sends.destination_phone_hash', 'is not', null)
+        .where('receipt_sends.destination_phone_hash', 'in', hashes),
+    );
+}
+
+/**
+ * The rows a payment list reads: every payment, or with a phone only that phone's. The phone's
+ * payments are the outer loop of a CROSS JOIN: SQLite keeps that order, so it finds the few
+ * payments by id and sorts them, where `id in (…)` had it walk all of the merchant's payments in
+ * list order probing each; PostgreSQL plans it as any inner join. The joined side names one column
+ * (`payment_id`), so the list's filters on the payment's columns stay unambiguous.
+ */
+function paymentsOf(ctx: Ctx, merchantId: string, phone: string | undefined) {
+  const all = ctx.store.db.selectFrom('payments').selectAll('payments');
+  if (!phone) return all;
+  const byPhone = ctx.store.db
+    .selectFrom(paymentIdsByPhone(ctx, merchantId, phone).as('by_phone'))
+    .crossJoin('payments')
+    .selectAll('payments')
+    .whereRef('payments.id', '=', 'by_phone.payment_id');
+  // The same rows and columns; only the tables in scope differ, and no filter names by_phone's.
+  return byPhone as unknown as typeof all;
+}
+
 export async function listPayments(ctx: Ctx, caller: Caller, f: PaymentFilter) {
   requirePermission(caller.principal, 'payment.read');
-  let q = ctx.store.db.selectFrom('payments').selectAll().where('merchant_id', '=', caller.merchantId);
+  if (f.amountMin !== undefined && f.amountMax !== undefined && f.amountMin > f.amountMax)
+    throw new DomainError('validation_failed', 'amountMin must not be above amountMax');
+  let q = paymentsOf(ctx, caller.merchantId, f.phone).where('merchant_id', '=', caller.merchantId);
   if (f.orderNo) q = q.where('order_no', '=', f.orderNo);
   if (f.last4) q = q.where('card_last4', '=', f.last4);
   if (f.amount !== undefined) q = q.where('amount_minor', '=', f.amount);
+  if (f.amountMin !== undefined) q = q.where('amount_minor', '>=', f.amountMin);
+  if (f.amountMax !== undefined) q = q.where('amount_minor', '<=', f.amountMax);
   if (f.from) q = q.where('created_at', '>=', f.from);
   if (f.to) q = q.where('created_at', '<', f.to);
   const after = afterCursor(f.cursor);

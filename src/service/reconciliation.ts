@@ -9,6 +9,7 @@ import { loadConfig } from '../config.js';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import {
+  adviseMismatch,
   type InvalidRow,
   type LedgerRow,
   type LedgerTotals,
@@ -464,8 +465,11 @@ function totalsView(json: string) {
   };
 }
 
-/** Amounts are `amount` in minor units in every JSON answer (PRODUCT.md §9). */
-function mismatchView(m: Mismatch) {
+/**
+ * Amounts are `amount` in minor units in every JSON answer (PRODUCT.md §9). The advice is worked
+ * out when the run is shown, not stored: a stored run gets the current advice.
+ */
+function mismatchView(m: Mismatch, window: { to: string }) {
   const withAmount = <T extends { amountMinor: number }>({ amountMinor, ...rest }: T) => ({
     ...rest,
     amount: amountMinor,
@@ -474,6 +478,8 @@ function mismatchView(m: Mismatch) {
     kind: m.kind,
     reference: m.reference,
     detail: m.detail,
+    advice: adviseMismatch(m, window),
+    ...(m.duplicateOfLine !== undefined ? { duplicateOfLine: m.duplicateOfLine } : {}),
     ...(m.networkRow ? { networkRow: withAmount(m.networkRow) } : {}),
     ...(m.ledgerRow ? { ledgerRow: withAmount(m.ledgerRow) } : {}),
   };
@@ -497,9 +503,10 @@ function summaryView(row: ReconciliationTable) {
 
 export function reconciliationView(row: ReconciliationTable) {
   const invalid = JSON.parse(row.invalid_rows_json) as { count: number; rows: InvalidRow[] };
+  const window = settlementDayWindow(row.day, NETWORK_DAY_CUTOFF_OFFSET_MINUTES);
   return {
     ...summaryView(row),
-    mismatches: (JSON.parse(row.mismatches_json) as Mismatch[]).map(mismatchView),
+    mismatches: (JSON.parse(row.mismatches_json) as Mismatch[]).map((m) => mismatchView(m, window)),
     invalidRows: invalid.rows,
   };
 }

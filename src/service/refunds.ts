@@ -4,9 +4,15 @@ import { DomainError, invariant } from '../domain/errors.js';
 import type { PaymentState } from '../domain/payment.js';
 import { type Policy, type ReasonCode, type RefundMethod, requiredApprovals } from '../domain/policy.js';
 import { decideApproval, decideRefund, type Reason, type VerifiedApproval } from '../domain/refund.js';
-import { isInFlight, type RefundStatus, totalsDelta } from '../domain/refund-state.js';
+import { isInFlight, type RefundStatus, refundStatuses, totalsDelta } from '../domain/refund-state.js';
+import {
+  checkReviewChecklist,
+  type ReviewChecklist,
+  reviewChecklistRequired,
+  storedChecklist,
+} from '../domain/review.js';
+import type { Hold } from '../domain/risk.js';
 import { ulid } from '../ids.js';
-import { type ConsumerContact, maskConsumer, seal } from '../security.js';
 import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
 import { insertRefunds, moveRefund, updateRefund } from '../store/ledger.js';
@@ -22,9 +28,20 @@ import {
   paymentStates,
   policyOf,
   type RefundRow,
+  refundCreatedAs,
 } from '../store/repo.js';
+import { type ConsumerInput, consumerColumns } from './consumer.js';
 import type { Caller, Ctx } from './context.js';
-import { afterCursor, decodeCursor, page, type RefundView, refundView } from './views.js';
+import { RiskTally } from './risk.js';
+import {
+  afterCursor,
+  decodeCursor,
+  inListOrder,
+  type ListOrder,
+  page,
+  type RefundView,
+  refundView,
+} from './views.js';
 
 export interface RefundInput {
   paymentId?: string | undefined;
@@ -33,7 +50,7 @@ export interface RefundInput {
   items?: { sku: string; qty: number }[] | undefined;
   reason: { code: ReasonCode; note?: string | undefined };
   method?: RefundMethod | undefined;
-  consumer?: ConsumerContact | undefined;
+  consumer?: ConsumerInput | undefined;
 }
 
 export const SUBMIT_KIND = 'refund.submit';
@@ -102,7 +119,8 @@ export async function createRefunds(
   if (pending.length === 0) return outcomes as CreationOutcome[];
 
   // Today's total comes with the merchant's lock; a refund decided past midnight reads its own day.
-  const day = shanghaiDate(ctx.clock());
+  const openedAt = ctx.clock();
+  const day = shanghaiDate(openedAt);
   const { merchant, dayTotalMinor } = await lockMerchantWithDayTotal(trx, merchantId, day);
   const policy = policyOf(merchant);
   const scene = await readScene(
@@ -110,6 +128,12 @@ export async function createRefunds(
     merchantId,
     pending.map((r) => r.input),
   );
+  // The risk rules count under the same lock, moved by each refund decided here (service/risk.ts).
+  const risk = await RiskTally.open(trx, merchantId, policy.riskRules, {
+    callers: pending.map((r) => r.caller),
+    payments: [...scene.byId.values()].map((p) => p.row),
+    openedAt,
+  });
   let available = Number(merchant.available_funds_minor);
   const dayTotals = new Map<string, number>([[day, dayTotalMinor]]);
   const rows: RefundRow[] = [];
@@ -152,6 +176,10 @@ export async function createRefunds(
         },
         { amountMinor: input.amount, items: input.items, reason, method },
       );
+      const subject = { caller, payment: paymentRow, now, day: today };
+      const hold = await risk.holdFor(trx, { ...subject, amountMinor: decision.amountMinor });
+      // Held: to the review queue, whatever the counter's approvals (they are kept on it).
+      const status = hold ? 'requested' : decision.status;
       const id = `re_${ulid()}`;
       const iso = now.toISOString();
       const row: RefundRow = {
@@ -168,13 +196,13 @@ export async function createRefunds(
         reason_code: reason.code,
         reason_note: reason.note ?? null,
         method,
-        status: decision.status,
+        status,
         items_json: JSON.stringify(decision.items),
         approvals_json: JSON.stringify(
           approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() })),
         ),
-        consumer_enc: input.consumer ? seal(ctx.secrets, JSON.stringify(input.consumer)) : null,
-        consumer_masked_json: input.consumer ? JSON.stringify(maskConsumer(input.consumer)) : null,
+        // Checked (bank details typed twice), sealed, masked and phone-hashed; confirmations dropped.
+        ...consumerColumns(ctx.secrets, method, input.consumer),
         delayed: 0,
         expected_arrival: decision.expectedArrival,
         network_reference: null,
@@ -185,13 +213,16 @@ export async function createRefunds(
         created_at: iso,
         updated_at: iso,
         handed_off_at: null,
+        hold_rule: hold?.rule ?? null,
+        hold_detail: hold?.detail ?? null,
       };
+      await risk.record(trx, subject);
       // The reservation, as the next refund of this transaction must see it (the ledger writes
       // the same sums: `insertRefunds`).
-      const delta = totalsDelta(null, decision.status, decision.amountMinor);
+      const delta = totalsDelta(null, status, decision.amountMinor);
       payment.inFlightMinor += delta.inFlightMinor;
       payment.refundedMinor += delta.refundedMinor;
-      if (isInFlight(decision.status)) {
+      if (isInFlight(status)) {
         for (const item of decision.items) {
           const line = payment.items.find((l) => l.sku === item.sku);
           if (line) line.refundedQty += item.qty;
@@ -200,7 +231,7 @@ export async function createRefunds(
         dayTotals.set(today, (dayTotals.get(today) ?? 0) + decision.amountMinor);
       }
       rows.push(row);
-      if (decision.status === 'approved') submits.push({ refundId: id, at: now });
+      if (status === 'approved') submits.push({ refundId: id, at: now });
       audits.push({
         merchantId,
         actor: caller.actor,
@@ -211,10 +242,11 @@ export async function createRefunds(
           paymentId: payment.id,
           amount: decision.amountMinor,
           fee: decision.feeMinor,
-          status: decision.status,
+          status,
           reason: reason.code,
           method,
           approvedBy: approvals.map((a) => a.operatorNo),
+          ...(hold ? { hold } : {}),
         },
         at: now,
       });
@@ -279,6 +311,7 @@ function withNextStep(policy: Policy, view: RefundView) {
   if (view.status !== 'requested' && view.status !== 'under_review') return view;
   const required = requiredApprovals(policy, view.amount);
   const given = view.approvals.length;
+  if (view.hold) return { ...view, nextStep: heldStep(view, view.hold, Math.max(required, given + 1)) };
   const second = given > 0;
   return {
     ...view,
@@ -293,6 +326,22 @@ function withNextStep(policy: Policy, view: RefundView) {
   };
 }
 
+/**
+ * A held refund waits for the review queue: accepted (受理), then approved with the checklist by
+ * a supervisor other than the counter's approvers (their approvals are kept and count).
+ */
+function heldStep(view: RefundView, hold: Hold, required: number) {
+  return {
+    code: 'review_required' as const,
+    approvalsRequired: required,
+    approvalsGiven: view.approvals.length,
+    detail:
+      `held for review (${hold.rule}): ${hold.detail}. A supervisor accepts it with POST /v1/refunds/${view.id}/accept, ` +
+      `checks the voucher, the amount and the goods, and approves it with POST /v1/refunds/${view.id}/approve ` +
+      '(approvals and the review checklist); a supervisor who approved it at the counter cannot approve it again.',
+  };
+}
+
 /** Supervisors approve a waiting refund; once the policy's approvals are met it goes to the network. */
 export async function approveRefund(
   ctx: Ctx,
@@ -300,6 +349,7 @@ export async function approveRefund(
   caller: Caller,
   id: string,
   approvals: VerifiedApproval[],
+  checklist?: ReviewChecklist | undefined,
 ) {
   requirePermission(caller.principal, 'refund.read');
   const existing = await loadRefundRow(trx, caller.merchantId, id, false);
@@ -311,15 +361,35 @@ export async function approveRefund(
     { status: refund.status, amountMinor: Number(refund.amount_minor), approvals: prior },
     approvals,
   );
+  // A held refund, or one accepted from the queue, is released by a review: no checklist, no move.
+  // Risk rules are not applied again: the review is what they asked for.
+  const held = Boolean(refund.hold_rule);
+  const inReview = reviewChecklistRequired({
+    status: refund.status,
+    held,
+    createdAs:
+      held || refund.status !== 'under_review'
+        ? refund.status
+        : await refundCreatedAs(trx, caller.merchantId, id),
+  });
+  checkReviewChecklist(inReview, checklist);
+  const review = checklist ? storedChecklist(checklist) : undefined;
   const now = ctx.clock();
-  const all = [...prior, ...approvals.map((a) => ({ operatorNo: a.operatorNo, at: a.at.toISOString() }))];
+  const all = [
+    ...prior,
+    ...approvals.map((a) => ({
+      operatorNo: a.operatorNo,
+      at: a.at.toISOString(),
+      ...(review ? { checklist: review } : {}),
+    })),
+  ];
   const set = { approvals_json: JSON.stringify(all) };
   const move = { merchantId: caller.merchantId, actor: caller.actor, at: now };
   if (refund.status === 'requested' && status === 'approved') {
     await moveRefund(trx, id, 'under_review', { ...move, note: 'accepted' });
   }
   if (status !== refund.status) {
-    await moveRefund(trx, id, status, { ...move, set });
+    await moveRefund(trx, id, status, { ...move, set, checklist: review });
   } else {
     await updateRefund(trx, caller.merchantId, id, set, now);
   }
@@ -332,7 +402,11 @@ export async function approveRefund(
     action: 'refund.approved',
     entity: 'refund',
     entityId: id,
-    data: { approvedBy: approvals.map((a) => a.operatorNo), status },
+    data: {
+      approvedBy: approvals.map((a) => a.operatorNo),
+      status,
+      ...(review ? { checklist: review } : {}),
+    },
     at: now,
   });
   return withNextStep(policyOf(merchant), refundView(await loadRefundRow(trx, caller.merchantId, id, false)));
@@ -389,37 +463,74 @@ export async function refundHistory(ctx: Ctx, caller: Caller, id: string) {
     .where('refund_id', '=', id)
     .orderBy('id')
     .execute();
-  return rows.map((r) => ({ from: r.from_status, to: r.to_status, actor: r.actor, note: r.note, at: r.at }));
+  return rows.map((r) => ({
+    from: r.from_status,
+    to: r.to_status,
+    actor: r.actor,
+    note: r.note,
+    at: r.at,
+    checklist: r.checklist_json ? (JSON.parse(r.checklist_json) as ReviewChecklist) : null,
+  }));
 }
 
 export interface RefundFilter {
-  status?: RefundStatus | undefined;
+  /** One status, or several (the review queue: requested and under_review). */
+  status?: RefundStatus | readonly RefundStatus[] | undefined;
   paymentId?: string | undefined;
   orderNo?: string | undefined;
   from?: string | undefined;
   to?: string | undefined;
+  /** Newest first unless `oldest` (the review queue, oldest waiting first). */
+  order?: ListOrder | undefined;
   cursor?: string | undefined;
   limit: number;
 }
 
+/** `?status=requested,under_review` as statuses (the query schema has checked each name). */
+export function refundStatusList(text: string | undefined): RefundStatus[] | undefined {
+  if (text === undefined) return undefined;
+  const known = new Set<string>(refundStatuses);
+  return text.split(',').filter((s): s is RefundStatus => known.has(s));
+}
+
 export async function listRefunds(ctx: Ctx, caller: Caller, f: RefundFilter) {
   requirePermission(caller.principal, 'refund.read');
-  let q = ctx.store.db.selectFrom('refunds').selectAll().where('merchant_id', '=', caller.merchantId);
+  const order = f.order ?? 'newest';
+  const statuses =
+    f.status === undefined ? [] : [...new Set(typeof f.status === 'string' ? [f.status] : f.status)];
+  // Several statuses: one index range (merchant_id, status, created_at, id) per status, each read
+  // in page order and stopped after a page, merged here. One query on `status in (…)` would read
+  // every row of those statuses and sort them to find the first page.
+  const rows = [];
+  for (const status of statuses.length > 0 ? statuses : [undefined])
+    rows.push(...(await refundRange(ctx, caller.merchantId, { ...f, status }, order)));
+  rows.sort(inListOrder(order));
+  return page(rows.slice(0, f.limit + 1).map(refundView), f.limit);
+}
+
+/** One page of refunds of at most one status, in list order. */
+async function refundRange(
+  ctx: Ctx,
+  merchantId: string,
+  f: RefundFilter & { status: RefundStatus | undefined },
+  order: ListOrder,
+) {
+  let q = ctx.store.db.selectFrom('refunds').selectAll().where('merchant_id', '=', merchantId);
   if (f.status) q = q.where('status', '=', f.status);
   if (f.paymentId) q = q.where('payment_id', '=', f.paymentId);
   if (f.orderNo) q = q.where('order_no', '=', f.orderNo);
   if (f.from) q = q.where('created_at', '>=', f.from);
   if (f.to) q = q.where('created_at', '<', f.to);
-  const after = afterCursor(f.cursor);
+  const after = afterCursor(f.cursor, order);
   if (after) q = q.where(after);
   // The cursor's time also bounds the index range (merchant_id, [filter,] created_at, id):
-  // without it a deep page walks every newer row of the merchant before its first one.
+  // without it a deep page walks every row before its first one.
   const bound = f.cursor ? decodeCursor(f.cursor) : null;
-  if (bound) q = q.where('created_at', '<=', bound.createdAt);
-  const rows = await q
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
+  if (bound) q = q.where('created_at', order === 'newest' ? '<=' : '>=', bound.createdAt);
+  const direction = order === 'newest' ? 'desc' : 'asc';
+  return q
+    .orderBy('created_at', direction)
+    .orderBy('id', direction)
     .limit(f.limit + 1)
     .execute();
-  return page(rows.map(refundView), f.limit);
 }

@@ -8,8 +8,10 @@ import type { Tx } from '../store/db.js';
 import { markSettled } from '../store/ledger.js';
 import { refuseWhileActive } from '../store/operations.js';
 import { lockMerchant } from '../store/repo.js';
+import type { SettlementTable } from '../store/schema.js';
 import type { Caller, Ctx } from './context.js';
 import { networkDown } from './payments.js';
+import { afterCursor, decodeCursor, page } from './views.js';
 
 type Bucket = keyof SettlementTotals;
 
@@ -114,30 +116,29 @@ export async function recordSettlement(
 ) {
   await lockMerchant(trx, caller.merchantId);
   const { payments, refunds, local, all } = await localBatch(trx, caller.merchantId, terminalId);
-  const differences = compareTotals(local, network.totals);
-  const id = `stl_${ulid()}`;
+  const balanced = compareTotals(local, network.totals).length === 0;
   const now = ctx.clock();
-  await trx
-    .insertInto('settlements')
-    .values({
-      id,
-      merchant_id: caller.merchantId,
-      terminal_id: terminalId,
-      batch_no: network.batchNo,
-      totals_json: JSON.stringify(all),
-      network_totals_json: JSON.stringify(network.totals),
-      balanced: differences.length === 0 ? 1 : 0,
-      created_by: caller.actor,
-      created_at: now.toISOString(),
-    })
-    .execute();
+  const row: SettlementTable = {
+    id: `stl_${ulid()}`,
+    merchant_id: caller.merchantId,
+    terminal_id: terminalId,
+    batch_no: network.batchNo,
+    // Our side as the network saw it (`local`) is kept beside the whole batch, so the batch's
+    // reconciliation can be shown again later exactly as it was made.
+    totals_json: JSON.stringify({ ...all, local } satisfies StoredTotals),
+    network_totals_json: JSON.stringify(network.totals),
+    balanced: balanced ? 1 : 0,
+    created_by: caller.actor,
+    created_at: now.toISOString(),
+  };
+  await trx.insertInto('settlements').values(row).execute();
   // In chunks: one statement per SETTLE_CHUNK_ROWS rows stays under the databases'
   // bound-parameter limits at any batch size (one statement of all ids failed past 32,766).
   for (let at = 0; at < Math.max(payments.length, refunds.length); at += SETTLE_CHUNK_ROWS) {
     await markSettled(
       trx,
       caller.merchantId,
-      id,
+      row.id,
       payments.slice(at, at + SETTLE_CHUNK_ROWS).map((p) => p.id),
       refunds.slice(at, at + SETTLE_CHUNK_ROWS).map((r) => r.id),
     );
@@ -154,34 +155,93 @@ export async function recordSettlement(
     action: 'settlement.closed',
     entity: 'terminal',
     entityId: terminalId,
-    data: { settlementId: id, batchNo: network.batchNo, balanced: differences.length === 0 },
+    data: { settlementId: row.id, batchNo: network.batchNo, balanced },
     at: now,
   });
-  const view = (t: { count: number; amountMinor: number }) => ({ count: t.count, amount: t.amountMinor });
+  return settlementView(row);
+}
+
+// ---- reading --------------------------------------------------------------------------------
+
+type Tally = SettlementTotals['sales'];
+/** `settlements.totals_json`: the whole batch (cash included) and, since issue 11, our side as sent. */
+interface StoredTotals extends SettlementTotals {
+  cash: Tally;
+  local?: SettlementTotals;
+}
+
+const tallyView = (t: Tally) => ({ count: t.count, amount: t.amountMinor });
+const bucketsView = (t: SettlementTotals) => ({
+  sales: tallyView(t.sales),
+  voids: tallyView(t.voids),
+  refunds: tallyView(t.refunds),
+});
+
+/** A closed batch as `POST /v1/settlements` answered it, read back from its row. */
+export function settlementView(row: SettlementTable) {
+  const totals = JSON.parse(row.totals_json) as StoredTotals;
+  const network = JSON.parse(row.network_totals_json) as SettlementTotals;
+  const balanced = Number(row.balanced) === 1;
+  // A batch closed before our side was kept: when balanced, ours equalled the network's.
+  const local = totals.local ?? (balanced ? network : null);
   return {
-    id,
-    terminalId,
-    batchNo: network.batchNo,
-    totals: {
-      sales: view(all.sales),
-      voids: view(all.voids),
-      refunds: view(all.refunds),
-      cash: view(all.cash),
-    },
+    id: row.id,
+    terminalId: row.terminal_id,
+    batchNo: Number(row.batch_no),
+    totals: { ...bucketsView(totals), cash: tallyView(totals.cash) },
     reconciliation: {
-      balanced: differences.length === 0,
-      local: { sales: view(local.sales), voids: view(local.voids), refunds: view(local.refunds) },
-      network: {
-        sales: view(network.totals.sales),
-        voids: view(network.totals.voids),
-        refunds: view(network.totals.refunds),
-      },
-      differences: differences.map((d) => ({
+      balanced,
+      local: local ? bucketsView(local) : null,
+      network: bucketsView(network),
+      differences: (local ? compareTotals(local, network) : []).map((d) => ({
         bucket: d.bucket,
-        local: view(d.local),
-        network: view(d.network),
+        local: tallyView(d.local),
+        network: tallyView(d.network),
       })),
     },
-    createdAt: now.toISOString(),
+    createdBy: row.created_by,
+    createdAt: row.created_at,
   };
+}
+
+export interface SettlementFilter {
+  terminalId?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+/**
+ * Closed batches, newest first: the merchant's, or one terminal's. Each index range (migration
+ * 0020) is read in page order and stops after a page.
+ */
+export async function listSettlements(ctx: Ctx, caller: Caller, f: SettlementFilter) {
+  requirePermission(caller.principal, 'reconciliation.run');
+  let q = ctx.store.db.selectFrom('settlements').selectAll().where('merchant_id', '=', caller.merchantId);
+  if (f.terminalId) q = q.where('terminal_id', '=', f.terminalId);
+  if (f.from) q = q.where('created_at', '>=', f.from);
+  if (f.to) q = q.where('created_at', '<', f.to);
+  const after = afterCursor(f.cursor);
+  if (after) q = q.where(after);
+  const bound = f.cursor ? decodeCursor(f.cursor) : null;
+  if (bound) q = q.where('created_at', '<=', bound.createdAt);
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(f.limit + 1)
+    .execute();
+  return page(rows.map(settlementView), f.limit);
+}
+
+export async function getSettlement(ctx: Ctx, caller: Caller, id: string) {
+  requirePermission(caller.principal, 'reconciliation.run');
+  const row = await ctx.store.db
+    .selectFrom('settlements')
+    .selectAll()
+    .where('id', '=', id)
+    .where('merchant_id', '=', caller.merchantId)
+    .executeTakeFirst();
+  if (!row) throw new DomainError('not_found', `settlement ${id} not found`);
+  return settlementView(row);
 }

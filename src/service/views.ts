@@ -74,6 +74,8 @@ export function refundView(row: RefundRow) {
     createdBy: row.created_by,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    /** The risk rule that held the refund for review (domain/risk.ts), or null. */
+    hold: row.hold_rule ? { rule: row.hold_rule, detail: row.hold_detail ?? '' } : null,
   };
 }
 
@@ -89,15 +91,38 @@ export function decodeCursor(cursor: string): { createdAt: string; id: string } 
   return createdAt && id ? { createdAt, id } : null;
 }
 
+/** The order of a cursor list: newest first (every list's default) or oldest first (a queue). */
+export type ListOrder = 'newest' | 'oldest';
+
 /**
- * The filter for the page after `cursor` (newest first by created_at, then id). Written once in
- * plain SQL: the row's own created_at and id, the same in SQLite and PostgreSQL.
+ * The filter for the page after `cursor` (by created_at, then id, newest or oldest first). Written
+ * once in plain SQL: the row's own created_at and id, the same in SQLite and PostgreSQL.
  */
-export function afterCursor(cursor: string | undefined): Expression<SqlBool> | null {
+export function afterCursor(
+  cursor: string | undefined,
+  order: ListOrder = 'newest',
+): Expression<SqlBool> | null {
   if (!cursor) return null;
   const after = decodeCursor(cursor);
   if (!after) throw new DomainError('validation_failed', 'cursor is not valid');
-  return sql<SqlBool>`(created_at < ${after.createdAt} or (created_at = ${after.createdAt} and id < ${after.id}))`;
+  const past = sql.raw(order === 'newest' ? '<' : '>');
+  return sql<SqlBool>`(created_at ${past} ${after.createdAt} or (created_at = ${after.createdAt} and id ${past} ${after.id}))`;
+}
+
+/** Rows in list order (created_at, then id), as the index gives them: to merge pages read apart. */
+export function inListOrder(order: ListOrder) {
+  const sign = order === 'newest' ? -1 : 1;
+  return (a: { created_at: string; id: string }, b: { created_at: string; id: string }): number =>
+    sign *
+    (a.created_at < b.created_at
+      ? -1
+      : a.created_at > b.created_at
+        ? 1
+        : a.id < b.id
+          ? -1
+          : a.id > b.id
+            ? 1
+            : 0);
 }
 
 export function page<T extends { id: string; createdAt: string }>(rows: T[], limit: number) {

@@ -22,6 +22,10 @@ import * as m0013 from './migrations/0013_audit_chains.js';
 import * as m0014 from './migrations/0014_growth_indexes.js';
 import * as m0015 from './migrations/0015_worker_indexes.js';
 import * as m0016 from './migrations/0016_drop_refunds_day_index.js';
+import * as m0017 from './migrations/0017_operator_admin.js';
+import * as m0018 from './migrations/0018_review_evidence.js';
+import * as m0019 from './migrations/0019_phone_search.js';
+import * as m0020 from './migrations/0020_settlement_lists.js';
 import type { Database } from './schema.js';
 
 export { type Db, type Dialect, dialectOf, forUpdate, type Tx } from './dialect.js';
@@ -197,6 +201,10 @@ const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise
   { name: '0014_growth_indexes', up: m0014.up },
   { name: '0015_worker_indexes', up: m0015.up },
   { name: '0016_drop_refunds_day_index', up: m0016.up },
+  { name: '0017_operator_admin', up: m0017.up },
+  { name: '0018_review_evidence', up: m0018.up },
+  { name: '0019_phone_search', up: m0019.up },
+  { name: '0020_settlement_lists', up: m0020.up },
 ];
 
 /**

@@ -59,6 +59,7 @@ export const tablePlacement = {
   payment_items: byMerchant,
   refunds: byMerchant,
   refund_events: byMerchant,
+  refund_evidence: byMerchant,
   receipt_prints: byMerchant,
   receipt_sends: byMerchant,
   adjustments: byMerchant,

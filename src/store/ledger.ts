@@ -2,6 +2,7 @@ import { invariant } from '../domain/errors.js';
 import { assertTotals } from '../domain/payment.js';
 import type { RefundStatus } from '../domain/refund-state.js';
 import { isInFlight, totalsDelta, transition } from '../domain/refund-state.js';
+import type { ReviewChecklist } from '../domain/review.js';
 import type { Tx } from './db.js';
 import { addToDayTotal, loadPaymentRow, loadRefundRow, lockMerchant, type RefundRow } from './repo.js';
 import type { PaymentItemTable, PaymentTable } from './schema.js';
@@ -151,22 +152,20 @@ async function applyRefundTotals(
 async function insertRefundEvent(
   trx: Tx,
   refund: Pick<RefundRow, 'id' | 'merchant_id'>,
-  from: RefundStatus | null,
-  to: RefundStatus,
-  actor: string,
-  note: string | null,
-  at: string,
+  move: { from: RefundStatus | null; to: RefundStatus; actor: string; note: string | null; at: string },
+  checklist: ReviewChecklist | undefined,
 ): Promise<void> {
   await trx
     .insertInto('refund_events')
     .values({
       refund_id: refund.id,
       merchant_id: refund.merchant_id,
-      from_status: from,
-      to_status: to,
-      actor,
-      note,
-      at,
+      from_status: move.from,
+      to_status: move.to,
+      actor: move.actor,
+      note: move.note,
+      at: move.at,
+      checklist_json: checklist ? JSON.stringify(checklist) : null,
     })
     .execute();
 }
@@ -228,6 +227,8 @@ export interface MoveOptions {
   note?: string | undefined;
   at: Date;
   set?: Partial<Pick<RefundRow, 'network_reference' | 'response_code' | 'approvals_json' | 'delayed'>>;
+  /** The reviewer's checklist of the approval that makes this move, kept with its history event. */
+  checklist?: ReviewChecklist | undefined;
 }
 
 /**
@@ -249,7 +250,12 @@ export async function moveRefund(trx: Tx, refundId: string, to: RefundStatus, op
     .where('id', '=', refundId)
     .where('merchant_id', '=', refund.merchant_id)
     .execute();
-  await insertRefundEvent(trx, refund, from, to, opts.actor, opts.note ?? null, now);
+  await insertRefundEvent(
+    trx,
+    refund,
+    { from, to, actor: opts.actor, note: opts.note ?? null, at: now },
+    opts.checklist,
+  );
   return { ...refund, ...opts.set, status: to, updated_at: now, from };
 }
 

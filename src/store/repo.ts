@@ -1,10 +1,12 @@
+import { sql } from 'kysely';
 import { DomainError, invariant } from '../domain/errors.js';
 import type { PaymentState } from '../domain/payment.js';
 import { assertTotals } from '../domain/payment.js';
 import { defaultPolicy, type Policy } from '../domain/policy.js';
+import type { RefundStatus } from '../domain/refund-state.js';
 import type { Tx } from './db.js';
 import { forUpdate } from './db.js';
-import type { MerchantTable, PaymentTable, RefundTable } from './schema.js';
+import type { MerchantTable, PaymentTable, RefundEvidenceTable, RefundTable } from './schema.js';
 
 /** The one repository layer: every read and write of the ledger goes through here. */
 
@@ -14,7 +16,8 @@ export type RefundRow = RefundTable;
 
 export function policyOf(m: Pick<MerchantRow, 'policy_json'>): Policy {
   const stored = JSON.parse(m.policy_json) as Partial<Policy>;
-  return { ...defaultPolicy, ...stored };
+  // Policies stored before the risk rules (or with fewer of them) read the missing ones as off.
+  return { ...defaultPolicy, ...stored, riskRules: { ...defaultPolicy.riskRules, ...stored.riskRules } };
 }
 
 export async function lockMerchant(trx: Tx, merchantId: string): Promise<MerchantRow> {
@@ -226,4 +229,169 @@ export async function enqueueOutbox(
       updated_at: at,
     })
     .execute();
+}
+
+// ---- what the risk rules count (domain/risk.ts; migration 0018 has their indexes) ------------
+
+/**
+ * The creation times of the newest `limit` refunds each actor created after `since`: what the
+ * operator rule needs (whether `limit` of them fall in the last hour), and no more however busy
+ * the operator. One statement for every actor of a batch; each part reads its actor's newest
+ * entries of (merchant, created_by, created_at) and stops after `limit`.
+ */
+export async function recentRefundTimes(
+  trx: Tx,
+  merchantId: string,
+  actors: string[],
+  since: string,
+  limit: number,
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>(actors.map((a) => [a, []]));
+  const parts = actors.map((actor) =>
+    trx
+      .selectFrom((db) =>
+        db
+          .selectFrom('refunds')
+          .select(['created_by', 'created_at'])
+          .where('merchant_id', '=', merchantId)
+          .where('created_by', '=', actor)
+          .where('created_at', '>', since)
+          .orderBy('created_at', 'desc')
+          .limit(limit)
+          .as('latest'),
+      )
+      .select(['latest.created_by', 'latest.created_at']),
+  );
+  const [first, ...rest] = parts;
+  if (!first) return out;
+  const rows = await rest.reduce((q, part) => q.unionAll(part), first).execute();
+  for (const r of rows) out.get(r.created_by)?.push(r.created_at);
+  return out;
+}
+
+/**
+ * The orders with refunds created on `day` on payments of these cards (their tokens): what the
+ * card rule counts. Every refund counts, whatever became of it. The card's payments come from
+ * (merchant, card_token); for each, whether it has a refund that day from (merchant, order_no, …):
+ * a refund carries its payment's order number, and naming it keeps every planner on that index
+ * instead of walking the merchant's refunds (SQLite, never ANALYZEd, would otherwise start there).
+ */
+export async function cardOrdersRefundedOn(
+  trx: Tx,
+  merchantId: string,
+  cardTokens: string[],
+  day: string,
+): Promise<{ cardToken: string; orderNo: string }[]> {
+  if (cardTokens.length === 0) return [];
+  const rows = await trx
+    .selectFrom('payments as p')
+    // One row per payment (a handful per card and day): no DISTINCT, which would tempt both
+    // planners to walk the merchant's payments in order-number order to skip a sort.
+    .select(['p.card_token', 'p.order_no'])
+    .where('p.merchant_id', '=', merchantId)
+    .where('p.card_token', 'in', cardTokens)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('refunds as r')
+          .select(sql.lit(1).as('one'))
+          .whereRef('r.merchant_id', '=', 'p.merchant_id')
+          .whereRef('r.order_no', '=', 'p.order_no')
+          .whereRef('r.payment_id', '=', 'p.id')
+          .where('r.created_day', '=', day),
+      ),
+    )
+    .execute();
+  const seen = new Set<string>();
+  return rows.flatMap((r) => {
+    const key = `${r.card_token}\u0000${r.order_no}`;
+    if (!r.card_token || seen.has(key)) return [];
+    seen.add(key);
+    return [{ cardToken: r.card_token, orderNo: r.order_no }];
+  });
+}
+
+/**
+ * The merchant's sales of one Shanghai day, [start, end) as ISO-UTC text: sales captured that day
+ * and not voided, as the refund report counts them (service/reports.ts). Summed from the partial
+ * index `payments_merchant_day_sales`, whose condition the query repeats word for word.
+ */
+export async function daySalesMinor(
+  trx: Tx,
+  merchantId: string,
+  window: { start: string; end: string },
+): Promise<number> {
+  const r = await trx
+    .selectFrom('payments')
+    .select((eb) => eb.fn.sum<number | string | null>('amount_minor').as('sales'))
+    .where('merchant_id', '=', merchantId)
+    .where('created_at', '>=', window.start)
+    .where('created_at', '<', window.end)
+    .where(sql<boolean>`kind = 'sale' and voided = 0`)
+    .executeTakeFirst();
+  const sales = Number(r?.sales ?? 0);
+  invariant(Number.isSafeInteger(sales) && sales >= 0, 'a day of sales is a whole, non-negative amount');
+  return sales;
+}
+
+// ---- evidence photos (migration 0018) ----------------------------------------------------------
+
+export type EvidenceRow = RefundEvidenceTable;
+
+/** How many photos a refund has (the refund is locked by the caller, so the count holds until the insert). */
+export async function countEvidence(trx: Tx, merchantId: string, refundId: string): Promise<number> {
+  const r = await trx
+    .selectFrom('refund_evidence')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('merchant_id', '=', merchantId)
+    .where('refund_id', '=', refundId)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
+}
+
+export async function insertEvidence(trx: Tx, row: EvidenceRow): Promise<void> {
+  await trx.insertInto('refund_evidence').values(row).execute();
+}
+
+/** A refund's photos without their bytes, oldest first. */
+export async function listEvidenceRows(trx: Tx, merchantId: string, refundId: string) {
+  return trx
+    .selectFrom('refund_evidence')
+    .select(['id', 'refund_id', 'content_type', 'size_bytes', 'sha256', 'uploaded_by', 'created_at'])
+    .where('merchant_id', '=', merchantId)
+    .where('refund_id', '=', refundId)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
+}
+
+/** One photo of a refund with its bytes. */
+export async function loadEvidence(
+  trx: Tx,
+  merchantId: string,
+  refundId: string,
+  evidenceId: string,
+): Promise<EvidenceRow> {
+  const row = await trx
+    .selectFrom('refund_evidence')
+    .selectAll()
+    .where('merchant_id', '=', merchantId)
+    .where('refund_id', '=', refundId)
+    .where('id', '=', evidenceId)
+    .executeTakeFirst();
+  if (!row) throw new DomainError('not_found', `photo ${evidenceId} of refund ${refundId} not found`);
+  return row;
+}
+
+/** The status a refund was created in: its first history event (refund_events, by refund). */
+export async function refundCreatedAs(trx: Tx, merchantId: string, refundId: string): Promise<RefundStatus> {
+  const first = await trx
+    .selectFrom('refund_events')
+    .select('to_status')
+    .where('merchant_id', '=', merchantId)
+    .where('refund_id', '=', refundId)
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  if (!first) throw new DomainError('not_found', `refund ${refundId} has no history`);
+  return first.to_status;
 }

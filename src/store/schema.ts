@@ -1,8 +1,10 @@
 import type { Generated } from 'kysely';
-import type { Role } from '../domain/auth.js';
+import type { Role, SessionSurface } from '../domain/auth.js';
+import type { EvidenceType } from '../domain/evidence.js';
 import type { PaymentMethod } from '../domain/payment.js';
 import type { ReasonCode, RefundMethod } from '../domain/policy.js';
 import type { RefundStatus } from '../domain/refund-state.js';
+import type { HoldRule } from '../domain/risk.js';
 import type { LinkAttemptKind, LinkAttemptState } from '../network/journal.js';
 
 /**
@@ -41,15 +43,19 @@ export interface OperatorTable {
   approval_failed_attempts: number;
   approval_locked_until: string | null;
   created_at: string;
+  /** Disabled by an admin (migration 0017): no sign-in, no approvals. Null: enabled. */
+  disabled_at: string | null;
 }
 
 export interface SessionTable {
   token_hash: string;
   operator_id: string;
   merchant_id: string;
+  /** '' for an office session: the column is NOT NULL since 0001 (see migration 0017). */
   terminal_id: string;
   expires_at: string;
   created_at: string;
+  surface: Generated<SessionSurface>;
 }
 
 export interface ApiKeyTable {
@@ -121,6 +127,11 @@ export interface RefundTable {
   approvals_json: string;
   consumer_enc: string | null;
   consumer_masked_json: string | null;
+  /**
+   * Keyed hash of the consumer's phone for search (migration 0019, security.ts phoneSearchHash);
+   * null without a phone. Optional in this type: rows written without it get null.
+   */
+  consumer_phone_hash?: string | null;
   delayed: number;
   expected_arrival: string;
   network_reference: string | null;
@@ -132,6 +143,12 @@ export interface RefundTable {
   updated_at: string;
   /** When the worker handed the refund to the network: from then on it cannot be canceled locally. */
   handed_off_at: string | null;
+  /**
+   * The risk rule that held the refund for review, and what it saw (migration 0018). Null (or left
+   * out of an insert): not held.
+   */
+  hold_rule?: HoldRule | null;
+  hold_detail?: string | null;
 }
 
 export interface RefundEventTable {
@@ -143,6 +160,21 @@ export interface RefundEventTable {
   actor: string;
   note: string | null;
   at: string;
+  /** The review checklist (domain/review.ts) of the approval that made this move, JSON (migration 0018). */
+  checklist_json?: string | null;
+}
+
+/** An evidence photo of a refund in review (migration 0018): the bytes themselves, bounded in size. */
+export interface RefundEvidenceTable {
+  id: string;
+  merchant_id: string;
+  refund_id: string;
+  content_type: EvidenceType;
+  size_bytes: number;
+  sha256: string;
+  data: Buffer;
+  uploaded_by: string;
+  created_at: string;
 }
 
 export interface AdjustmentTable {
@@ -320,6 +352,8 @@ export interface ReceiptSendTable {
   channel: 'email' | 'sms';
   destination_enc: string;
   destination_masked: string;
+  /** SMS sends: keyed hash of the phone for search (migration 0019); null for e-mail. */
+  destination_phone_hash?: string | null;
   status: 'queued' | 'sent' | 'failed';
   attempts: number;
   last_error: string | null;
@@ -393,6 +427,7 @@ export interface Database {
   payment_items: PaymentItemTable;
   refunds: RefundTable;
   refund_events: RefundEventTable;
+  refund_evidence: RefundEvidenceTable;
   adjustments: AdjustmentTable;
   idempotency_keys: IdempotencyTable;
   audit_log: AuditTable;

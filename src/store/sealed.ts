@@ -26,7 +26,7 @@ export function columnName(c: KeyedColumn): string {
   return `${c.table}.${c.column}`;
 }
 
-function matches(c: KeyedColumn, shape: ValueShape) {
+export function matches(c: KeyedColumn, shape: ValueShape) {
   const col = sql.ref(c.column);
   // substr, not LIKE: exact and case-sensitive on both dialects, and `_` in a prefix is no wildcard.
   const head = sql`substr(${col}, 1, ${sql.lit(shape.prefix.length)}) = ${shape.prefix}`;

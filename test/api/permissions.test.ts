@@ -55,11 +55,17 @@ interface Resources {
   adjustOrderNo: string;
   adjustFromAmount: number;
   refundId: string;
+  /** An evidence photo of that refund. */
+  evidenceId: string;
   reconciliationId: string;
+  /** A closed batch (of a till the matrix does not settle). */
+  settlementId: string;
   /** An API key to revoke (never the one the API-key caller uses). */
   spareApiKeyId: string;
   /** An operator to unlock. */
   operatorNo: string;
+  /** An operator to rename and give a new password (none whose session the matrix uses). */
+  spareOperatorNo: string;
   /** An order number for a new sale: merchant B's own for the other-merchant case (order numbers are per merchant). */
   newOrderNo: (role: Role) => string;
 }
@@ -98,6 +104,11 @@ const AUTHENTICATED = STAFF_AND_KEY;
 
 const day = () => new Date().toISOString().slice(0, 10);
 const approvals = [supervisor];
+/** An evidence photo: a PNG's signature and a few bytes (the route checks the type by them). */
+const PHOTO = Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  Buffer.alloc(24, 1),
+]);
 const reason = { code: 'quality_issue' as const };
 
 /** Every /v1 route: who may call it (the permission it needs, in domain/auth.ts terms) and its requests. */
@@ -184,6 +195,21 @@ const matrix: Record<string, Rule> = {
     request: (r) => ({ path: `/v1/refunds/${r.refundId}` }),
     other: { kind: 'resource' },
   },
+  'POST /v1/refunds/:id/evidence': {
+    allow: SUPERVISORS, // refund.review
+    request: (r) => ({ path: `/v1/refunds/${r.refundId}/evidence`, body: PHOTO }),
+    other: { kind: 'resource' },
+  },
+  'GET /v1/refunds/:id/evidence': {
+    allow: SUPERVISORS, // refund.review
+    request: (r) => ({ path: `/v1/refunds/${r.refundId}/evidence` }),
+    other: { kind: 'resource' },
+  },
+  'GET /v1/refunds/:id/evidence/:evidenceId': {
+    allow: SUPERVISORS, // refund.review
+    request: (r) => ({ path: `/v1/refunds/${r.refundId}/evidence/${r.evidenceId}` }),
+    other: { kind: 'resource' },
+  },
   'GET /v1/refunds/:id/events': {
     allow: STAFF_AND_KEY, // refund.read
     request: (r) => ({ path: `/v1/refunds/${r.refundId}/events` }),
@@ -247,6 +273,16 @@ const matrix: Record<string, Rule> = {
     request: (r) => ({ path: '/v1/settlements', body: { terminalId: r.terminalId } }),
     other: { kind: 'resource' },
   },
+  'GET /v1/settlements': {
+    allow: SUPERVISORS, // reconciliation.run
+    request: (r) => ({ path: `/v1/settlements?terminalId=${r.terminalId}` }),
+    other: { kind: 'list' },
+  },
+  'GET /v1/settlements/:id': {
+    allow: SUPERVISORS, // reconciliation.run
+    request: (r) => ({ path: `/v1/settlements/${r.settlementId}` }),
+    other: { kind: 'resource' },
+  },
   'GET /v1/policy': {
     allow: STAFF_AND_KEY, // policy.read
     request: () => ({ path: '/v1/policy' }),
@@ -279,6 +315,21 @@ const matrix: Record<string, Rule> = {
     allow: SUPERVISORS, // report.read
     request: () => ({ path: '/v1/reports/work' }),
     other: { kind: 'none', why: "the caller's merchant's work" },
+  },
+  'GET /v1/exports/payments.csv': {
+    allow: SUPERVISORS, // report.read
+    request: (r) => ({ path: `/v1/exports/payments.csv?orderNo=${r.orderNo}` }),
+    other: { kind: 'list' },
+  },
+  'GET /v1/exports/refunds.csv': {
+    allow: SUPERVISORS, // report.read
+    request: (r) => ({ path: `/v1/exports/refunds.csv?paymentId=${r.paymentId}` }),
+    other: { kind: 'list' },
+  },
+  'GET /v1/exports/audit.csv': {
+    allow: SUPERVISORS, // audit.read
+    request: (r) => ({ path: `/v1/exports/audit.csv?entityId=${r.refundId}` }),
+    other: { kind: 'list' },
   },
   'POST /v1/reconciliations': {
     allow: SUPERVISORS, // reconciliation.run
@@ -321,6 +372,25 @@ const matrix: Record<string, Rule> = {
   'POST /v1/operators/:operatorNo/unlock': {
     allow: ADMIN, // operator.manage
     request: (r) => ({ path: `/v1/operators/${r.operatorNo}/unlock`, body: {} }),
+    other: { kind: 'resource' },
+  },
+  'POST /v1/operators': {
+    allow: ADMIN, // operator.manage
+    request: () => ({
+      path: '/v1/operators',
+      body: { operatorNo: '70', name: 'Matrix cashier', role: 'cashier', password: '7070' },
+    }),
+    other: { kind: 'none', why: "adds an operator to the caller's own merchant" },
+  },
+  'PATCH /v1/operators/:operatorNo': {
+    allow: ADMIN, // operator.manage
+    request: (r) => ({ path: `/v1/operators/${r.spareOperatorNo}`, body: { name: 'Matrix renamed' } }),
+    other: { kind: 'resource' },
+  },
+  'POST /v1/operators/:operatorNo/password': {
+    allow: ADMIN, // operator.manage
+    // The spare supervisor's own password again: it ends only the spare's sessions.
+    request: (r) => ({ path: `/v1/operators/${r.spareOperatorNo}/password`, body: { password: '222222' } }),
     other: { kind: 'resource' },
   },
   [`POST ${QR_NOTIFY_PATH}`]: {
@@ -400,6 +470,31 @@ async function seedMerchantB(ctx: Ctx): Promise<void> {
   });
 }
 
+/**
+ * A closed batch of a merchant's till, written as recordSettlement writes one: the matrix's own
+ * POST /v1/settlements closes the terminals it names, so the batches it reads are of other tills.
+ */
+async function seedSettlement(ctx: Ctx, merchantId: string, terminalId: string): Promise<string> {
+  const id = `stl_${ulid()}`;
+  const zero = { count: 0, amountMinor: 0 };
+  const totals = { sales: zero, voids: zero, refunds: zero };
+  await ctx.store.db
+    .insertInto('settlements')
+    .values({
+      id,
+      merchant_id: merchantId,
+      terminal_id: terminalId,
+      batch_no: 1,
+      totals_json: JSON.stringify({ ...totals, cash: zero, local: totals }),
+      network_totals_json: JSON.stringify(totals),
+      balanced: 1,
+      created_by: 'op:matrix',
+      created_at: ctx.clock().toISOString(),
+    })
+    .execute();
+  return id;
+}
+
 // ---- the suite --------------------------------------------------------------------------------
 
 interface Answer {
@@ -429,9 +524,12 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       headers: {
         ...headers,
         ...(method === 'GET' || method === 'HEAD' ? {} : { 'idempotency-key': `pm-${randomUUID()}` }),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        // A Buffer is an evidence photo, sent as the image it is; anything else as JSON.
+        ...(body === undefined
+          ? {}
+          : { 'content-type': Buffer.isBuffer(body) ? 'image/png' : 'application/json' }),
       },
-      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      ...(body === undefined ? {} : { payload: Buffer.isBuffer(body) ? body : JSON.stringify(body) }),
     });
     let code: string | null = null;
     try {
@@ -507,10 +605,19 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
     const voidB = await sale(cashierB, 'B-ADJUST-1', 30_000);
     for (const role of roles) await sale(cashierB, `SHARED-${role}`, 700);
     const refundB = await make(cashierB, 'POST', '/v1/refunds', { paymentId: paymentB, amount: 200, reason });
+    const evidenceA = await make(
+      tokens.get('supervisor') ?? '',
+      'POST',
+      `/v1/refunds/${refundA}/evidence`,
+      PHOTO,
+    );
+    const evidenceB = await make(supervisorB, 'POST', `/v1/refunds/${refundB}/evidence`, PHOTO);
     const reconB = await make(supervisorB, 'POST', '/v1/reconciliations', {
       day: day(),
       csv: `${SETTLEMENT_FILE_HEADER}\n`,
     });
+    const settlementA = await seedSettlement(sys.ctx, DEMO.merchantId, 'T0000009');
+    const settlementB = await seedSettlement(sys.ctx, B.merchantId, B.terminalId);
     const keyB = await inject('POST', '/v1/api-keys', bearer(adminB), { name: 'B system' });
     const { id: keyBId, key: keyBSecret } = JSON.parse(keyB.body) as { id: string; key: string };
     await inject('GET', '/v1/payments', { authorization: `Bearer ${keyBSecret}` });
@@ -524,9 +631,12 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       adjustOrderNo: 'A-ADJUST-1',
       adjustFromAmount: 20_000,
       refundId: refundA,
+      evidenceId: evidenceA,
       reconciliationId: reconA,
+      settlementId: settlementA,
       spareApiKeyId: spareA,
       operatorNo: '01',
+      spareOperatorNo: '02',
       newOrderNo: (role) => `A-NEW-${role}`,
     };
     other = {
@@ -538,9 +648,12 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       adjustOrderNo: 'B-ADJUST-1',
       adjustFromAmount: 30_000,
       refundId: refundB,
+      evidenceId: evidenceB,
       reconciliationId: reconB,
+      settlementId: settlementB,
       spareApiKeyId: keyBId,
       operatorNo: '51',
+      spareOperatorNo: '50',
       newOrderNo: (role) => `SHARED-${role}`,
     };
     ghost = {
@@ -552,9 +665,12 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       voidPaymentId: 'pay_00000000000000000000GHOST',
       adjustOrderNo: 'GHOST-ORDER',
       refundId: 'ref_00000000000000000000GHOST',
+      evidenceId: 'ev_00000000000000000000GHOST',
       reconciliationId: 'rec_00000000000000000000GHOST',
+      settlementId: 'stl_00000000000000000000GHOST',
       spareApiKeyId: 'key_00000000000000000000GHOST',
       operatorNo: '77',
+      spareOperatorNo: '78',
     };
     secretsOfB = [
       B.merchantId,
@@ -565,7 +681,9 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       'B-READ-1',
       'B-ADJUST-1',
       refundB,
+      evidenceB,
       reconB,
+      settlementB,
       keyBId,
       ...B.operators.map((o) => o.name),
     ];

@@ -31,6 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problemTable } from '../../src/api/errors.js';
 import type { Config } from '../../src/config.js';
 import { QR_NOTIFY_PATH } from '../../src/network/qr-wallet/notify-route.js';
+import type { OperatorTable } from '../../src/store/schema.js';
 import { recordFigures } from '../support/figures.js';
 import { storeTargets } from '../support/stores.js';
 import { DEMO, signIn, startTestSystem, type TestSystem, until } from '../support/system.js';
@@ -347,8 +348,18 @@ describe.each(storeTargets)('fuzzing every API route on $name', (target) => {
     return r.json() as { id: string; key: string };
   }
 
+  /** Our callers' operator rows as seeded: an accepted operators call may disable, demote or re-password one. */
+  let callerOperators: OperatorTable[] = [];
+
   /** After a request that was accepted: a sign-out or a revoked key is replaced, so callers stay valid. */
   async function ensureCallers() {
+    for (const { id, merchant_id, ...seeded } of callerOperators)
+      await sys.ctx.store.db
+        .updateTable('operators')
+        .set(seeded)
+        .where('id', '=', id)
+        .where('merchant_id', '=', merchant_id)
+        .execute();
     for (const caller of callers) {
       const r = await inject({
         method: 'GET',
@@ -371,6 +382,16 @@ describe.each(storeTargets)('fuzzing every API route on $name', (target) => {
     );
     tables = await storeTables(sys.ctx.store);
     for (const caller of ['cashier', 'supervisor', 'admin'] as const) await signInAs(caller);
+    callerOperators = await sys.ctx.store.db
+      .selectFrom('operators')
+      .selectAll()
+      .where('merchant_id', '=', DEMO.merchantId)
+      .where(
+        'operator_no',
+        'in',
+        Object.values(operators).map(([no]) => no),
+      )
+      .execute();
     tokens.set('apiKey', (await newApiKey('fuzz caller')).key);
     const spareKey = await newApiKey('fuzz spare');
 

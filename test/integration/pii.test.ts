@@ -249,7 +249,8 @@ describe.each(storeTargets.map((t) => [t.name, t] as const))('personal data on %
       method: 'bank_transfer',
       reason: { code: 'duplicate_payment' },
       approvals: [supervisor],
-      consumer: CONSUMER,
+      // A bank transfer takes the account and the holder's name typed twice (issue 11).
+      consumer: { ...CONSUMER, bankAccountConfirm: CONSUMER.bankAccount, nameConfirm: CONSUMER.name },
     });
     const r5 = await refund('refund then canceled', {
       paymentId: pay1.id,

@@ -6,7 +6,7 @@ import { getOrder } from '../../src/service/orders.js';
 import { listPayments } from '../../src/service/payments.js';
 import { ledgerRowsForDay } from '../../src/service/reconciliation.js';
 import { listRefunds } from '../../src/service/refunds.js';
-import { localBatch } from '../../src/service/settlements.js';
+import { listSettlements, localBatch } from '../../src/service/settlements.js';
 import { encodeCursor } from '../../src/service/views.js';
 import { migrate, openStore, type Store } from '../../src/store/db.js';
 import { storeTargets } from '../support/stores.js';
@@ -241,6 +241,26 @@ describe.each(storeTargets)('list and lookup plans on $name', (target) => {
         })),
       )
       .execute();
+    // Closed batches: a month of two terminals of each merchant.
+    const zero = { count: 0, amountMinor: 0 };
+    for (const merchant of [M, OTHER]) {
+      await store.db
+        .insertInto('settlements')
+        .values(
+          Array.from({ length: 60 }, (_, i) => ({
+            id: `stl_${merchant}_${i}`,
+            merchant_id: merchant,
+            terminal_id: merchant === M ? `T000000${1 + (i % 2)}` : `T900000${1 + (i % 2)}`,
+            batch_no: 1 + Math.floor(i / 2),
+            totals_json: JSON.stringify({ sales: zero, voids: zero, refunds: zero, cash: zero }),
+            network_totals_json: JSON.stringify({ sales: zero, voids: zero, refunds: zero }),
+            balanced: 1,
+            created_by: 'op:00',
+            created_at: new Date(Date.parse(AT) + i * 3_600_000).toISOString(),
+          })),
+        )
+        .execute();
+    }
     // PostgreSQL plans from statistics (autovacuum keeps them in production); SQLite has none
     // unless ANALYZE is run, which the store never does.
     if (store.dialect === 'postgres') await sql`analyze`.execute(store.db);
@@ -317,6 +337,60 @@ describe.each(storeTargets)('list and lookup plans on $name', (target) => {
       for (const column of ['merchant_id', ...seek]) expect(range, list.lines.join('\n')).toContain(column);
     },
   );
+
+  const queue =
+    (extra: { cursor?: string } = {}) =>
+    (ctx: Ctx) =>
+      listRefunds(ctx, caller, {
+        limit: 50,
+        status: ['requested', 'under_review'],
+        order: 'oldest',
+        ...extra,
+      });
+  it.each([
+    ['its first page', queue(), ['status']],
+    ['a deep page', queue({ cursor }), ['status', 'created_at']],
+  ] as const)(
+    'reads the review queue (two statuses, oldest first) one index range per status: %s',
+    async (_, call, seek) => {
+      const plans = await plansOf(call);
+      expect(plans).toHaveLength(2);
+      for (const plan of plans) {
+        expect(plan.sql).toMatch(/"status" = .* order by "created_at" asc, "id" asc limit/);
+        expect(fullScans(store, plan), plan.sql).toEqual([]);
+        expect(sorts(store, plan), plan.lines.join('\n')).toEqual([]);
+        const range = indexRange(store, plan, 'refunds');
+        for (const column of ['merchant_id', ...seek]) expect(range, plan.lines.join('\n')).toContain(column);
+      }
+    },
+  );
+
+  it.each([
+    ['the merchant’s', {}, []],
+    ['one terminal’s', { terminalId: 'T0000001' }, ['terminal_id']],
+    ['a deep page of one terminal’s', { terminalId: 'T0000001', cursor }, ['terminal_id', 'created_at']],
+  ] as const)('reads %s closed batches from an index range in page order', async (_, filter, seek) => {
+    const plans = await plansOf((ctx) => listSettlements(ctx, caller, { limit: 20, ...filter }));
+    const [list] = plans;
+    invariantList(list);
+    expect(plans).toHaveLength(1);
+    expect(fullScans(store, list, ['settlements']), list.lines.join('\n')).toEqual([]);
+    expect(sorts(store, list), list.lines.join('\n')).toEqual([]);
+    const range = indexRange(store, list, 'settlements');
+    for (const column of ['merchant_id', ...seek]) expect(range, list.lines.join('\n')).toContain(column);
+  });
+
+  it('reads an order’s timeline sources by the order’s own ids, one query each', async () => {
+    const plans = await plansOf((ctx) => getOrder(ctx, caller, 'O-7'), { sortAllowed: true });
+    for (const table of ['refund_events', 'link_attempts', 'receipt_prints', 'receipt_sends']) {
+      const reads = plans.filter((p) => new RegExp(`from "${table}"`).test(p.sql));
+      expect(reads, table).toHaveLength(1);
+      for (const plan of reads) {
+        expect(fullScans(store, plan, [table]), plan.lines.join('\n')).toEqual([]);
+        expect(plan.sql).toMatch(/"merchant_id" = /);
+      }
+    }
+  });
 
   it('looks an order up through the order-number indexes', async () => {
     const plans = await plansOf((ctx) => getOrder(ctx, caller, 'O-7'), { sortAllowed: true });

@@ -115,6 +115,10 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0014_growth_indexes',
         '0015_worker_indexes',
         '0016_drop_refunds_day_index',
+        '0017_operator_admin',
+        '0018_review_evidence',
+        '0019_phone_search',
+        '0020_settlement_lists',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {

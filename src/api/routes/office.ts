@@ -1,14 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { requirePermission } from '../../domain/auth.js';
 import { ulid } from '../../ids.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { getOrder } from '../../service/orders.js';
 import { getPolicy, putPolicy } from '../../service/policy.js';
-import { recordSettlement, settleOnNetwork } from '../../service/settlements.js';
+import {
+  getSettlement,
+  listSettlements,
+  recordSettlement,
+  settleOnNetwork,
+} from '../../service/settlements.js';
 import { verifyAudit } from '../../store/audit.js';
 import { adjustmentWorkflow } from '../../workflows/adjustment.js';
-import { idempotencyKey, keyedId, mutate, requireCaller } from '../http.js';
+import { idempotencyKey, keyedId, limitOf, mutate, requireCaller } from '../http.js';
 import {
   APPROVALS,
   AUTHED,
@@ -25,9 +31,30 @@ import {
   AuditVerifyView,
   OrderView,
   PolicyView,
+  SettlementPage,
   SettlementView,
 } from '../schemas/responses.js';
-import { AdjustmentBody, OrderParams, PolicyBody, SettlementBody } from '../schemas.js';
+import {
+  AdjustmentBody,
+  Cursor,
+  IdParams,
+  IsoTime,
+  Limit,
+  OrderParams,
+  PolicyBody,
+  SettlementBody,
+} from '../schemas.js';
+
+const SettlementQuery = Type.Object(
+  {
+    terminalId: Type.Optional(Type.String({ minLength: 1, maxLength: 16, pattern: '^[0-9A-Za-z]+$' })),
+    from: Type.Optional(IsoTime),
+    to: Type.Optional(IsoTime),
+    cursor: Type.Optional(Cursor),
+    limit: Type.Optional(Limit),
+  },
+  { additionalProperties: false },
+);
 
 export const officeRoutes =
   (ctx: Ctx): FastifyPluginAsyncTypebox =>
@@ -117,6 +144,41 @@ export const officeRoutes =
           work: (trx, network) => recordSettlement(ctx, trx, caller, req.body.terminalId, network),
         });
       },
+    );
+
+    app.get(
+      '/v1/settlements',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary: "Closed batches (批结算), newest first: the merchant's, or one terminal's",
+          description:
+            'Each with its totals and its reconciliation with the network (balanced, both sides, the buckets that differ).',
+          querystring: SettlementQuery,
+          response: answers({
+            200: SettlementPage,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden'),
+          }),
+        },
+      },
+      async (req) =>
+        listSettlements(ctx, await requireCaller(ctx, req), { ...req.query, limit: limitOf(req.query) }),
+    );
+
+    app.get(
+      '/v1/settlements/:id',
+      {
+        schema: {
+          tags: ['settlements'],
+          summary: 'One closed batch with its totals and reconciliation',
+          params: IdParams,
+          response: answers({
+            200: SettlementView,
+            ...problems(...AUTHED, 'validation_failed', 'forbidden', 'not_found'),
+          }),
+        },
+      },
+      async (req) => getSettlement(ctx, await requireCaller(ctx, req), req.params.id),
     );
 
     app.get(

@@ -1,15 +1,32 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { requirePermission } from '../../domain/auth.js';
 import { ulid } from '../../ids.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
-import { getPayment, listPayments } from '../../service/payments.js';
+import { getPayment, listPayments, type PaymentFilter } from '../../service/payments.js';
 import { saleWorkflow } from '../../workflows/sale.js';
 import { voidWorkflow } from '../../workflows/void.js';
 import { idempotencyKey, keyedId, limitOf, mutate, requireCaller } from '../http.js';
 import { APPROVALS, AUTHED, answers, bodyRefusals, KEYED_MUTATION, problems } from '../schemas/problems.js';
 import { PaymentPage, PaymentView } from '../schemas/responses.js';
 import { IdParams, PaymentBody, PaymentQuery, VoidBody } from '../schemas.js';
+
+const minorOf = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+
+/** The list's filters from its query string (also the payments export's: routes/exports.ts). */
+export function paymentFilterOf(q: Static<typeof PaymentQuery>): Omit<PaymentFilter, 'limit' | 'cursor'> {
+  return {
+    orderNo: q.orderNo,
+    last4: q.last4,
+    amount: minorOf(q.amount),
+    amountMin: minorOf(q.amountMin),
+    amountMax: minorOf(q.amountMax),
+    phone: q.phone,
+    from: q.from,
+    to: q.to,
+  };
+}
 
 export const paymentRoutes =
   (ctx: Ctx): FastifyPluginAsyncTypebox =>
@@ -65,17 +82,17 @@ export const paymentRoutes =
       {
         schema: {
           tags: ['payments'],
-          summary: 'Find payments (order number, card last four, amount, time)',
+          summary:
+            "Find payments (order number, card last four, amount or amount range, the consumer's phone, time)",
           querystring: PaymentQuery,
           response: answers({ 200: PaymentPage, ...problems(...AUTHED, 'validation_failed', 'forbidden') }),
         },
       },
       async (req) => {
-        const q = req.query;
         return listPayments(ctx, await requireCaller(ctx, req), {
-          ...q,
-          amount: q.amount === undefined ? undefined : Number(q.amount),
-          limit: limitOf(q),
+          ...paymentFilterOf(req.query),
+          cursor: req.query.cursor,
+          limit: limitOf(req.query),
         });
       },
     );

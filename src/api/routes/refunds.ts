@@ -11,6 +11,7 @@ import {
   listRefunds,
   type RefundCreation,
   refundHistory,
+  refundStatusList,
   reviewRefund,
 } from '../../service/refunds.js';
 import { batchOf, limitOf, mutate, requireCaller } from '../http.js';
@@ -106,13 +107,17 @@ export const refundRoutes =
       {
         schema: {
           tags: ['refunds'],
-          summary: 'List refunds (review queue: ?status=requested)',
+          summary: 'List refunds (review queue: ?status=requested,under_review&order=oldest)',
           querystring: RefundQuery,
           response: answers({ 200: RefundPage, ...problems(...AUTHED, 'validation_failed', 'forbidden') }),
         },
       },
       async (req) =>
-        listRefunds(ctx, await requireCaller(ctx, req), { ...req.query, limit: limitOf(req.query) }),
+        listRefunds(ctx, await requireCaller(ctx, req), {
+          ...req.query,
+          status: refundStatusList(req.query.status),
+          limit: limitOf(req.query),
+        }),
     );
 
     app.post(
@@ -120,7 +125,8 @@ export const refundRoutes =
       {
         schema: {
           tags: ['refunds'],
-          summary: 'Supervisor approval (refund password)',
+          summary:
+            'Supervisor approval (refund password); a refund in review (held by a risk rule, or accepted from the queue) also needs the review checklist',
           params: IdParams,
           body: ApproveBody,
           response: answers({
@@ -132,6 +138,7 @@ export const refundRoutes =
               'forbidden',
               'not_found',
               'invalid_state_transition',
+              'review_checklist_incomplete',
             ),
             ...bodyRefusals(),
           }),
@@ -144,7 +151,8 @@ export const refundRoutes =
           requireKey: true,
           local: true,
           prepare: () => verifyApprovals(ctx, caller.merchantId, req.body.approvals),
-          work: (trx, verified) => approveRefund(ctx, trx, caller, req.params.id, verified),
+          work: (trx, verified) =>
+            approveRefund(ctx, trx, caller, req.params.id, verified, req.body.checklist),
         });
       },
     );

@@ -3,7 +3,14 @@ import { Type } from 'typebox';
 import { requirePermission } from '../../domain/auth.js';
 import { DomainError } from '../../domain/errors.js';
 import type { LinkStatus } from '../../network/port.js';
-import { createApiKey, listApiKeys, revokeApiKey, signIn, signOut } from '../../service/auth.js';
+import {
+  createApiKey,
+  describeCaller,
+  listApiKeys,
+  revokeApiKey,
+  signIn,
+  signOut,
+} from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { outboxDepth } from '../../worker/outbox.js';
 import { bearer, mutate, requireCaller } from '../http.js';
@@ -59,26 +66,35 @@ export const sessionRoutes =
     app.post(
       '/v1/sessions',
       {
-        // Per operator and terminal, whoever sends the guesses (the global limit is per client).
+        // Per operator and terminal (or back office), whoever sends the guesses (the global limit is per client).
         config: {
           rateLimit: {
             max: signInPerMinute,
             timeWindow: 60_000,
             hook: 'preHandler',
             keyGenerator: (req) => {
-              const b = req.body as { terminalId?: unknown; operatorNo?: unknown } | undefined;
-              return `sign-in|${String(b?.terminalId)}|${String(b?.operatorNo)}`;
+              const b = req.body as
+                | { terminalId?: unknown; merchantId?: unknown; operatorNo?: unknown }
+                | undefined;
+              const where =
+                b?.terminalId === undefined ? `office:${String(b?.merchantId)}` : String(b.terminalId);
+              return `sign-in|${where}|${String(b?.operatorNo)}`;
             },
           },
         },
         schema: {
           tags: ['sessions'],
-          summary: 'Operator sign-in at a terminal',
+          summary: 'Operator sign-in at a terminal, or in the back office (supervisors and admins)',
+          description:
+            'Send `terminalId` for a session at that terminal, or `merchantId` for a back-office session ' +
+            '(`surface: "office"`, no terminal); both or neither is `validation_failed`. A cashier with the ' +
+            'right password is refused the back office with `office_not_allowed`; a wrong password, an ' +
+            'unknown operator, terminal or merchant and a disabled operator are all answered alike (401).',
           security: [],
           body: SessionBody,
           response: answers({
             201: SessionView,
-            ...problems('validation_failed', 'unauthenticated', 'operator_locked'),
+            ...problems('validation_failed', 'unauthenticated', 'office_not_allowed', 'operator_locked'),
             ...bodyRefusals(),
           }),
         },
@@ -117,18 +133,11 @@ export const sessionRoutes =
       {
         schema: {
           tags: ['sessions'],
-          summary: 'Who am I',
+          summary: 'Who am I: operator or API key, surface, and the merchant with its time zone',
           response: answers({ 200: CallerView, ...problems(...AUTHED) }),
         },
       },
-      async (req) => {
-        const c = await requireCaller(ctx, req);
-        return {
-          merchantId: c.merchantId,
-          terminalId: c.terminalId,
-          operator: c.operatorNo ? { no: c.operatorNo, role: c.principal } : null,
-        };
-      },
+      async (req) => describeCaller(ctx, await requireCaller(ctx, req)),
     );
 
     app.post(

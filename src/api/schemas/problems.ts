@@ -115,6 +115,7 @@ export const REFUND_CREATION: ProblemCode[] = [
   'daily_limit_exceeded',
   'fee_exceeds_amount',
   'insufficient_merchant_funds',
+  'bank_details_mismatch',
 ];
 
 /**

@@ -1,10 +1,19 @@
 import { type TSchema, Type } from 'typebox';
-import { type Principal, roles } from '../../domain/auth.js';
+import { type Principal, roles, sessionSurfaces } from '../../domain/auth.js';
+import { evidenceTypes } from '../../domain/evidence.js';
 import { outcomeLanguages } from '../../domain/outcomes.js';
 import { type PaymentStatus, paymentMethods } from '../../domain/payment.js';
 import { reasonCodes, refundMethods } from '../../domain/policy.js';
-import { mismatchKinds, networkKinds, networkStatuses } from '../../domain/reconcile.js';
+import { adviceCodes, mismatchKinds, networkKinds, networkStatuses } from '../../domain/reconcile.js';
 import { refundStatuses } from '../../domain/refund-state.js';
+import { goodsConditions } from '../../domain/review.js';
+import { holdRules } from '../../domain/risk.js';
+import {
+  MAX_TIMELINE_ENTRIES,
+  networkMessageTypes,
+  timelineKinds,
+  timelineTitles,
+} from '../../domain/timeline.js';
 
 /**
  * Response schemas: what every answer of REST API v1 looks like (PRODUCT.md §9). They document the
@@ -122,10 +131,19 @@ export const RefundView = Type.Object(
     createdBy: Type.String(),
     createdAt: Time,
     updatedAt: Time,
+    hold: nullable(
+      Type.Object(
+        { rule: oneOf(holdRules), detail: Type.String() },
+        {
+          description:
+            'the risk rule of the policy that held the refund for review (created requested, counter approvals kept), or null',
+        },
+      ),
+    ),
     nextStep: Type.Optional(
       Type.Object(
         {
-          code: oneOf(['approval_required', 'second_approval_required'] as const),
+          code: oneOf(['approval_required', 'second_approval_required', 'review_required'] as const),
           approvalsRequired: Count,
           approvalsGiven: Count,
           detail: Type.String(),
@@ -152,6 +170,17 @@ const list = <T extends TSchema>(item: T, description: string) =>
 export const PaymentPage = page(PaymentView, 'Payments');
 export const RefundPage = page(RefundView, 'Refunds');
 
+/** The reviewer's checklist kept with an approval (domain/review.ts). */
+export const ReviewChecklistView = Type.Object(
+  {
+    voucherMatches: Type.Boolean(),
+    amountMatches: Type.Boolean(),
+    goodsCondition: oneOf(goodsConditions),
+    note: Type.Optional(Type.String()),
+  },
+  { description: 'the review checklist of the approval that made this move' },
+);
+
 export const RefundEventList = list(
   Type.Object({
     from: nullable(oneOf(refundStatuses)),
@@ -159,6 +188,7 @@ export const RefundEventList = list(
     actor: Type.String(),
     note: nullable(Type.String()),
     at: Time,
+    checklist: nullable(ReviewChecklistView),
   }),
   "A refund's status changes, oldest first",
 );
@@ -176,6 +206,74 @@ export const AdjustmentView = Type.Object(
     createdAt: Time,
   },
   { description: 'An amount adjustment with the refund or charge it made' },
+);
+
+const TimelineNetworkView = Type.Object(
+  {
+    messageType: oneOf(networkMessageTypes, 'the request the message belongs to'),
+    direction: Type.Optional(oneOf(['out', 'in'] as const, 'out: we sent it; in: the answer')),
+    mti: Type.Optional(
+      Type.String({ description: 'ISO 8583 message type (0200, 0210, 0220, 0230, 0400, 0410)' }),
+    ),
+    stan: Type.Optional(Type.String({ description: "field 11, the terminal's trace number" })),
+    terminalId: Type.Optional(Type.String()),
+    responseCode: Type.Optional(Type.String({ description: 'field 39' })),
+    responseText: Type.Optional(
+      Type.Object(Localized.properties, {
+        description: 'the response code in words (as GET /v1/response-codes/:code)',
+      }),
+    ),
+    reference: Type.Optional(Type.String({ description: 'field 37 (RRN)' })),
+  },
+  { description: 'a message exchanged with the network, or its answer as the refund recorded it' },
+);
+
+export const TimelineEntryView = Type.Object(
+  {
+    at: Time,
+    kind: oneOf(timelineKinds),
+    title: oneOf(
+      timelineTitles,
+      'what happened, as a stable code for the page to translate (refund.approved, network.refund.declined …)',
+    ),
+    actor: Type.Optional(
+      Type.String({ description: 'op:<operatorNo>, key:<id>, worker, network, consumer …' }),
+    ),
+    amount: Type.Optional(Minor),
+    currency: Type.Optional(Type.String()),
+    paymentId: Type.Optional(Type.String()),
+    refundId: Type.Optional(Type.String()),
+    adjustmentId: Type.Optional(Type.String()),
+    status: Type.Optional(
+      Type.String({
+        description:
+          'sale/charge: captured; void: voided; refund: its status when created; refund_status: the new status; ' +
+          'network/reversal: the attempt state (sent, answered, unsent, reversing, reversed); notification: queued, sent, failed',
+      }),
+    ),
+    method: Type.Optional(Type.String({ description: 'sale/charge: payment method; refund: refund method' })),
+    reason: Type.Optional(Type.Object({ code: Type.String(), note: nullable(Type.String()) })),
+    note: Type.Optional(Type.String({ description: 'refund_status: the note given with the change' })),
+    fromStatus: Type.Optional(Type.String({ description: 'refund_status: the status it left' })),
+    network: Type.Optional(TimelineNetworkView),
+    notification: Type.Optional(
+      Type.Object({
+        channel: oneOf(['email', 'sms'] as const),
+        destination: Type.String({ description: 'masked' }),
+        attempts: Count,
+      }),
+    ),
+    receipt: Type.Optional(
+      Type.Object({
+        printNo: Type.Integer({ description: '1: the original, later: reprints' }),
+        format: Type.String(),
+      }),
+    ),
+    adjustment: Type.Optional(
+      Type.Object({ revision: Count, originalAmount: Minor, newAmount: Minor, difference: Type.Integer() }),
+    ),
+  },
+  { description: 'One thing that happened to an order; which optional fields are present depends on `kind`' },
 );
 
 export const OrderView = Type.Object(
@@ -200,8 +298,14 @@ export const OrderView = Type.Object(
         createdAt: Time,
       }),
     ),
+    timeline: Type.Array(TimelineEntryView, {
+      description: `everything that happened to the order, oldest first (at most ${MAX_TIMELINE_ENTRIES})`,
+    }),
+    timelineTruncated: Type.Boolean({
+      description: `the order has more than ${MAX_TIMELINE_ENTRIES} entries: the oldest are shown`,
+    }),
   },
-  { description: 'An order with its payments, refunds and revisions' },
+  { description: 'An order with its payments, refunds, revisions and timeline' },
 );
 
 export const Bucket = Type.Object({ count: Count, amount: Minor });
@@ -218,7 +322,12 @@ export const SettlementView = Type.Object(
     ),
     reconciliation: Type.Object({
       balanced: Type.Boolean(),
-      local: Buckets,
+      local: nullable(
+        Type.Object(Buckets.properties, {
+          description:
+            'our side as sent to the network (card and QR); null only for an unbalanced batch closed before this was kept',
+        }),
+      ),
       network: Buckets,
       differences: Type.Array(
         Type.Object({
@@ -228,10 +337,12 @@ export const SettlementView = Type.Object(
         }),
       ),
     }),
+    createdBy: Type.String({ description: 'who closed the batch (op:<operatorNo>)' }),
     createdAt: Time,
   },
   { description: 'A closed batch with its totals and the reconciliation with the network' },
 );
+export const SettlementPage = page(SettlementView, 'Closed batches');
 
 const Days = Type.Integer({ minimum: 0 });
 export const PolicyView = Type.Object(
@@ -246,9 +357,31 @@ export const PolicyView = Type.Object(
     reasons: Type.Array(oneOf(reasonCodes)),
     arrivalBusinessDays: Type.Object({ card: Days, qr: Days, cash: Days, bank_transfer: Days }),
     lockout: Type.Object({ maxAttempts: Type.Integer(), minutes: Type.Integer() }),
+    riskRules: Type.Object(
+      {
+        operatorRefundsPerHour: nullable(Type.Integer()),
+        cardRefundsPerDay: nullable(Type.Integer()),
+        shareOfDaySalesPercent: nullable(Type.Integer()),
+      },
+      { description: 'rules that hold a refund for review even with valid counter approvals; null: off' },
+    ),
   },
   { description: "The merchant's refund policy" },
 );
+
+export const EvidenceView = Type.Object(
+  {
+    id: Type.String(),
+    refundId: Type.String(),
+    contentType: oneOf(evidenceTypes),
+    bytes: Type.Integer({ minimum: 1, description: 'size of the photo' }),
+    sha256: Type.String({ description: "hex SHA-256 of the photo's bytes" }),
+    uploadedBy: Type.String(),
+    at: Time,
+  },
+  { description: 'An evidence photo of a refund in review (its bytes: GET …/evidence/{evidenceId})' },
+);
+export const EvidenceList = list(EvidenceView, "A refund's evidence photos, oldest first");
 
 const ReportBucket = Type.Object({ key: Type.String(), count: Count, amount: Minor });
 const RateBp = nullable(
@@ -358,7 +491,8 @@ export const SessionView = Type.Object(
   {
     token: Type.String(),
     operator: Type.Object({ no: Type.String(), role: oneOf(roles), name: Type.String() }),
-    terminalId: Type.String(),
+    surface: oneOf(sessionSurfaces, 'terminal: at a till; office: the back office (no terminal)'),
+    terminalId: nullable(Type.String()),
     merchantId: Type.String(),
     expiresAt: Time,
   },
@@ -368,8 +502,17 @@ export const SessionView = Type.Object(
 export const CallerView = Type.Object(
   {
     merchantId: Type.String(),
+    merchant: Type.Object({
+      id: Type.String(),
+      name: Type.String(),
+      timeZone: Type.String({ description: 'IANA time zone of the merchant day, e.g. Asia/Shanghai' }),
+    }),
+    surface: oneOf(
+      [...sessionSurfaces, 'api_key'] as const,
+      'an operator session at a terminal or in the back office, or a merchant API key',
+    ),
     terminalId: nullable(Type.String()),
-    operator: nullable(Type.Object({ no: Type.String(), role: oneOf(principals) })),
+    operator: nullable(Type.Object({ no: Type.String(), role: oneOf(principals), name: Type.String() })),
   },
   { description: 'Who the bearer token belongs to' },
 );
@@ -409,8 +552,13 @@ export const OperatorView = Type.Object(
     name: Type.String(),
     signInLockedUntil: nullable(Time),
     approvalLockedUntil: nullable(Time),
+    disabled: Type.Boolean({ description: 'a disabled operator can neither sign in nor approve' }),
+    disabledAt: nullable(Time),
   },
-  { description: 'An operator of the merchant, with the locks in force now (null: not locked)' },
+  {
+    description:
+      'An operator of the merchant, with the locks in force now (null: not locked); never a password',
+  },
 );
 
 export const OperatorList = Type.Object(
@@ -469,6 +617,13 @@ export const ReconciliationView = Type.Object(
         kind: oneOf(mismatchKinds),
         reference: Type.String(),
         detail: Type.String(),
+        advice: Type.Object(
+          { code: oneOf(adviceCodes), text: Localized },
+          { description: 'what the merchant should do about this mismatch' },
+        ),
+        duplicateOfLine: Type.Optional(
+          Type.Integer({ description: 'missing_in_ledger: the network booked it again; its first line' }),
+        ),
         networkRow: Type.Optional(
           Type.Object({
             line: Type.Integer(),

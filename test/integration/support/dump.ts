@@ -18,6 +18,7 @@ const schemaTables = {
   payment_items: true,
   refunds: true,
   refund_events: true,
+  refund_evidence: true,
   adjustments: true,
   idempotency_keys: true,
   audit_log: true,

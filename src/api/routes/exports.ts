@@ -1,0 +1,87 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import type { Ctx } from '../../service/context.js';
+import { type CsvExport, exportAudit, exportPayments, exportRefunds } from '../../service/exports.js';
+import { refundStatusList } from '../../service/refunds.js';
+import { requireCaller } from '../http.js';
+import { AUTHED, problems, rawAnswers } from '../schemas/problems.js';
+import { AuditExportQuery, PaymentExportQuery, RefundExportQuery } from '../schemas.js';
+import { paymentFilterOf } from './payments.js';
+
+const CSV_TYPE = 'text/csv; charset=utf-8';
+
+const csvAnswer = (what: string) =>
+  rawAnswers({
+    200: {
+      description: `${what}: UTF-8 with a BOM, RFC 4180 (CRLF), Chinese headers, amounts in yuan (元) as decimals, times in Asia/Shanghai; streamed`,
+      content: {
+        'text/csv': { schema: Type.String({ description: 'CSV, attachment <name>-YYYYMMDD.csv' }) },
+      },
+    },
+    ...problems(...AUTHED, 'validation_failed', 'forbidden'),
+  });
+
+function sendCsv(reply: FastifyReply, csv: CsvExport) {
+  return reply
+    .header('content-type', CSV_TYPE)
+    .header('content-disposition', `attachment; filename="${csv.filename}"`)
+    .send(csv.body);
+}
+
+/**
+ * CSV exports of the back office's lists (service/exports.ts): supervisors and admins
+ * (`report.read`; the audit log needs `audit.read`). No HEAD: it would read every row to send none.
+ */
+export const exportRoutes =
+  (ctx: Ctx): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.get(
+      '/v1/exports/payments.csv',
+      {
+        exposeHeadRoute: false,
+        schema: {
+          tags: ['exports'],
+          summary: 'Payments as CSV, with the filters of GET /v1/payments',
+          querystring: PaymentExportQuery,
+          response: csvAnswer('Payments'),
+        },
+      },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        return sendCsv(reply, await exportPayments(ctx, caller, paymentFilterOf(req.query)));
+      },
+    );
+
+    app.get(
+      '/v1/exports/refunds.csv',
+      {
+        exposeHeadRoute: false,
+        schema: {
+          tags: ['exports'],
+          summary: 'Refunds as CSV, with the filters of GET /v1/refunds',
+          querystring: RefundExportQuery,
+          response: csvAnswer('Refunds'),
+        },
+      },
+      async (req, reply) => {
+        const caller = await requireCaller(ctx, req);
+        const filter = { ...req.query, status: refundStatusList(req.query.status) };
+        return sendCsv(reply, await exportRefunds(ctx, caller, filter));
+      },
+    );
+
+    app.get(
+      '/v1/exports/audit.csv',
+      {
+        exposeHeadRoute: false,
+        schema: {
+          tags: ['exports'],
+          summary: "The merchant's audit log as CSV, newest first (time, action, actor, entity)",
+          querystring: AuditExportQuery,
+          response: csvAnswer('Audit entries'),
+        },
+      },
+      async (req, reply) => sendCsv(reply, await exportAudit(ctx, await requireCaller(ctx, req), req.query)),
+    );
+  };

@@ -1,0 +1,267 @@
+import { pipeline, Readable } from 'node:stream';
+import { stringify } from 'csv-stringify';
+import { requirePermission } from '../domain/auth.js';
+import { shanghaiDate } from '../domain/calendar.js';
+import { decimalAmount } from '../domain/money.js';
+import { paymentMethodLabels, reasonLabels, refundMethodLabels, statusLabels } from '../receipts/model.js';
+import type { AuditTable } from '../store/schema.js';
+import type { Caller, Ctx } from './context.js';
+import { listPayments, type PaymentFilter } from './payments.js';
+import { listRefunds, type RefundFilter } from './refunds.js';
+import type { PaymentView, RefundView } from './views.js';
+
+/**
+ * CSV exports of the back office's lists (PRODUCT.md §6 "exportable (CSV)", issue 11 "Exports"):
+ * what Excel in China opens with the Chinese intact — UTF-8 with a BOM (without it Excel reads the
+ * file as GBK), RFC 4180 (CRLF, fields with `,` `"` or line breaks quoted, quotes doubled; done by
+ * csv-stringify), headers in Chinese, amounts as decimal yuan from the integer fen, times as
+ * `YYYY-MM-DD HH:mm:ss` in the merchant's time zone, consumer details only as masked at rest.
+ *
+ * Streamed: the rows are read in keyset pages of EXPORT_PAGE_ROWS through the lists' own queries
+ * (the same filters, the same cursor) and piped through csv-stringify to the reply. A page is read
+ * only when the one before has been written out, so a slow client holds the reading back
+ * (backpressure) and memory stays at about a page, however many rows the export has.
+ */
+export const EXPORT_PAGE_ROWS = 1_000;
+
+/** Asia/Shanghai is UTC+8 all year (domain/calendar.ts says why no DST). */
+const SHANGHAI_OFFSET_MS = 8 * 3_600_000;
+
+/** `YYYY-MM-DD HH:mm:ss` in Asia/Shanghai, from a stored ISO-8601 UTC time. */
+export function shanghaiDateTime(iso: string): string {
+  const shifted = new Date(Date.parse(iso) + SHANGHAI_OFFSET_MS).toISOString();
+  return `${shifted.slice(0, 10)} ${shifted.slice(11, 19)}`;
+}
+
+type Cell = string | number | null;
+
+/**
+ * Text Excel would run as a formula (`=`, `+`, `-`, `@`, tab or CR first: CSV injection) gets a
+ * leading `'` — a note typed by a consumer must never become a formula on a supervisor's desk.
+ */
+function text(v: string | null | undefined): Cell {
+  if (v === null || v === undefined) return null;
+  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+}
+
+/**
+ * An identifier that may be all digits (order number, reference, response code, card last four):
+ * Excel would read it as a number — dropping leading zeros, showing 12 digits as 1.23457E+11 — so
+ * digits alone are written as the text formula `="0123"`, which Excel shows as `0123`.
+ */
+function id(v: string | null | undefined): Cell {
+  if (v === null || v === undefined) return null;
+  return /^[0-9]+$/.test(v) ? `="${v}"` : text(v);
+}
+
+const time = (iso: string | null | undefined): Cell => (iso ? shanghaiDateTime(iso) : null);
+const yesNo = (b: boolean): Cell => (b ? '是' : '否');
+const zh = (table: Readonly<Record<string, { 'zh-CN': string }>>, code: string): Cell =>
+  table[code]?.['zh-CN'] ?? code;
+
+export interface CsvColumn<R> {
+  header: string;
+  value: (row: R) => Cell;
+}
+
+export interface CsvExport {
+  /** `<name>-YYYYMMDD.csv`, the merchant's today. */
+  filename: string;
+  body: Readable;
+}
+
+export interface ExportOptions {
+  /** Rows per keyset page (default EXPORT_PAGE_ROWS). */
+  pageRows?: number;
+  /** Told after each page is read, with its row count (tests: reading keeps pace with writing). */
+  onPage?: (rows: number) => void;
+}
+
+interface Page<R> {
+  data: R[];
+  nextCursor: string | null;
+}
+
+/**
+ * The export of one list. Its first page is read before anything is answered, so a refused
+ * filter or permission is a problem+json answer, not a file cut short; the rest is read as the
+ * client takes the bytes.
+ */
+async function csvExport<R>(
+  ctx: Ctx,
+  name: string,
+  columns: readonly CsvColumn<R>[],
+  fetchPage: (cursor: string | undefined, limit: number) => Promise<Page<R>>,
+  opts: ExportOptions,
+): Promise<CsvExport> {
+  const limit = opts.pageRows ?? EXPORT_PAGE_ROWS;
+  const first = await fetchPage(undefined, limit);
+  opts.onPage?.(first.data.length);
+  async function* records() {
+    let page = first;
+    for (;;) {
+      for (const row of page.data) yield columns.map((c) => c.value(row));
+      if (page.nextCursor === null) return;
+      page = await fetchPage(page.nextCursor, limit);
+      opts.onPage?.(page.data.length);
+    }
+  }
+  const csv = stringify({
+    bom: true,
+    header: true,
+    columns: columns.map((c) => c.header),
+    record_delimiter: 'windows',
+  });
+  pipeline(Readable.from(records()), csv, (err) => {
+    // A client that went away, or a store error mid-file: the answer ends early, nothing else.
+    if (err) ctx.log.warn({ export: name, err: err.message }, 'CSV export ended early');
+  });
+  return { filename: `${name}-${shanghaiDate(ctx.clock()).replaceAll('-', '')}.csv`, body: csv };
+}
+
+const paymentStatusLabels: Readonly<Record<string, string>> = {
+  captured: '已收款',
+  voided: '已撤销',
+  refunded: '已全额退款',
+  partially_refunded: '部分退款',
+};
+
+const paymentColumns: readonly CsvColumn<PaymentView>[] = [
+  { header: '订单号', value: (p) => id(p.orderNo) },
+  { header: '交易编号', value: (p) => id(p.id) },
+  { header: '交易类型', value: (p) => (p.kind === 'sale' ? '消费' : '补收差额') },
+  { header: '交易时间', value: (p) => time(p.capturedAt) },
+  { header: '支付方式', value: (p) => zh(paymentMethodLabels, p.method) },
+  { header: '卡号后四位', value: (p) => id(p.card?.last4) },
+  { header: '金额(元)', value: (p) => decimalAmount(p.amount, p.currency) },
+  { header: '已退款(元)', value: (p) => decimalAmount(p.refundedAmount, p.currency) },
+  { header: '退款处理中(元)', value: (p) => decimalAmount(p.inFlightAmount, p.currency) },
+  { header: '可退金额(元)', value: (p) => decimalAmount(p.refundableAmount, p.currency) },
+  { header: '手续费(元)', value: (p) => decimalAmount(p.fee, p.currency) },
+  { header: '币种', value: (p) => p.currency },
+  { header: '状态', value: (p) => paymentStatusLabels[p.status] ?? p.status },
+  { header: '已结算', value: (p) => yesNo(p.settled) },
+  { header: '撤销时间', value: (p) => time(p.voidedAt) },
+  { header: '终端号', value: (p) => id(p.terminalId) },
+  { header: '参考号', value: (p) => id(p.network.reference) },
+];
+
+const refundColumns: readonly CsvColumn<RefundView>[] = [
+  { header: '退款单号', value: (r) => id(r.id) },
+  { header: '订单号', value: (r) => id(r.orderNo) },
+  { header: '原交易编号', value: (r) => id(r.paymentId) },
+  { header: '申请时间', value: (r) => time(r.createdAt) },
+  { header: '更新时间', value: (r) => time(r.updatedAt) },
+  { header: '退款金额(元)', value: (r) => decimalAmount(r.amount, r.currency) },
+  { header: '手续费(元)', value: (r) => decimalAmount(r.fee, r.currency) },
+  { header: '实退金额(元)', value: (r) => decimalAmount(r.netAmount, r.currency) },
+  { header: '币种', value: (r) => r.currency },
+  { header: '退款方式', value: (r) => zh(refundMethodLabels, r.method) },
+  { header: '状态', value: (r) => zh(statusLabels, r.status) },
+  { header: '延迟', value: (r) => yesNo(r.delayed) },
+  { header: '预计到账日', value: (r) => r.expectedArrival },
+  { header: '退款原因', value: (r) => zh(reasonLabels, r.reason.code) },
+  { header: '原因说明', value: (r) => text(r.reason.note) },
+  // Masked at rest (security.ts maskConsumer): the export never sees more.
+  { header: '顾客姓名(脱敏)', value: (r) => text(r.consumer?.name) },
+  { header: '联系电话(脱敏)', value: (r) => text(r.consumer?.phone) },
+  { header: '邮箱(脱敏)', value: (r) => text(r.consumer?.email) },
+  { header: '收款账号(脱敏)', value: (r) => text(r.consumer?.bankAccount) },
+  { header: '批准人', value: (r) => r.approvals.map((a) => a.operatorNo).join(' ') || null },
+  { header: '操作员', value: (r) => text(r.createdBy) },
+  { header: '终端号', value: (r) => id(r.terminalId) },
+  { header: '参考号', value: (r) => id(r.network.reference) },
+  { header: '应答码', value: (r) => id(r.network.responseCode) },
+];
+
+type AuditRow = Pick<
+  AuditTable,
+  'seq' | 'at' | 'actor' | 'action' | 'entity' | 'entity_id' | 'data_json' | 'hash'
+>;
+
+const auditColumns: readonly CsvColumn<AuditRow>[] = [
+  { header: '序号', value: (a) => Number(a.seq) },
+  { header: '时间', value: (a) => time(a.at) },
+  { header: '操作人', value: (a) => text(a.actor) },
+  { header: '操作', value: (a) => text(a.action) },
+  { header: '对象类型', value: (a) => text(a.entity) },
+  { header: '对象编号', value: (a) => id(a.entity_id) },
+  { header: '详情(JSON)', value: (a) => text(a.data_json) },
+  { header: '哈希', value: (a) => a.hash },
+];
+
+export type PaymentExportFilter = Omit<PaymentFilter, 'cursor' | 'limit'>;
+export type RefundExportFilter = Omit<RefundFilter, 'cursor' | 'limit'>;
+
+export async function exportPayments(
+  ctx: Ctx,
+  caller: Caller,
+  filter: PaymentExportFilter,
+  opts: ExportOptions = {},
+): Promise<CsvExport> {
+  requirePermission(caller.principal, 'report.read');
+  return csvExport(
+    ctx,
+    'payments',
+    paymentColumns,
+    (cursor, limit) => listPayments(ctx, caller, { ...filter, cursor, limit }),
+    opts,
+  );
+}
+
+export async function exportRefunds(
+  ctx: Ctx,
+  caller: Caller,
+  filter: RefundExportFilter,
+  opts: ExportOptions = {},
+): Promise<CsvExport> {
+  requirePermission(caller.principal, 'report.read');
+  return csvExport(
+    ctx,
+    'refunds',
+    refundColumns,
+    (cursor, limit) => listRefunds(ctx, caller, { ...filter, cursor, limit }),
+    opts,
+  );
+}
+
+export interface AuditExportFilter {
+  from?: string | undefined;
+  to?: string | undefined;
+  action?: string | undefined;
+  actor?: string | undefined;
+  entity?: string | undefined;
+  entityId?: string | undefined;
+}
+
+/** The merchant's own audit chain, newest first, in pages along its key (chain_id, seq). */
+export async function exportAudit(
+  ctx: Ctx,
+  caller: Caller,
+  f: AuditExportFilter,
+  opts: ExportOptions = {},
+): Promise<CsvExport> {
+  requirePermission(caller.principal, 'audit.read');
+  const fetchPage = async (cursor: string | undefined, limit: number): Promise<Page<AuditRow>> => {
+    let q = ctx.store.db
+      .selectFrom('audit_log')
+      .select(['seq', 'at', 'actor', 'action', 'entity', 'entity_id', 'data_json', 'hash'])
+      .where('chain_id', '=', caller.merchantId)
+      .where('merchant_id', '=', caller.merchantId);
+    if (cursor !== undefined) q = q.where('seq', '<', Number(cursor));
+    if (f.from) q = q.where('at', '>=', f.from);
+    if (f.to) q = q.where('at', '<', f.to);
+    if (f.action) q = q.where('action', '=', f.action);
+    if (f.actor) q = q.where('actor', '=', f.actor);
+    if (f.entity) q = q.where('entity', '=', f.entity);
+    if (f.entityId) q = q.where('entity_id', '=', f.entityId);
+    const rows = await q
+      .orderBy('seq', 'desc')
+      .limit(limit + 1)
+      .execute();
+    const data = rows.slice(0, limit);
+    const last = data[data.length - 1];
+    return { data, nextCursor: rows.length > limit && last ? String(last.seq) : null };
+  };
+  return csvExport(ctx, 'audit', auditColumns, fetchPage, opts);
+}
