@@ -1,22 +1,24 @@
 /**
  * `npm run screenshots`: start the whole service on a fresh SQLite store with the demo data, drive
- * the terminal in Debian's Chromium at 1280 × 800 (a 10-inch landscape POS) and write PNGs of its
- * main screens to docs/screenshots/. Chinese glyphs need a CJK font (Debian: fonts-noto-cjk).
+ * the terminal in Debian's Chromium at 1280 × 800 (a 10-inch landscape POS) and the back office at
+ * 1440 × 900, and write PNGs of their main screens to docs/screenshots/. Chinese glyphs need a CJK
+ * font (Debian: fonts-noto-cjk).
  */
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cashier } from '../test/e2e/driver.js';
-import { chromiumAvailable, ensureTerminalBuilt, launchChromium } from '../test/support/browser.js';
-import { startTestSystem } from '../test/support/system.js';
+import { chromiumAvailable, ensureWebBuilt, launchChromium } from '../test/support/browser.js';
+import { DEMO, signIn, startTestSystem, supervisor, testPan } from '../test/support/system.js';
 
 const out = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 
 async function main(): Promise<void> {
   if (!chromiumAvailable()) throw new Error('Chromium is missing: apt-get install chromium fonts-noto-cjk');
   mkdirSync(out, { recursive: true });
-  await ensureTerminalBuilt();
+  await ensureWebBuilt('terminal');
+  await ensureWebBuilt('office');
   const dir = mkdtempSync(join(tmpdir(), 'refund-desk-shots-'));
   // A visible processing step: the in-process network takes 1.2 s to answer.
   const sys = await startTestSystem(`sqlite:${join(dir, 'shots.db')}`, { networkDelayMs: 1_200 });
@@ -89,10 +91,60 @@ async function main(): Promise<void> {
     await c.tap('[data-lang="en"]');
     await shot('home-en');
     await c.tap('[data-lang="zh-CN"]');
+
+    await officeShots(sys.base, browser);
   } finally {
     await browser.close();
     await sys.close();
   }
+}
+
+/** The back office: dashboard, review queue with a refund open, and an order's timeline. */
+async function officeShots(base: string, browser: Awaited<ReturnType<typeof launchChromium>>): Promise<void> {
+  // A few days of work so the charts and the queue have something to show.
+  const cashier = await signIn(base, '01', '1111');
+  const pan = testPan('622202100006666');
+  const reasons = ['quality_issue', 'expired_goods', 'service_not_provided', 'duplicate_payment'] as const;
+  let queued = '';
+  for (let i = 0; i < 8; i++) {
+    const sale = await cashier.call('POST', '/v1/payments', {
+      orderNo: `SHOT-${2001 + i}`,
+      amount: 8_800 + i * 1_250,
+      currency: 'CNY',
+      method: i % 3 === 0 ? 'qr' : 'card',
+      ...(i % 3 === 0 ? {} : { card: { pan, expiry: '2912' } }),
+    });
+    const refund = await cashier.call('POST', '/v1/refunds', {
+      paymentId: sale.body.id,
+      amount: 1_200 + i * 300,
+      reason: { code: reasons[i % reasons.length] },
+      ...(i % 2 === 0 ? { approvals: [supervisor] } : {}),
+    });
+    if (!queued && refund.body.status === 'requested') queued = refund.body.id;
+  }
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+  const shot = async (name: string) => {
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(out, `${name}.png`) });
+    process.stdout.write(`  docs/screenshots/${name}.png\n`);
+  };
+  await page.goto(`${base}/office/`);
+  await page.locator('input[name="merchantId"]').fill(DEMO.merchantId);
+  await page.locator('input[name="operatorNo"]').fill('00');
+  await page.locator('input[name="password"]').fill('123456');
+  await shot('office-sign-in');
+  await page.getByTestId('sign-in').click();
+  await page.locator('.chart[data-ready="true"] svg').first().waitFor();
+  await page.waitForTimeout(500);
+  await shot('office-dashboard');
+  await page.locator('[data-nav="queue"]').click();
+  if (queued) await page.locator(`[data-refund="${queued}"]`).click();
+  await page.getByTestId('review-panel').waitFor();
+  await shot('office-review-queue');
+  await page.goto(`${base}/office/orders/SHOT-2002`);
+  await page.locator('[data-kind]').first().waitFor();
+  await shot('office-order-timeline');
+  await page.close();
 }
 
 main().catch((err) => {

@@ -59,6 +59,7 @@ async function serve(): Promise<void> {
       '',
       '  Refund Desk is running',
       `  Terminal       ${base}/terminal/`,
+      `  Back office    ${base}/office/   (supervisors and admins)`,
       `  API            ${base}/v1`,
       `  API docs       ${base}/docs   (OpenAPI: ${base}/openapi.json)`,
       `  Health         ${base}/v1/health`,

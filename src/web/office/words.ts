@@ -133,5 +133,9 @@ export const shellWords = {
   consumer: ['消费者', '消費者', 'Consumer'],
   createdAt: ['申请时间', '申請時間', 'Asked at'],
   history: ['处理记录', '處理記錄', 'History'],
-  done: ['已完成', '已完成', 'Done'],
+  reviewOutcome: [
+    '订单 {order} 的退款：{status}',
+    '訂單 {order} 的退款：{status}',
+    'Refund of order {order}: {status}',
+  ],
 } as const satisfies Table;

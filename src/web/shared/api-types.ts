@@ -27,6 +27,8 @@ export type RefundEvent = Static<typeof V.RefundEventList>['data'][number];
 export type Page<T> = Omit<Static<typeof V.PaymentPage>, 'data'> & { data: T[] };
 
 export type Order = Static<typeof V.OrderView>;
+/** One thing that happened to an order (its `timeline`, oldest first). */
+export type TimelineEntry = Order['timeline'][number];
 export type Adjustment = Static<typeof V.AdjustmentView>;
 export type Bucket = Static<typeof V.Bucket>;
 export type Settlement = Static<typeof V.SettlementView>;
@@ -59,3 +61,10 @@ export type ReportBucket = RefundReport['byReason'][number];
 export type WorkReport = Static<typeof V.WorkReportView>;
 export type AuditEntry = Static<typeof V.AuditList>['data'][number];
 export type AuditVerify = Static<typeof V.AuditVerifyView>;
+
+export type ApiKeyInfo = Static<typeof V.ApiKeyInfo>;
+/** A new API key: `key` is the secret, shown once. */
+export type ApiKeyCreated = Static<typeof V.ApiKeyView>;
+export type ReconciliationSummary = Static<typeof V.ReconciliationSummary>;
+export type Reconciliation = Static<typeof V.ReconciliationView>;
+export type Mismatch = Reconciliation['mismatches'][number];

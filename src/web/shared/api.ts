@@ -85,6 +85,8 @@ export async function request<T>(
 export interface Api {
   get<T>(path: string): Promise<T>;
   post<T>(path: string, body: unknown, idempotencyKey?: string): Promise<T>;
+  put<T>(path: string, body: unknown, idempotencyKey?: string): Promise<T>;
+  patch<T>(path: string, body: unknown, idempotencyKey?: string): Promise<T>;
   del(path: string): Promise<void>;
   text(path: string, accept: string): Promise<string>;
 }
@@ -103,6 +105,10 @@ export function apiFor(token: string, onUnauthenticated: () => void): Api {
     // Every mutating call carries a key; screens that may retry pass their own to keep it stable.
     post: (path, body, idempotencyKey) =>
       guard(request('POST', path, { token, body, idempotencyKey: idempotencyKey ?? newIdempotencyKey() })),
+    put: (path, body, idempotencyKey) =>
+      guard(request('PUT', path, { token, body, idempotencyKey: idempotencyKey ?? newIdempotencyKey() })),
+    patch: (path, body, idempotencyKey) =>
+      guard(request('PATCH', path, { token, body, idempotencyKey: idempotencyKey ?? newIdempotencyKey() })),
     del: (path) => guard(request<void>('DELETE', path, { token })),
     text: (path, accept) => guard(request<string>('GET', path, { token, accept })),
   };

@@ -78,6 +78,38 @@ export const common = {
   refunded: ['已退金额', '已退金額', 'Refunded'],
   inFlight: ['退款处理中', '退款處理中', 'Refunds in progress'],
   refundable: ['可退金额', '可退金額', 'Refundable'],
+  // typed amounts, the consumer's contact and the approvals of a refund (terminal and back office)
+  amountOver: [
+    '超过可退金额 {max}，请改为 {max} 以内。',
+    '超過可退金額 {max}，請改為 {max} 以內。',
+    'More than the refundable {max}: enter {max} or less.',
+  ],
+  'amount.empty': ['请输入金额。', '請輸入金額。', 'Enter an amount.'],
+  'amount.format': [
+    '金额格式不对，例如 12.30。',
+    '金額格式不對，例如 12.30。',
+    'Not an amount: type e.g. 12.30.',
+  ],
+  'amount.decimals': ['金额最多两位小数（分）。', '金額最多兩位小數（分）。', 'At most two decimals (fen).'],
+  'amount.zero': ['金额必须大于 0。', '金額必須大於 0。', 'The amount must be more than 0.'],
+  'amount.too_large': ['金额太大。', '金額太大。', 'The amount is too large.'],
+  phone: ['手机号', '手機號', 'Phone'],
+  email: ['邮箱', '電郵', 'E-mail'],
+  badPhone: ['手机号格式不对。', '手機號格式不對。', 'Not a phone number.'],
+  badEmail: ['邮箱格式不对。', '電郵格式不對。', 'Not an e-mail address.'],
+  refundAmount: ['退款金额', '退款金額', 'Refund amount'],
+  fee: ['手续费', '手續費', 'Fee'],
+  netAmount: ['实际应退金额', '實際應退金額', 'Amount returned'],
+  largeRefund: [
+    '大额退款（≥ {threshold}）需两位不同主管授权（双人核对）。',
+    '大額退款（≥ {threshold}）需兩位不同主管授權（雙人核對）。',
+    'Large refund (≥ {threshold}): two different supervisors must approve.',
+  ],
+  needDifferent: [
+    '第二位主管必须是另一个人，请换一位主管。',
+    '第二位主管必須是另一個人，請換一位主管。',
+    'The second supervisor must be someone else.',
+  ],
 } as const satisfies Table;
 
 export type CommonKey = keyof typeof common;

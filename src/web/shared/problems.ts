@@ -417,6 +417,123 @@ function rowFor(p: Problem): Row {
           'Refund more than the fee, or ask an admin to change the fee rule.',
         ],
       };
+    case 'office_not_allowed':
+      return {
+        message: ['收银员不能登录后台', '收銀員不能登入後台', 'Cashiers cannot sign in to the back office'],
+        fix: [
+          '后台只对主管和管理员开放；收银员请在收银台签到。',
+          '後台只對主管和管理員開放；收銀員請在收銀台簽到。',
+          'The back office is for supervisors and admins; cashiers sign in at the terminal.',
+        ],
+      };
+    case 'password_too_weak': {
+      const min = num(p, 'minLength');
+      return {
+        message: ['密码太短', '密碼太短', 'The password is too short'],
+        fix:
+          min !== null
+            ? [
+                `该角色的密码至少需要 ${min} 个字符，请重新输入。`,
+                `該角色的密碼至少需要 ${min} 個字元，請重新輸入。`,
+                `This role needs a password of at least ${min} characters: type a longer one.`,
+              ]
+            : ['请换一个更长的密码。', '請換一個更長的密碼。', 'Choose a longer password.'],
+      };
+    }
+    case 'operator_exists':
+      return {
+        message: ['该操作员号已存在', '該操作員號已存在', 'An operator with this number exists'],
+        fix: [
+          '请换一个操作员号；要修改已有操作员，请在列表中选择他。',
+          '請換一個操作員號；要修改已有操作員，請在列表中選擇他。',
+          'Choose another number; to change the existing operator, pick them in the list.',
+        ],
+      };
+    case 'last_admin':
+      return {
+        message: [
+          '这是商户最后一位启用的管理员',
+          '這是商戶最後一位啟用的管理員',
+          "This is the merchant's last enabled admin",
+        ],
+        fix: [
+          '请先把另一位操作员设为管理员，再停用或降级此人。',
+          '請先把另一位操作員設為管理員，再停用或降級此人。',
+          'Make another operator an admin first, then disable or demote this one.',
+        ],
+      };
+    case 'self_change_not_allowed':
+      return {
+        message: [
+          '管理员不能停用或降级自己',
+          '管理員不能停用或降級自己',
+          'Admins cannot disable or demote themselves',
+        ],
+        fix: ['请由另一位管理员操作。', '請由另一位管理員操作。', 'Ask another admin to do it.'],
+      };
+    case 'session_password_invalid':
+      return {
+        message: ['操作员号或密码错误', '操作員號或密碼錯誤', 'Wrong operator number or password'],
+        fix: ['请重新输入。', '請重新輸入。', 'Type them again.'],
+      };
+    case 'bank_details_mismatch':
+      return p.field === 'name'
+        ? {
+            message: ['两次输入的户名不一致', '兩次輸入的戶名不一致', "The two holder's names differ"],
+            fix: [
+              '没有发起退款；请向顾客再次核对户名后重新输入两次。',
+              '沒有發起退款；請向顧客再次核對戶名後重新輸入兩次。',
+              'No refund was made: check the name with the customer and type it twice again.',
+            ],
+          }
+        : {
+            message: [
+              '两次输入的银行账号不一致',
+              '兩次輸入的銀行帳號不一致',
+              'The two account numbers differ',
+            ],
+            fix: [
+              '没有发起退款；请向顾客再次核对账号后重新输入两次。',
+              '沒有發起退款；請向顧客再次核對帳號後重新輸入兩次。',
+              'No refund was made: check the account with the customer and type it twice again.',
+            ],
+          };
+    case 'review_checklist_incomplete':
+      return {
+        message: ['审核清单未完成', '審核清單未完成', 'The review checklist is not complete'],
+        fix: [
+          '请核对凭证与交易记录、退款金额后勾选，再批准。',
+          '請核對憑證與交易記錄、退款金額後勾選，再批准。',
+          'Check the voucher against the record and the amount, tick both, then approve.',
+        ],
+      };
+    case 'evidence_type_unsupported':
+      return {
+        message: ['不支持这种文件', '不支援這種檔案', 'This kind of file is not taken'],
+        fix: [
+          '请上传 JPEG、PNG 或 WebP 照片。',
+          '請上傳 JPEG、PNG 或 WebP 照片。',
+          'Upload a JPEG, PNG or WebP photo.',
+        ],
+      };
+    case 'evidence_too_large':
+      return {
+        message: ['照片太大', '照片太大', 'The photo is too large'],
+        fix: [
+          '每张照片不超过 2 MB，请压缩后重试。',
+          '每張照片不超過 2 MB，請壓縮後重試。',
+          'Each photo may be 2 MB at most: make it smaller and try again.',
+        ],
+      };
+    case 'evidence_limit':
+      return {
+        message: ['照片数量已达上限', '照片數量已達上限', 'No more photos can be added'],
+        fix: [
+          '这笔退款已保存了允许的最多照片。',
+          '這筆退款已保存了允許的最多照片。',
+          'This refund already keeps as many photos as it may.',
+        ],
+      };
     case 'idempotency_key_required':
     case 'conflicting_references':
     case 'validation_failed':

@@ -124,13 +124,19 @@ function App() {
     [session, endSession],
   );
 
+  // The policy is read again on every screen change: a change made in the back office applies
+  // at the next screen, without signing out (refund caps, methods, reasons in use).
   useEffect(() => {
     if (!api) return;
+    let live = true;
     api
       .get<Policy>('/v1/policy')
-      .then(setPolicy)
-      .catch(() => setPolicy(null));
-  }, [api]);
+      .then((p) => live && setPolicy(p))
+      .catch(() => live && setPolicy(null));
+    return () => {
+      live = false;
+    };
+  }, [api, visit]);
 
   const ctx: AppCtx | null = useMemo(
     () =>

@@ -50,6 +50,7 @@ export function QueuePage() {
     return () => clearInterval(timer);
   }, []);
 
+  const [outcome, setOutcome] = useState<Refund | null>(null);
   const rows = queue.data?.data ?? [];
   const current = rows.find((r) => r.id === selected) ?? null;
 
@@ -66,6 +67,13 @@ export function QueuePage() {
       </PageHead>
       <p class="muted">{t('queueHint')}</p>
       <ErrorBox error={queue.error} />
+      {outcome ? (
+        <Notice>
+          <span data-testid="review-done" data-status={outcome.status}>
+            {t('reviewOutcome', { order: outcome.orderNo, status: t(`status.${outcome.status}`) })}
+          </span>
+        </Notice>
+      ) : null}
       <div class="split">
         <div class="list-pane">
           {rows.length === 0 && !queue.loading ? <p class="empty">{t('queueEmpty')}</p> : null}
@@ -117,7 +125,10 @@ export function QueuePage() {
             key={`${current.id}|${current.status}`}
             refund={current}
             policy={policy.data}
-            onChanged={() => {
+            onChanged={(updated) => {
+              // The answer says where the refund went: still in the queue (accepted → review it
+              // now) or out of it (approved → at the network, rejected).
+              setOutcome(updated);
               queue.reload();
             }}
           />
@@ -139,13 +150,12 @@ function ReviewPanel({
 }: {
   refund: QueuedRefund;
   policy: Policy | null;
-  onChanged: () => void;
+  onChanged: (updated: Refund) => void;
 }) {
   const { api, timeZone, session } = useOffice();
   const { t, lang } = useI18n();
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [done, setDone] = useState<MessageKey | null>(null);
   const [rejectNote, setRejectNote] = useState('');
   const [voucher, setVoucher] = useState(false);
   const [amountOk, setAmountOk] = useState(false);
@@ -177,13 +187,11 @@ function ReviewPanel({
     reject: newIdempotencyKey(),
   }));
 
-  const act = async (name: 'accept' | 'approve' | 'reject', run: () => Promise<unknown>, ok: MessageKey) => {
+  const act = async (name: 'accept' | 'approve' | 'reject', run: () => Promise<Refund>) => {
     setBusy(name);
     setError(null);
     try {
-      await run();
-      setDone(ok);
-      onChanged();
+      onChanged(await run());
     } catch (err) {
       setError(err);
     } finally {
@@ -192,36 +200,31 @@ function ReviewPanel({
   };
 
   const accept = () =>
-    act('accept', () => api.post(`/v1/refunds/${refund.id}/accept`, {}, keys.accept), 'done');
+    act('accept', () => api.post<Refund>(`/v1/refunds/${refund.id}/accept`, {}, keys.accept));
   const reject = () => {
     if (rejectNote.trim() === '') {
       setError(new ApiError({ status: 422, code: 'reason_required' }));
       return;
     }
-    return act(
-      'reject',
-      () => api.post(`/v1/refunds/${refund.id}/reject`, { note: rejectNote.trim() }, keys.reject),
-      'done',
+    return act('reject', () =>
+      api.post<Refund>(`/v1/refunds/${refund.id}/reject`, { note: rejectNote.trim() }, keys.reject),
     );
   };
   const approve = () =>
-    act(
-      'approve',
-      () =>
-        api.post(
-          `/v1/refunds/${refund.id}/approve`,
-          {
-            approvals: approvers.map((a) => ({ operatorNo: a.operatorNo.trim(), password: a.password })),
-            checklist: {
-              voucherMatches: voucher,
-              amountMatches: amountOk,
-              goodsCondition: goods,
-              ...(note.trim() ? { note: note.trim() } : {}),
-            },
+    act('approve', () =>
+      api.post<Refund>(
+        `/v1/refunds/${refund.id}/approve`,
+        {
+          approvals: approvers.map((a) => ({ operatorNo: a.operatorNo.trim(), password: a.password })),
+          checklist: {
+            voucherMatches: voucher,
+            amountMatches: amountOk,
+            goodsCondition: goods,
+            ...(note.trim() ? { note: note.trim() } : {}),
           },
-          keys.approve,
-        ),
-      'done',
+        },
+        keys.approve,
+      ),
     );
 
   const reviewing = refund.status === 'under_review';
@@ -278,11 +281,7 @@ function ReviewPanel({
         </details>
       ) : null}
 
-      {done ? (
-        <Notice>
-          <span data-testid="review-done">{t(done)}</span>
-        </Notice>
-      ) : refund.status === 'requested' ? (
+      {refund.status === 'requested' ? (
         <div class="actions">
           <Button variant="primary" busy={busy === 'accept'} onClick={accept} data-testid="accept">
             {t('accept')}
@@ -389,7 +388,7 @@ function ReviewPanel({
         </form>
       ) : null}
 
-      {!done && (refund.status === 'requested' || reviewing) ? (
+      {refund.status === 'requested' || reviewing ? (
         <div class="reject">
           <label>
             {t('rejectReason')}
