@@ -5,7 +5,7 @@ import { fenToInput, formatFen, parseYuan } from '../../shared/money';
 import { useOffice } from '../app-context';
 import { useI18n } from '../i18n';
 import { StatusBadge } from './common';
-import { OrderDialog } from './OrderDialog';
+import { Dialog } from './Dialog';
 import {
   approvalsFor,
   checkAmount,
@@ -82,7 +82,7 @@ export function OrderAdjustDialog({
   };
 
   return (
-    <OrderDialog title={t('adjustTitle')} testId="adjust-dialog" busy={attempt.busy} onClose={onClose}>
+    <Dialog wide title={t('adjustTitle')} testId="adjust-dialog" busy={attempt.busy} onClose={onClose}>
       {step === 'edit' ? (
         <form class="order-form" onSubmit={next}>
           <Facts rows={[[t('currentAmount'), formatFen(order.currentAmount)]]} />
@@ -176,6 +176,6 @@ export function OrderAdjustDialog({
           </div>
         </div>
       ) : null}
-    </OrderDialog>
+    </Dialog>
   );
 }

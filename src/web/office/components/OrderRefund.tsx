@@ -5,7 +5,7 @@ import { formatFen } from '../../shared/money';
 import { useOffice } from '../app-context';
 import { useI18n } from '../i18n';
 import { StatusBadge } from './common';
-import { OrderDialog } from './OrderDialog';
+import { Dialog } from './Dialog';
 import {
   approvalsFor,
   checkAmount,
@@ -74,7 +74,7 @@ export function OrderRefundDialog({
   };
 
   return (
-    <OrderDialog title={t('refundTitle')} testId="refund-dialog" busy={attempt.busy} onClose={onClose}>
+    <Dialog wide title={t('refundTitle')} testId="refund-dialog" busy={attempt.busy} onClose={onClose}>
       {step === 'edit' ? (
         <form class="order-form" onSubmit={next}>
           <Facts rows={refundableRows(payment, t)} />
@@ -156,6 +156,6 @@ export function OrderRefundDialog({
           </div>
         </div>
       ) : null}
-    </OrderDialog>
+    </Dialog>
   );
 }

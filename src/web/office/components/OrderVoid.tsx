@@ -5,7 +5,7 @@ import { formatFen } from '../../shared/money';
 import { formatDateTime } from '../../shared/time';
 import { useOffice } from '../app-context';
 import { useI18n } from '../i18n';
-import { OrderDialog } from './OrderDialog';
+import { Dialog } from './Dialog';
 import { OrderApproversField, useApprovers, useAttempt } from './OrderFields';
 
 /**
@@ -47,7 +47,7 @@ export function OrderVoidDialog({
 
   const notAllowed = attempt.error instanceof ApiError && attempt.error.code === 'void_not_allowed';
   return (
-    <OrderDialog title={t('voidTitle')} testId="void-dialog" busy={attempt.busy} onClose={onClose}>
+    <Dialog wide title={t('voidTitle')} testId="void-dialog" busy={attempt.busy} onClose={onClose}>
       {done ? (
         <div class="order-form" data-testid="action-result">
           <Notice>{t('voidDone', { amount: formatFen(done.amount) })}</Notice>
@@ -96,6 +96,6 @@ export function OrderVoidDialog({
           </div>
         </form>
       )}
-    </OrderDialog>
+    </Dialog>
   );
 }

@@ -5,7 +5,7 @@ import { formatDateTime } from '../../shared/time';
 import { useOffice } from '../app-context';
 import { useLoad } from '../components/common';
 import { type MessageKey, useI18n } from '../i18n';
-import { ConfirmDialog, Dialog, keyAfter } from './PeopleDialog';
+import { ConfirmDialog, Dialog, keyAfter } from './Dialog';
 
 /** The API's limits on a key (ApiKeyBody in src/api/schemas.ts). */
 const NAME_MAX = 64;

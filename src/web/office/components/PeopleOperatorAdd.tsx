@@ -3,7 +3,7 @@ import { newIdempotencyKey, type OperatorInfo } from '../../shared/api';
 import { Button, ErrorBox } from '../../shared/components';
 import { useOffice } from '../app-context';
 import { type MessageKey, useI18n } from '../i18n';
-import { keyAfter } from './PeopleDialog';
+import { keyAfter } from './Dialog';
 import { type Role, roleList } from './PeopleModel';
 import { PeoplePasswordTwice, passwordProblem } from './PeoplePasswordTwice';
 

@@ -3,7 +3,7 @@ import { newIdempotencyKey, type OperatorInfo } from '../../shared/api';
 import { Button, ErrorBox } from '../../shared/components';
 import { useOffice } from '../app-context';
 import { type MessageKey, useI18n } from '../i18n';
-import { ConfirmDialog, keyAfter } from './PeopleDialog';
+import { ConfirmDialog, keyAfter } from './Dialog';
 import { isDemotion, isLocked, type Role, roleList } from './PeopleModel';
 import { PeoplePasswordTwice, passwordProblem, type TwoPasswords } from './PeoplePasswordTwice';
 

@@ -8,7 +8,7 @@ import { useLoad } from '../components/common';
 import { type MessageKey, useI18n } from '../i18n';
 import { actorText } from './AuditEntryView';
 import { dayRange } from './AuditTime';
-import { ConfirmDialog, keyAfter } from './PeopleDialog';
+import { ConfirmDialog, keyAfter } from './Dialog';
 
 const DAY_MS = 86_400_000;
 const buckets = ['sales', 'voids', 'refunds'] as const;

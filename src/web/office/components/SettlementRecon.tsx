@@ -14,7 +14,7 @@ import { dayIn, formatDateTime } from '../../shared/time';
 import { useOffice } from '../app-context';
 import { useLoad } from '../components/common';
 import { useI18n } from '../i18n';
-import { keyAfter } from './PeopleDialog';
+import { keyAfter } from './Dialog';
 import { Balanced } from './SettlementBatches';
 
 /** The API takes a settlement file of up to 16 MiB in the request (src/api/routes/reconciliation.ts). */

@@ -3,7 +3,7 @@ import { newIdempotencyKey, type Policy } from '../../shared/api';
 import { Button, ErrorBox, Notice } from '../../shared/components';
 import { useOffice } from '../app-context';
 import { PageHead, useLoad } from '../components/common';
-import { keyAfter } from '../components/PeopleDialog';
+import { keyAfter } from '../components/Dialog';
 import { PolicyChangeList } from '../components/PolicyChangeList';
 import { PolicyFields } from '../components/PolicyFields';
 import {

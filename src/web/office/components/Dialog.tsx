@@ -5,39 +5,59 @@ import { Button, ErrorBox } from '../../shared/components';
 import { useI18n } from '../i18n';
 
 /**
- * A modal dialog of the admin pages (People, Settlement): the browser's own <dialog>, so focus is
- * kept inside, Esc closes it and the page behind cannot be clicked. Shown while mounted.
+ * The office's one modal dialog (void, refund, adjust, people, API keys, settlement): the browser's
+ * own <dialog>, so focus stays inside and the page behind cannot be clicked. Esc or ✕ closes it,
+ * unless a request is under way (`busy`); the first field (or the main button) gets the focus.
  */
 export function Dialog({
   title,
   onClose,
   children,
   testId,
+  busy,
+  wide,
 }: {
   title: string;
   onClose: () => void;
   children: ComponentChildren;
   testId?: string;
+  busy?: boolean;
+  /** Forms with several fields (refund, adjust) get more room than a question. */
+  wide?: boolean;
 }) {
+  const { t } = useI18n();
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
   useEffect(() => {
     const d = ref.current;
     if (d && !d.open) d.showModal();
+    d?.querySelector<HTMLElement>('input, select, textarea, button.btn-primary')?.focus();
     return () => d?.close();
   }, []);
   return (
     <dialog
       ref={ref}
-      class="modal"
+      class={wide ? 'modal modal-wide' : 'modal'}
       aria-labelledby={titleId}
       data-testid={testId}
       onCancel={(e) => {
         e.preventDefault();
-        onClose();
+        if (!busy) onClose();
       }}
     >
-      <h2 id={titleId}>{title}</h2>
+      <header class="modal-head">
+        <h2 id={titleId}>{title}</h2>
+        <button
+          type="button"
+          class="btn btn-ghost"
+          aria-label={t('close')}
+          data-testid="dialog-close"
+          disabled={busy}
+          onClick={onClose}
+        >
+          ✕
+        </button>
+      </header>
       {children}
     </dialog>
   );
