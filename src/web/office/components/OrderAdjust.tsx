@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Adjustment, Order, Policy, Reason } from '../../shared/api';
-import { Button, ErrorBox, Facts, Notice } from '../../shared/components';
+import { Button, Facts, Notice } from '../../shared/components';
 import { fenToInput, formatFen, parseYuan } from '../../shared/money';
 import { useOffice } from '../app-context';
 import { useI18n } from '../i18n';
@@ -11,7 +11,7 @@ import {
   checkAmount,
   emptyReason,
   OrderAmountField,
-  OrderApproversField,
+  OrderConfirmFoot,
   OrderReasonField,
   type ReasonDraft,
   reasonOf,
@@ -132,27 +132,15 @@ export function OrderAdjustDialog({
               ],
             ]}
           />
-          {decrease > 0 && approvalsFor(decrease, policy) === 2 && policy ? (
-            <Notice kind="warn">
-              {t('largeRefund', { threshold: formatFen(policy.largeRefundThreshold) })}
-            </Notice>
-          ) : null}
-          <OrderApproversField approvers={approvers} />
-          <ErrorBox error={attempt.error} />
-          <div class="actions">
-            <Button disabled={attempt.busy} onClick={() => setStep('edit')}>
-              {t('back')}
-            </Button>
-            <Button
-              variant="primary"
-              type="submit"
-              busy={attempt.busy}
-              disabled={!approvers.complete || approvers.same}
-              data-testid="adjust-submit"
-            >
-              {t('adjustDo')}
-            </Button>
-          </div>
+          <OrderConfirmFoot
+            amount={decrease}
+            policy={policy}
+            approvers={approvers}
+            attempt={attempt}
+            onBack={() => setStep('edit')}
+            submitLabel={t('adjustDo')}
+            testId="adjust-submit"
+          />
         </form>
       ) : null}
       {step === 'done' && result ? (

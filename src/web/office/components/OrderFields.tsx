@@ -9,6 +9,7 @@ import {
   type ReasonCode,
   reasonCodes,
 } from '../../shared/api';
+import { Button, ErrorBox, Notice } from '../../shared/components';
 import { formatFen, parseYuan } from '../../shared/money';
 import { useOffice } from '../app-context';
 import { useI18n } from '../i18n';
@@ -254,6 +255,55 @@ export function useAttempt(onApprovalRefused?: () => void) {
     }
   };
   return { busy, error, setError, run };
+}
+
+/**
+ * The foot of a money action's confirmation: the two-person notice at the threshold, the
+ * approvals, the problem if any (and that retrying is safe), back and send.
+ */
+export function OrderConfirmFoot({
+  amount,
+  policy,
+  approvers,
+  attempt,
+  onBack,
+  submitLabel,
+  testId,
+}: {
+  /** The money going back: what the large-refund threshold is compared with. */
+  amount: number;
+  policy: Policy | null;
+  approvers: Approvers;
+  attempt: ReturnType<typeof useAttempt>;
+  onBack: () => void;
+  submitLabel: string;
+  testId: string;
+}) {
+  const { t } = useI18n();
+  return (
+    <>
+      {amount > 0 && approvalsFor(amount, policy) === 2 && policy ? (
+        <Notice kind="warn">{t('largeRefund', { threshold: formatFen(policy.largeRefundThreshold) })}</Notice>
+      ) : null}
+      <OrderApproversField approvers={approvers} />
+      <ErrorBox error={attempt.error} />
+      <div class="actions">
+        <Button disabled={attempt.busy} onClick={onBack}>
+          {t('back')}
+        </Button>
+        <Button
+          variant="primary"
+          type="submit"
+          busy={attempt.busy}
+          disabled={!approvers.complete || approvers.same}
+          data-testid={testId}
+        >
+          {submitLabel}
+        </Button>
+      </div>
+      {attempt.error && !isApprovalError(attempt.error) ? <p class="muted">{t('retrySafe')}</p> : null}
+    </>
+  );
 }
 
 /** What is left to refund of a payment, as the summary rows show it. */

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { Payment, Policy, Reason, Refund } from '../../shared/api';
-import { Button, ErrorBox, Facts, Notice } from '../../shared/components';
+import { Button, Facts, Notice } from '../../shared/components';
 import { formatFen } from '../../shared/money';
 import { useOffice } from '../app-context';
 import { useI18n } from '../i18n';
@@ -10,9 +10,8 @@ import {
   approvalsFor,
   checkAmount,
   emptyReason,
-  isApprovalError,
   OrderAmountField,
-  OrderApproversField,
+  OrderConfirmFoot,
   OrderReasonField,
   type ReasonDraft,
   reasonOf,
@@ -112,28 +111,15 @@ export function OrderRefundDialog({
               ],
             ]}
           />
-          {approvalsFor(draft.amount, policy) === 2 && policy ? (
-            <Notice kind="warn">
-              {t('largeRefund', { threshold: formatFen(policy.largeRefundThreshold) })}
-            </Notice>
-          ) : null}
-          <OrderApproversField approvers={approvers} />
-          <ErrorBox error={attempt.error} />
-          <div class="actions">
-            <Button disabled={attempt.busy} onClick={() => setStep('edit')}>
-              {t('back')}
-            </Button>
-            <Button
-              variant="primary"
-              type="submit"
-              busy={attempt.busy}
-              disabled={!approvers.complete || approvers.same}
-              data-testid="refund-submit"
-            >
-              {t('confirmRefundDo')}
-            </Button>
-          </div>
-          {attempt.error && !isApprovalError(attempt.error) ? <p class="muted">{t('retrySafe')}</p> : null}
+          <OrderConfirmFoot
+            amount={draft.amount}
+            policy={policy}
+            approvers={approvers}
+            attempt={attempt}
+            onBack={() => setStep('edit')}
+            submitLabel={t('confirmRefundDo')}
+            testId="refund-submit"
+          />
         </form>
       ) : null}
       {step === 'done' && result ? (

@@ -2,7 +2,6 @@ import { useEffect, useState } from 'preact/hooks';
 import {
   type Api,
   ApiError,
-  type Approval,
   newIdempotencyKey,
   type Page,
   type Policy,
@@ -15,10 +14,8 @@ import { formatFen } from '../../shared/money';
 import { formatAge, formatDateTime } from '../../shared/time';
 import { useOffice } from '../app-context';
 import { CsvButton, PageHead, StatusBadge, useLoad } from '../components/common';
+import { approvalsFor, OrderApproversField, useApprovers } from '../components/OrderFields';
 import { hasKey, type MessageKey, useI18n } from '../i18n';
-
-/** A refund as the queue sees it: `hold` names the risk rule that sent it here, if one did. */
-type QueuedRefund = Refund & { hold?: { rule: string; detail: string } | null };
 
 type Goods = 'intact' | 'damaged' | 'not_applicable';
 
@@ -38,7 +35,7 @@ export function QueuePage() {
   const [now, setNow] = useState(() => Date.now());
   const queue = useLoad(
     () =>
-      api.get<Page<QueuedRefund>>(
+      api.get<Page<Refund>>(
         `/v1/refunds${q({ status: 'requested,under_review', order: 'oldest', limit: 100 })}`,
       ),
     [],
@@ -148,11 +145,11 @@ function ReviewPanel({
   policy,
   onChanged,
 }: {
-  refund: QueuedRefund;
+  refund: Refund;
   policy: Policy | null;
   onChanged: (updated: Refund) => void;
 }) {
-  const { api, timeZone, session } = useOffice();
+  const { api, timeZone } = useOffice();
   const { t, lang } = useI18n();
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -161,24 +158,14 @@ function ReviewPanel({
   const [amountOk, setAmountOk] = useState(false);
   const [goods, setGoods] = useState<Goods>('intact');
   const [note, setNote] = useState('');
-  const [approvers, setApprovers] = useState<Approval[]>(() => [
-    { operatorNo: session.operator.no, password: '' },
-  ]);
+  // Approvals still missing: a held refund keeps its counter approvals, and a second person releases it.
+  const required = refund.nextStep?.approvalsRequired ?? approvalsFor(refund.amount, policy);
+  const needed = Math.min(2, Math.max(1, required - (refund.nextStep?.approvalsGiven ?? 0))) as 1 | 2;
+  const approvers = useApprovers(needed);
   const events = useLoad(
     () => api.get<{ data: RefundEvent[] }>(`/v1/refunds/${encodeURIComponent(refund.id)}/events`),
     [refund.id],
   );
-  const needed = refund.nextStep?.approvalsRequired ?? approvalsNeeded(refund, policy);
-  useEffect(() => {
-    setApprovers((list) =>
-      list.length >= needed
-        ? list.slice(0, Math.max(1, needed))
-        : [
-            ...list,
-            ...Array.from({ length: needed - list.length }, () => ({ operatorNo: '', password: '' })),
-          ],
-    );
-  }, [needed]);
 
   // One key per action on this refund in this panel: a retried click is the same request.
   const [keys] = useState(() => ({
@@ -215,7 +202,7 @@ function ReviewPanel({
       api.post<Refund>(
         `/v1/refunds/${refund.id}/approve`,
         {
-          approvals: approvers.map((a) => ({ operatorNo: a.operatorNo.trim(), password: a.password })),
+          approvals: approvers.approvals(),
           checklist: {
             voucherMatches: voucher,
             amountMatches: amountOk,
@@ -340,46 +327,13 @@ function ReviewPanel({
             </label>
           </fieldset>
           <Evidence api={api} refundId={refund.id} />
-          <fieldset>
-            <legend>{t('approvers')}</legend>
-            {needed > 1 ? <p class="muted">{t('secondApprover')}</p> : null}
-            {approvers.map((a, i) => (
-              <div class="approver" key={i}>
-                <label>
-                  {t('operatorNo')}
-                  <input
-                    name={`approver${i}`}
-                    value={a.operatorNo}
-                    maxLength={16}
-                    onInput={(e) => {
-                      const v = e.currentTarget.value;
-                      setApprovers((list) => list.map((x, j) => (j === i ? { ...x, operatorNo: v } : x)));
-                    }}
-                  />
-                </label>
-                <label>
-                  {t('password')}
-                  <input
-                    type="password"
-                    name={`approverPassword${i}`}
-                    value={a.password}
-                    autoComplete="off"
-                    maxLength={64}
-                    onInput={(e) => {
-                      const v = e.currentTarget.value;
-                      setApprovers((list) => list.map((x, j) => (j === i ? { ...x, password: v } : x)));
-                    }}
-                  />
-                </label>
-              </div>
-            ))}
-          </fieldset>
+          <OrderApproversField approvers={approvers} />
           <div class="actions">
             <Button
               variant="primary"
               type="submit"
               busy={busy === 'approve'}
-              disabled={!voucher || !amountOk || approvers.some((a) => !a.operatorNo || !a.password)}
+              disabled={!voucher || !amountOk || !approvers.complete || approvers.same}
               data-testid="approve"
             >
               {t('approve')}
@@ -407,11 +361,6 @@ function ReviewPanel({
       <ErrorBox error={error} />
     </aside>
   );
-}
-
-/** Without a server hint: one approval, two at the policy's large-refund threshold. */
-function approvalsNeeded(refund: Refund, policy: Policy | null): number {
-  return policy && refund.amount >= policy.largeRefundThreshold ? 2 : 1;
 }
 
 type EvidenceInfo = { id: string; contentType: string; bytes: number };
