@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cashier } from '../test/e2e/driver.js';
 import { chromiumAvailable, ensureWebBuilt, launchChromium } from '../test/support/browser.js';
-import { DEMO, signIn, startTestSystem, supervisor, testPan } from '../test/support/system.js';
+import { DEMO, signIn, startTestSystem, supervisor, testPan, until } from '../test/support/system.js';
 
 const out = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 
@@ -92,59 +92,120 @@ async function main(): Promise<void> {
     await shot('home-en');
     await c.tap('[data-lang="zh-CN"]');
 
-    await officeShots(sys.base, browser);
+    await officeShots(browser);
   } finally {
     await browser.close();
     await sys.close();
   }
 }
 
-/** The back office: dashboard, review queue with a refund open, and an order's timeline. */
-async function officeShots(base: string, browser: Awaited<ReturnType<typeof launchChromium>>): Promise<void> {
-  // A few days of work so the charts and the queue have something to show.
-  const cashier = await signIn(base, '01', '1111');
-  const pan = testPan('622202100006666');
-  const reasons = ['quality_issue', 'expired_goods', 'service_not_provided', 'duplicate_payment'] as const;
-  let queued = '';
-  for (let i = 0; i < 8; i++) {
-    const sale = await cashier.call('POST', '/v1/payments', {
-      orderNo: `SHOT-${2001 + i}`,
-      amount: 8_800 + i * 1_250,
-      currency: 'CNY',
-      method: i % 3 === 0 ? 'qr' : 'card',
-      ...(i % 3 === 0 ? {} : { card: { pan, expiry: '2912' } }),
-    });
+const DAY_MS = 86_400_000;
+
+/**
+ * The back office: dashboard, review queue with a refund open, and an order's timeline. A system
+ * of its own with the bundled simulator (so the timeline has the ISO 8583 messages) and two weeks
+ * of sales and refunds made with the clock moved back, so the charts have days to show.
+ */
+async function officeShots(browser: Awaited<ReturnType<typeof launchChromium>>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'refund-desk-office-shots-'));
+  let offset = 0;
+  const sys = await startTestSystem(
+    `sqlite:${join(dir, 'office.db')}`,
+    { network: 'sim', dataDir: join(dir, 'data'), networkDelayMs: 20 },
+    { clock: () => new Date(Date.now() + offset) },
+  );
+  try {
+    const cashier = await signIn(sys.base, '01', '1111');
+    const second = await signIn(sys.base, '02', '222222');
+    const pan = testPan('622202100006666');
+    const reasons = ['quality_issue', 'expired_goods', 'service_not_provided', 'duplicate_payment'] as const;
+    let n = 0;
+    const sale = async (amount: number, method: 'card' | 'qr' = 'card') =>
+      (
+        await cashier.call('POST', '/v1/payments', {
+          orderNo: `SHOT-${2001 + n++}`,
+          amount,
+          currency: 'CNY',
+          method,
+          ...(method === 'card' ? { card: { pan, expiry: '2912' } } : {}),
+        })
+      ).body as { id: string; orderNo: string };
+    const settle = (id: string) =>
+      until(
+        async () => (await cashier.call('GET', `/v1/refunds/${id}`)).body,
+        (r) => r.status !== 'approved' && r.status !== 'processing',
+      );
+    for (let day = 13; day >= 1; day--) {
+      offset = -day * DAY_MS;
+      for (let i = 0; i < 2 + (day % 3); i++) {
+        const p = await sale(6_800 + ((day * 7 + i * 13) % 20) * 450, i % 3 === 2 ? 'qr' : 'card');
+        if ((day + i) % 2 === 0) {
+          const who = i % 2 === 0 ? cashier : second;
+          const r = await who.call('POST', '/v1/refunds', {
+            paymentId: p.id,
+            amount: 800 + ((day * 5 + i) % 9) * 350,
+            reason: { code: reasons[(day + i) % reasons.length] },
+            approvals: [supervisor],
+          });
+          await settle(r.body.id);
+        }
+      }
+    }
+    offset = 0;
+    // Today: an order with a refund at the network, a voucher sent and an amount lowered.
+    const shown = await sale(12_800);
     const refund = await cashier.call('POST', '/v1/refunds', {
-      paymentId: sale.body.id,
-      amount: 1_200 + i * 300,
-      reason: { code: reasons[i % reasons.length] },
-      ...(i % 2 === 0 ? { approvals: [supervisor] } : {}),
+      paymentId: shown.id,
+      amount: 2_000,
+      reason: { code: 'quality_issue' },
+      approvals: [supervisor],
     });
-    if (!queued && refund.body.status === 'requested') queued = refund.body.id;
+    await settle(refund.body.id);
+    await cashier.call('POST', `/v1/refunds/${refund.body.id}/receipt/send`, { phone: '13800138000' });
+    await cashier.call('POST', `/v1/orders/${shown.orderNo}/adjustments`, {
+      originalAmount: 12_800,
+      newAmount: 12_000,
+      reason: { code: 'transaction_error' },
+      approvals: [supervisor],
+    });
+    // And the review queue: refunds asked for without approval (申请).
+    let queued = '';
+    for (let i = 0; i < 4; i++) {
+      const p = await sale(9_900 + i * 1_100);
+      const r = await cashier.call('POST', '/v1/refunds', {
+        paymentId: p.id,
+        amount: 1_500 + i * 600,
+        reason: { code: reasons[i % reasons.length] },
+      });
+      queued ||= r.body.id;
+    }
+
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    const shot = async (name: string) => {
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(out, `${name}.png`) });
+      process.stdout.write(`  docs/screenshots/${name}.png\n`);
+    };
+    await page.goto(`${sys.base}/office/`);
+    await page.locator('input[name="merchantId"]').fill(DEMO.merchantId);
+    await page.locator('input[name="operatorNo"]').fill('00');
+    await page.locator('input[name="password"]').fill('123456');
+    await shot('office-sign-in');
+    await page.getByTestId('sign-in').click();
+    await page.locator('.chart[data-ready="true"] svg').first().waitFor();
+    await page.waitForTimeout(500);
+    await shot('office-dashboard');
+    await page.locator('[data-nav="queue"]').click();
+    await page.locator(`[data-refund="${queued}"]`).click();
+    await page.getByTestId('review-panel').waitFor();
+    await shot('office-review-queue');
+    await page.goto(`${sys.base}/office/orders/${shown.orderNo}`);
+    await page.locator('[data-kind="network"]').first().waitFor();
+    await shot('office-order-timeline');
+    await page.close();
+  } finally {
+    await sys.close();
   }
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
-  const shot = async (name: string) => {
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: join(out, `${name}.png`) });
-    process.stdout.write(`  docs/screenshots/${name}.png\n`);
-  };
-  await page.goto(`${base}/office/`);
-  await page.locator('input[name="merchantId"]').fill(DEMO.merchantId);
-  await page.locator('input[name="operatorNo"]').fill('00');
-  await page.locator('input[name="password"]').fill('123456');
-  await shot('office-sign-in');
-  await page.getByTestId('sign-in').click();
-  await page.locator('.chart[data-ready="true"] svg').first().waitFor();
-  await page.waitForTimeout(500);
-  await shot('office-dashboard');
-  await page.locator('[data-nav="queue"]').click();
-  if (queued) await page.locator(`[data-refund="${queued}"]`).click();
-  await page.getByTestId('review-panel').waitFor();
-  await shot('office-review-queue');
-  await page.goto(`${base}/office/orders/SHOT-2002`);
-  await page.locator('[data-kind]').first().waitFor();
-  await shot('office-order-timeline');
-  await page.close();
 }
 
 main().catch((err) => {
