@@ -33,6 +33,12 @@ const PAN = testPan('622202100005555');
 
 type Effect = { reference: string; kind: string; amount: number };
 
+/** The smallest valid PNG: one transparent pixel. */
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=',
+  'base64',
+);
+
 describe.skipIf(!haveChromium)('back office in Chromium', () => {
   let sys: TestSystem;
   let browser: Browser;
@@ -177,6 +183,19 @@ describe.skipIf(!haveChromium)('back office in Chromium', () => {
     // Accepted (受理): still in the queue, now under review, and its panel asks for the checklist.
     await page.locator('[data-testid="review-done"][data-status="under_review"]').waitFor();
     expect((await admin.call('GET', `/v1/refunds/${refund.id}`)).body.status).toBe('under_review');
+    // An evidence photo (a real 1 × 1 PNG): uploaded, then shown from the API with the session's token.
+    await page
+      .locator('input[name="evidence"]')
+      .setInputFiles({ name: 'voucher.png', mimeType: 'image/png', buffer: PNG });
+    const thumb = page.locator('[data-testid="evidence-list"] img');
+    await thumb.waitFor();
+    await expect.poll(() => thumb.evaluate((img) => (img as { naturalWidth: number }).naturalWidth)).toBe(1);
+    // A text file named like a photo is refused in the page; nothing is stored.
+    await page
+      .locator('input[name="evidence"]')
+      .setInputFiles({ name: 'fake.png', mimeType: 'text/plain', buffer: Buffer.from('not an image') });
+    await page.locator('fieldset.evidence .error-box').waitFor();
+    expect((await admin.call('GET', `/v1/refunds/${refund.id}/evidence`)).body.data).toHaveLength(1);
     const approve = page.getByTestId('approve');
     await page.locator('input[name="approverPassword0"]').fill('123456');
     expect(await approve.isDisabled()).toBe(true); // the checklist is not done yet
