@@ -308,6 +308,7 @@ function keyedBatch<P>(
   };
 }
 
-export function limitOf(q: { limit?: string | undefined }): number {
-  return q.limit ? Number(q.limit) : 20;
+/** A list's page size: the one asked for (its schema bounds it), else the list's default. */
+export function limitOf(q: { limit?: string | undefined }, fallback = 20): number {
+  return q.limit ? Number(q.limit) : fallback;
 }

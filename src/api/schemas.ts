@@ -235,7 +235,15 @@ export const PaymentExportQuery = Type.Omit(PaymentQuery, ['cursor', 'limit'], {
 export const RefundExportQuery = Type.Omit(RefundQuery, ['cursor', 'limit'], {
   additionalProperties: false,
 });
-export const AuditExportQuery = Type.Object(
+
+/** An audit page: up to 200 entries (the other lists stop at 100); the route's default is 50. */
+export const AuditLimit = Type.String({
+  pattern: '^([1-9]|[1-9][0-9]|1[0-9][0-9]|200)$',
+  description: '1–200, default 50',
+});
+
+/** GET /v1/audit: the merchant's own chain, newest first; each filter narrows, all must hold. */
+export const AuditQuery = Type.Object(
   {
     from: Type.Optional(IsoTime),
     to: Type.Optional(IsoTime),
@@ -243,9 +251,29 @@ export const AuditExportQuery = Type.Object(
     actor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9:_~-]+$' })),
     entity: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z_]+$' })),
     entityId: Type.Optional(Id),
+    cursor: Type.Optional(Cursor),
+    limit: Type.Optional(AuditLimit),
   },
   { additionalProperties: false },
 );
+export const AuditExportQuery = Type.Omit(AuditQuery, ['cursor', 'limit'], {
+  additionalProperties: false,
+});
+
+/** GET /v1/settlements: closed batches, the merchant's or one terminal's, newest first. */
+export const SettlementQuery = Type.Object(
+  {
+    terminalId: Type.Optional(Type.String({ minLength: 1, maxLength: 16, pattern: '^[0-9A-Za-z]+$' })),
+    from: Type.Optional(IsoTime),
+    to: Type.Optional(IsoTime),
+    cursor: Type.Optional(Cursor),
+    limit: Type.Optional(Limit),
+  },
+  { additionalProperties: false },
+);
+export const SettlementExportQuery = Type.Omit(SettlementQuery, ['cursor', 'limit'], {
+  additionalProperties: false,
+});
 
 /** The reviewer's checklist (审核, domain/review.ts): required to approve a refund in review. */
 export const ReviewChecklist = Type.Object(

@@ -3,11 +3,13 @@ import { stringify } from 'csv-stringify';
 import { requirePermission } from '../domain/auth.js';
 import { shanghaiDate } from '../domain/calendar.js';
 import { decimalAmount } from '../domain/money.js';
+import type { SettlementTotals } from '../network/port.js';
 import { paymentMethodLabels, reasonLabels, refundMethodLabels, statusLabels } from '../receipts/model.js';
-import type { AuditTable } from '../store/schema.js';
+import { type AuditFilter, type AuditListRow, readAuditPage } from '../store/audit.js';
 import type { Caller, Ctx } from './context.js';
 import { listPayments, type PaymentFilter } from './payments.js';
 import { listRefunds, type RefundFilter } from './refunds.js';
+import { listSettlements, type SettlementFilter, type SettlementView } from './settlements.js';
 import type { PaymentView, RefundView } from './views.js';
 
 /**
@@ -174,12 +176,7 @@ const refundColumns: readonly CsvColumn<RefundView>[] = [
   { header: '应答码', value: (r) => id(r.network.responseCode) },
 ];
 
-type AuditRow = Pick<
-  AuditTable,
-  'seq' | 'at' | 'actor' | 'action' | 'entity' | 'entity_id' | 'data_json' | 'hash'
->;
-
-const auditColumns: readonly CsvColumn<AuditRow>[] = [
+const auditColumns: readonly CsvColumn<AuditListRow>[] = [
   { header: '序号', value: (a) => Number(a.seq) },
   { header: '时间', value: (a) => time(a.at) },
   { header: '操作人', value: (a) => text(a.actor) },
@@ -189,6 +186,46 @@ const auditColumns: readonly CsvColumn<AuditRow>[] = [
   { header: '详情(JSON)', value: (a) => text(a.data_json) },
   { header: '哈希', value: (a) => a.hash },
 ];
+
+const bucketWords: Readonly<Record<keyof SettlementTotals, string>> = {
+  sales: '消费',
+  voids: '撤销',
+  refunds: '退款',
+};
+const settlementBuckets = ['sales', 'voids', 'refunds'] as const;
+
+/**
+ * A batch per row: its totals (cash too) as our ledger had them, the network's totals, and which
+ * buckets differ — the page's reconciliation, in columns a spreadsheet can sum.
+ */
+function settlementColumns(currency: string): readonly CsvColumn<SettlementView>[] {
+  const yuan = (amountMinor: number) => decimalAmount(amountMinor, currency);
+  const ours = settlementBuckets.flatMap((b): CsvColumn<SettlementView>[] => [
+    { header: `${bucketWords[b]}笔数`, value: (s) => s.totals[b].count },
+    { header: `${bucketWords[b]}金额(元)`, value: (s) => yuan(s.totals[b].amount) },
+  ]);
+  const network = settlementBuckets.flatMap((b): CsvColumn<SettlementView>[] => [
+    { header: `网络${bucketWords[b]}笔数`, value: (s) => s.reconciliation.network[b].count },
+    { header: `网络${bucketWords[b]}金额(元)`, value: (s) => yuan(s.reconciliation.network[b].amount) },
+  ]);
+  return [
+    { header: '结算编号', value: (s) => id(s.id) },
+    { header: '终端号', value: (s) => id(s.terminalId) },
+    { header: '批次号', value: (s) => s.batchNo },
+    { header: '结算时间', value: (s) => time(s.createdAt) },
+    ...ours,
+    { header: '现金笔数', value: (s) => s.totals.cash.count },
+    { header: '现金金额(元)', value: (s) => yuan(s.totals.cash.amount) },
+    ...network,
+    { header: '币种', value: () => currency },
+    { header: '对账结果', value: (s) => (s.reconciliation.balanced ? '平账' : '不平') },
+    {
+      header: '差异项',
+      value: (s) => s.reconciliation.differences.map((d) => bucketWords[d.bucket]).join(' ') || null,
+    },
+    { header: '结算人', value: (s) => text(s.createdBy) },
+  ];
+}
 
 export type PaymentExportFilter = Omit<PaymentFilter, 'cursor' | 'limit'>;
 export type RefundExportFilter = Omit<RefundFilter, 'cursor' | 'limit'>;
@@ -225,43 +262,41 @@ export async function exportRefunds(
   );
 }
 
-export interface AuditExportFilter {
-  from?: string | undefined;
-  to?: string | undefined;
-  action?: string | undefined;
-  actor?: string | undefined;
-  entity?: string | undefined;
-  entityId?: string | undefined;
-}
-
 /** The merchant's own audit chain, newest first, in pages along its key (chain_id, seq). */
 export async function exportAudit(
   ctx: Ctx,
   caller: Caller,
-  f: AuditExportFilter,
+  filter: AuditFilter,
   opts: ExportOptions = {},
 ): Promise<CsvExport> {
   requirePermission(caller.principal, 'audit.read');
-  const fetchPage = async (cursor: string | undefined, limit: number): Promise<Page<AuditRow>> => {
-    let q = ctx.store.db
-      .selectFrom('audit_log')
-      .select(['seq', 'at', 'actor', 'action', 'entity', 'entity_id', 'data_json', 'hash'])
-      .where('chain_id', '=', caller.merchantId)
-      .where('merchant_id', '=', caller.merchantId);
-    if (cursor !== undefined) q = q.where('seq', '<', Number(cursor));
-    if (f.from) q = q.where('at', '>=', f.from);
-    if (f.to) q = q.where('at', '<', f.to);
-    if (f.action) q = q.where('action', '=', f.action);
-    if (f.actor) q = q.where('actor', '=', f.actor);
-    if (f.entity) q = q.where('entity', '=', f.entity);
-    if (f.entityId) q = q.where('entity_id', '=', f.entityId);
-    const rows = await q
-      .orderBy('seq', 'desc')
-      .limit(limit + 1)
-      .execute();
-    const data = rows.slice(0, limit);
-    const last = data[data.length - 1];
-    return { data, nextCursor: rows.length > limit && last ? String(last.seq) : null };
+  const fetchPage = async (cursor: string | undefined, limit: number): Promise<Page<AuditListRow>> => {
+    const page = await readAuditPage(ctx.store.db, caller.merchantId, filter, { cursor, limit });
+    return { data: page.rows, nextCursor: page.nextCursor };
   };
   return csvExport(ctx, 'audit', auditColumns, fetchPage, opts);
+}
+
+export type SettlementExportFilter = Omit<SettlementFilter, 'cursor' | 'limit'>;
+
+/** Closed batches, newest first, with the filters and the permission of GET /v1/settlements. */
+export async function exportSettlements(
+  ctx: Ctx,
+  caller: Caller,
+  filter: SettlementExportFilter,
+  opts: ExportOptions = {},
+): Promise<CsvExport> {
+  // A batch's totals are in the merchant's currency, which its row does not repeat.
+  const { currency } = await ctx.store.db
+    .selectFrom('merchants')
+    .select('currency')
+    .where('id', '=', caller.merchantId)
+    .executeTakeFirstOrThrow();
+  return csvExport(
+    ctx,
+    'settlements',
+    settlementColumns(currency),
+    (cursor, limit) => listSettlements(ctx, caller, { ...filter, cursor, limit }),
+    opts,
+  );
 }

@@ -204,6 +204,8 @@ export function settlementView(row: SettlementTable) {
   };
 }
 
+export type SettlementView = ReturnType<typeof settlementView>;
+
 export interface SettlementFilter {
   terminalId?: string | undefined;
   from?: string | undefined;

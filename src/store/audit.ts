@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DomainError } from '../domain/errors.js';
 import { type Db, forUpdate, type Tx } from './dialect.js';
 import { deferToGroupEnd } from './group-commit.js';
 import type { AuditTable } from './schema.js';
@@ -331,4 +332,76 @@ export async function verifyAudit(store: { db: Db }, merchantId?: string): Promi
     .executeTakeFirst();
   if (orphan) return { ok: false, entries, firstBrokenSeq: Number(orphan.seq) };
   return { ok: true, entries };
+}
+
+/** What a reader of a merchant's audit log may narrow it by; every filter given must hold. */
+export interface AuditFilter {
+  /** `at` from (included) and to (excluded), ISO-8601 UTC. */
+  from?: string | undefined;
+  to?: string | undefined;
+  action?: string | undefined;
+  actor?: string | undefined;
+  entity?: string | undefined;
+  entityId?: string | undefined;
+}
+
+/** An entry as readers see it: every column but the chain id (where the store files it). */
+export type AuditListRow = Omit<AuditRow, 'chain_id'>;
+
+export interface AuditPage {
+  rows: AuditListRow[];
+  hasMore: boolean;
+  /** The seq of the last row shown, when there is more: the page after it has older entries. */
+  nextCursor: string | null;
+}
+
+const SEQ_CURSOR = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * One page of a merchant's own chain, newest first: the list (GET /v1/audit) and the CSV export
+ * both read through here, so they filter alike. The read walks the chain's key (chain_id, seq)
+ * backwards from the cursor and stops after a page of matches: no other merchant's entries, no
+ * sort. The filters are checked on the rows walked, not on an index of their own — a rare action
+ * costs a longer walk of this merchant's chain, which stays bounded by the chain.
+ */
+export async function readAuditPage(
+  db: Db,
+  merchantId: string,
+  f: AuditFilter,
+  page: { cursor?: string | undefined; limit: number },
+): Promise<AuditPage> {
+  let q = db
+    .selectFrom('audit_log')
+    .select([
+      'seq',
+      'merchant_id',
+      'actor',
+      'action',
+      'entity',
+      'entity_id',
+      'data_json',
+      'at',
+      'prev_hash',
+      'hash',
+    ])
+    .where('chain_id', '=', chainOf(merchantId))
+    .where('merchant_id', '=', merchantId);
+  if (page.cursor !== undefined) {
+    if (!SEQ_CURSOR.test(page.cursor)) throw new DomainError('validation_failed', 'cursor is not valid');
+    q = q.where('seq', '<', Number(page.cursor));
+  }
+  if (f.from) q = q.where('at', '>=', f.from);
+  if (f.to) q = q.where('at', '<', f.to);
+  if (f.action) q = q.where('action', '=', f.action);
+  if (f.actor) q = q.where('actor', '=', f.actor);
+  if (f.entity) q = q.where('entity', '=', f.entity);
+  if (f.entityId) q = q.where('entity_id', '=', f.entityId);
+  const found = await q
+    .orderBy('seq', 'desc')
+    .limit(page.limit + 1)
+    .execute();
+  const hasMore = found.length > page.limit;
+  const rows = hasMore ? found.slice(0, page.limit) : found;
+  const last = rows[rows.length - 1];
+  return { rows, hasMore, nextCursor: hasMore && last ? String(last.seq) : null };
 }

@@ -1,5 +1,5 @@
 /**
- * CSV exports (issue 11, "Exports"): payments, refunds and the audit log as files Excel in China
+ * CSV exports (issue 11, "Exports"): payments, refunds, the audit log and closed batches as files Excel in China
  * opens with the Chinese intact — UTF-8 with a BOM, RFC 4180 (CRLF, quotes doubled), Chinese
  * headers, yuan amounts from integer fen, Shanghai times, consumer data masked — with the lists'
  * filters and their permissions; and streamed: 100,000 refunds come out in keyset pages with the
@@ -10,7 +10,8 @@ import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from '../../src/service/auth.js';
-import { EXPORT_PAGE_ROWS, exportRefunds } from '../../src/service/exports.js';
+import { EXPORT_PAGE_ROWS, exportRefunds, exportSettlements } from '../../src/service/exports.js';
+import { appendAuditEntries } from '../../src/store/audit.js';
 import type { RefundTable } from '../../src/store/schema.js';
 import { PG_URL, storeTargets } from '../support/stores.js';
 import {
@@ -435,7 +436,12 @@ describe.each(storeTargets)('CSV exports on $name', (target) => {
   });
 
   it('refuses cashiers and the anonymous as problem+json, and a bad filter before any byte of CSV', async () => {
-    for (const path of ['/v1/exports/payments.csv', '/v1/exports/refunds.csv', '/v1/exports/audit.csv']) {
+    for (const path of [
+      '/v1/exports/payments.csv',
+      '/v1/exports/refunds.csv',
+      '/v1/exports/audit.csv',
+      '/v1/exports/settlements.csv',
+    ]) {
       const r = await cashier.call('GET', path);
       expect({ status: r.status, code: r.body.code }, path).toEqual({ status: 403, code: 'forbidden' });
       expect(r.headers.get('content-type')).toContain('application/problem+json');
@@ -447,6 +453,8 @@ describe.each(storeTargets)('CSV exports on $name', (target) => {
       'payments.csv?phone=12',
       'refunds.csv?status=nope',
       'audit.csv?cursor=1',
+      'settlements.csv?terminalId=T-1',
+      'settlements.csv?limit=5',
     ]) {
       const r = await boss.call('GET', `/v1/exports/${q}`);
       expect({ status: r.status, code: r.body.code }, q).toEqual({ status: 400, code: 'validation_failed' });
@@ -455,6 +463,207 @@ describe.each(storeTargets)('CSV exports on $name', (target) => {
     expect(empty.status).toBe(200);
     expect(empty.header).toEqual(REFUND_HEADERS);
     expect(empty.records).toBe(0);
+  });
+
+  it('lists the audit log with the filters of its export, a page at a time, newest first', async () => {
+    const q = `from=${encodeURIComponent(from)}&action=refund.created`;
+    const list = await boss.call('GET', `/v1/audit?${q}`);
+    expect(list.status).toBe(200);
+    expect(list.body).toMatchObject({ hasMore: false, nextCursor: null });
+    const csv = await streamCsv(sys.base, `/v1/exports/audit.csv?${q}`, boss.token);
+    // One query builds both: the same entries, in the same order.
+    expect(list.body.data.map((e: { seq: number }) => String(e.seq))).toEqual(
+      [...csv.kept.values()].map((r) => r[0]),
+    );
+    expect(list.body.data.map((e: { entity_id: string }) => e.entity_id)).toEqual([
+      made.digits?.refundId,
+      made.tricky?.refundId,
+    ]);
+    const [newest] = list.body.data;
+    expect(newest).toMatchObject({ action: 'refund.created', entity: 'refund', actor: 'op:01' });
+    expect(newest.data).toMatchObject({ amount: 5, reason: 'other' });
+
+    const first = await boss.call('GET', `/v1/audit?${q}&limit=1`);
+    expect(first.body).toMatchObject({ hasMore: true, data: [{ entity_id: made.digits?.refundId }] });
+    const second = await boss.call('GET', `/v1/audit?${q}&limit=1&cursor=${first.body.nextCursor}`);
+    expect(second.body).toMatchObject({
+      hasMore: false,
+      nextCursor: null,
+      data: [{ entity_id: made.tricky?.refundId }],
+    });
+    const since = `from=${encodeURIComponent(from)}`;
+    const entries = async (filter: string) =>
+      (
+        (await boss.call('GET', `/v1/audit?${filter}`)).body.data as { action: string; entity_id: string }[]
+      ).map((e) => `${e.action} ${e.entity_id}`);
+    expect(await entries(`entityId=${made.tricky?.refundId}`)).toEqual([
+      `refund.created ${made.tricky?.refundId}`,
+    ]);
+    expect(await entries(`${since}&entity=refund&actor=op:01`)).toEqual([
+      `refund.created ${made.digits?.refundId}`,
+      `refund.created ${made.tricky?.refundId}`,
+    ]);
+    expect(await entries(`${since}&actor=op:02`)).toEqual([]);
+    const before = await entries(`action=refund.created&to=${encodeURIComponent(from)}`);
+    for (const r of [made.digits, made.tricky]) expect(before).not.toContain(`refund.created ${r?.refundId}`);
+  });
+
+  it('pages the audit log 50 entries at a time unless asked for up to 200', async () => {
+    await sys.ctx.store.tx((trx) =>
+      appendAuditEntries(
+        trx,
+        Array.from({ length: 260 }, (_, i) => ({
+          merchantId: DEMO.merchantId,
+          actor: 'op:99',
+          action: 'exports.paging',
+          entity: 'merchant',
+          entityId: DEMO.merchantId,
+          data: { i },
+          at: new Date(),
+        })),
+      ),
+    );
+    const seen: number[] = [];
+    let cursor: string | null = null;
+    const sizes: number[] = [];
+    do {
+      const page: { status: number; body: { data: { data: { i: number } }[]; nextCursor: string | null } } =
+        await admin.call('GET', `/v1/audit?action=exports.paging${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      sizes.push(page.body.data.length);
+      seen.push(...page.body.data.map((e) => e.data.i));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(sizes).toEqual([50, 50, 50, 50, 50, 10]);
+    expect(seen).toEqual(Array.from({ length: 260 }, (_, i) => 259 - i));
+    const big = await admin.call('GET', '/v1/audit?action=exports.paging&limit=200');
+    expect(big.body.data).toHaveLength(200);
+    expect(big.body.hasMore).toBe(true);
+    for (const q of ['limit=201', 'limit=0', 'cursor=abc', 'cursor=0', 'action=Bad', 'orderNo=1']) {
+      const r = await admin.call('GET', `/v1/audit?${q}`);
+      expect({ status: r.status, code: r.body.code }, q).toEqual({ status: 400, code: 'validation_failed' });
+    }
+    expect((await cashier.call('GET', '/v1/audit')).status).toBe(403);
+  });
+
+  it('exports closed batches with the filters of their list: totals in yuan, the reconciliation in Chinese', async () => {
+    // Batches straight into the store (as recordSettlement writes them): closing the demo till here
+    // would mark the sales above settled. Two tills, a week of 2025, one batch that did not balance.
+    const tally = (count: number, amountMinor: number) => ({ count, amountMinor });
+    const batch = (n: number, terminalId: string, at: string, ours: number, theirs: number) => {
+      const local = { sales: tally(3, 1_234_567), voids: tally(1, 5), refunds: tally(2, ours) };
+      const network = { ...local, refunds: tally(2, theirs) };
+      return {
+        id: `stl_EXP${n}`,
+        merchant_id: DEMO.merchantId,
+        terminal_id: terminalId,
+        batch_no: n,
+        totals_json: JSON.stringify({ ...local, cash: tally(4, 100_000_000), local }),
+        network_totals_json: JSON.stringify(network),
+        balanced: ours === theirs ? 1 : 0,
+        created_by: 'op:00',
+        created_at: at,
+      };
+    };
+    await sys.ctx.store.db
+      .insertInto('settlements')
+      .values([
+        batch(1, DEMO.terminalId, '2025-06-01T15:59:59.000Z', 700, 700),
+        batch(2, 'T0000009', '2025-06-02T16:00:00.000Z', 700, 699),
+        batch(3, DEMO.terminalId, '2025-06-03T01:02:03.000Z', 1, 1),
+      ])
+      .execute();
+    const window = `from=2025-06-01T00:00:00.000Z&to=2025-06-08T00:00:00.000Z`;
+    const csv = await streamCsv(sys.base, `/v1/exports/settlements.csv?${window}`, boss.token);
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(csv.headers.get('content-disposition')).toBe(
+      `attachment; filename="settlements-${shanghaiToday()}.csv"`,
+    );
+    expect(csv.firstBytes).toEqual(BOM);
+    expect(csv.header).toEqual([
+      '结算编号',
+      '终端号',
+      '批次号',
+      '结算时间',
+      '消费笔数',
+      '消费金额(元)',
+      '撤销笔数',
+      '撤销金额(元)',
+      '退款笔数',
+      '退款金额(元)',
+      '现金笔数',
+      '现金金额(元)',
+      '网络消费笔数',
+      '网络消费金额(元)',
+      '网络撤销笔数',
+      '网络撤销金额(元)',
+      '网络退款笔数',
+      '网络退款金额(元)',
+      '币种',
+      '对账结果',
+      '差异项',
+      '结算人',
+    ]);
+    expect(csv.records).toBe(3);
+    const rows = [...csv.kept.values()].map((r) => byColumn(csv.header, r));
+    // Newest first, as GET /v1/settlements lists them.
+    const listed = await boss.call('GET', `/v1/settlements?${window}`);
+    expect(rows.map((r) => r.结算编号)).toEqual(listed.body.data.map((s: { id: string }) => s.id));
+    expect(rows.map((r) => r.结算编号)).toEqual(['stl_EXP3', 'stl_EXP2', 'stl_EXP1']);
+    expect(rows[0]).toMatchObject({
+      终端号: DEMO.terminalId,
+      批次号: '3',
+      结算时间: '2025-06-03 09:02:03',
+      消费笔数: '3',
+      '消费金额(元)': '12345.67',
+      撤销笔数: '1',
+      '撤销金额(元)': '0.05',
+      '退款金额(元)': '0.01',
+      现金笔数: '4',
+      '现金金额(元)': '1000000.00',
+      '网络退款金额(元)': '0.01',
+      币种: 'CNY',
+      对账结果: '平账',
+      差异项: '',
+      结算人: 'op:00',
+    });
+    expect(rows[1]).toMatchObject({
+      终端号: 'T0000009',
+      结算时间: '2025-06-03 00:00:00',
+      '退款金额(元)': '7.00',
+      '网络退款金额(元)': '6.99',
+      对账结果: '不平',
+      差异项: '退款',
+    });
+    expect(rows[2]?.结算时间).toBe('2025-06-01 23:59:59');
+
+    const oneTill = await streamCsv(
+      sys.base,
+      `/v1/exports/settlements.csv?${window}&terminalId=T0000009`,
+      admin.token,
+    );
+    expect([...oneTill.kept.values()].map((r) => r[0])).toEqual(['stl_EXP2']);
+    // Read in keyset pages, a batch per page here: the same rows, none twice.
+    const caller = await authenticate(sys.ctx, admin.token);
+    let pages = 0;
+    const paged = await exportSettlements(
+      sys.ctx,
+      caller,
+      { from: '2025-06-01T00:00:00.000Z', to: '2025-06-08T00:00:00.000Z' },
+      { pageRows: 1, onPage: () => pages++ },
+    );
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(
+      Buffer.concat(await paged.body.toArray()),
+    );
+    expect(text.split('\r\n').map((l) => l.split(',')[0])).toEqual([
+      '\uFEFF结算编号',
+      'stl_EXP3',
+      'stl_EXP2',
+      'stl_EXP1',
+      '',
+    ]);
+    expect(pages).toBe(3); // a page of one batch each; the third sees nothing after it
   });
 
   describe('100,000 refunds', () => {

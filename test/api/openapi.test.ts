@@ -6,6 +6,7 @@ import * as V from '../../src/api/schemas/responses.js';
 import type { ErrorCode } from '../../src/domain/errors.js';
 import type { listOutcomes, outcomeFor } from '../../src/domain/outcomes.js';
 import type { listReceiptSends, requestReceiptSend } from '../../src/receipts/send.js';
+import type { listAudit } from '../../src/service/audit.js';
 import type { createApiKey, signIn as serviceSignIn } from '../../src/service/auth.js';
 import { authenticate } from '../../src/service/auth.js';
 import { getOrder, type recordAdjustment } from '../../src/service/orders.js';
@@ -180,6 +181,7 @@ describe('OpenAPI document and response schemas', () => {
       covers<Answer<typeof recordSettlement>>()(V.SettlementView),
       covers<Answer<typeof getPolicy>>()(V.PolicyView),
       covers<Answer<typeof verifyAudit>>()(V.AuditVerifyView),
+      covers<Answer<typeof listAudit>>()(V.AuditPage),
       covers<{ data: Answer<typeof deadOutbox> }>()(V.DeadOutboxList),
       covers<Answer<typeof serviceSignIn>>()(V.SessionView),
       covers<Answer<typeof createApiKey>>()(V.ApiKeyView),
@@ -310,6 +312,8 @@ describe('OpenAPI document and response schemas', () => {
     await expectAnswer(403, cashier, 'PUT', '/v1/policy', '/v1/policy', { refundsEnabled: true });
     await expectAnswer(200, admin, 'PUT', '/v1/policy', '/v1/policy', { refundsEnabled: true });
     await expectAnswer(200, admin, 'GET', '/v1/audit', '/v1/audit');
+    await expectAnswer(200, admin, 'GET', '/v1/audit', '/v1/audit?action=policy.changed&limit=1');
+    await expectAnswer(400, admin, 'GET', '/v1/audit', '/v1/audit?limit=201');
     await expectAnswer(200, admin, 'GET', '/v1/audit/verify', '/v1/audit/verify');
     await expectAnswer(200, admin, 'GET', '/v1/outbox/dead', '/v1/outbox/dead');
     await expectAnswer(200, admin, 'GET', '/v1/reconciliations', '/v1/reconciliations');
@@ -356,9 +360,9 @@ describe('OpenAPI document and response schemas', () => {
     expect((await cashier.call('GET', '/v1/refunds?limit=5')).body).toEqual(
       json(await listRefunds(sys.ctx, caller, { limit: 5 })),
     );
-    // The audit list is built in its route: every column but data_json, and data parsed. Not
-    // chain_id either: the chain is where the store files an entry (the merchant's own id here,
-    // chainOf(merchant_id) in store/audit.ts), not part of the public view.
+    // An audit entry (auditEntryView in service/audit.ts): every column but data_json, and data
+    // parsed. Not chain_id either: the chain is where the store files an entry (the merchant's own
+    // id here, chainOf(merchant_id) in store/audit.ts), not part of the public view.
     const row = await sys.ctx.store.db.selectFrom('audit_log').selectAll().limit(1).executeTakeFirstOrThrow();
     const columns = Object.keys(row).filter((k) => k !== 'data_json' && k !== 'chain_id');
     const audit = await admin.call('GET', '/v1/audit');

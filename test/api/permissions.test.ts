@@ -303,7 +303,7 @@ const matrix: Record<string, Rule> = {
   },
   'GET /v1/audit': {
     allow: SUPERVISORS, // audit.read
-    request: () => ({ path: '/v1/audit' }),
+    request: (r) => ({ path: `/v1/audit?entityId=${r.refundId}&limit=200` }),
     other: { kind: 'list' },
   },
   'GET /v1/reports/refunds': {
@@ -329,6 +329,11 @@ const matrix: Record<string, Rule> = {
   'GET /v1/exports/audit.csv': {
     allow: SUPERVISORS, // audit.read
     request: (r) => ({ path: `/v1/exports/audit.csv?entityId=${r.refundId}` }),
+    other: { kind: 'list' },
+  },
+  'GET /v1/exports/settlements.csv': {
+    allow: SUPERVISORS, // reconciliation.run, as GET /v1/settlements
+    request: (r) => ({ path: `/v1/exports/settlements.csv?terminalId=${r.terminalId}` }),
     other: { kind: 'list' },
   },
   'POST /v1/reconciliations': {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAuditEntries } from '../../src/store/audit.js';
 import { CHROMIUM, chromiumAvailable, ensureWebBuilt, launchChromium } from '../support/browser.js';
 import { call, DEMO, startTestSystem, type TestSystem, signIn as terminalSignIn } from '../support/system.js';
 import { Cashier } from './driver.js';
@@ -318,6 +319,41 @@ describe.skipIf(!haveChromium)('back office admin pages in Chromium', () => {
     expect(data.before.maxRefundAmount).toBe(5_000_000);
   });
 
+  it('reads the audit log from the server 50 entries at a time, filtered there', async () => {
+    await sys.ctx.store.tx((trx) =>
+      appendAuditEntries(
+        trx,
+        Array.from({ length: 60 }, (_, i) => ({
+          merchantId: DEMO.merchantId,
+          actor: 'op:99',
+          action: 'test.paging',
+          entity: i % 2 === 0 ? 'merchant' : 'terminal',
+          entityId: i % 2 === 0 ? DEMO.merchantId : DEMO.terminalId,
+          data: { i },
+          at: new Date(),
+        })),
+      ),
+    );
+    const admin = await office(ADMIN);
+    await admin.goto(`${sys.base}/office/audit?action=test.paging`);
+    const rows = admin.locator('[data-testid="audit"] [data-audit-seq]');
+    await expect.poll(() => rows.count()).toBe(50);
+    await admin.getByTestId('load-more').click();
+    await expect.poll(() => rows.count()).toBe(60);
+    expect(await admin.getByTestId('load-more').count()).toBe(0);
+    expect(await admin.getByTestId('audit-count').textContent()).toContain('共 60 条');
+    // Newest first: the seq numbers fall down the page, across the two pages.
+    const seqs = (await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-audit-seq')))).map(
+      Number,
+    );
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+
+    await admin.locator('select[name="entity"]').selectOption('terminal');
+    await admin.waitForURL('**/office/audit?action=test.paging&entity=terminal');
+    await expect.poll(() => rows.count()).toBe(30);
+    expect(await admin.getByTestId('load-more').count()).toBe(0);
+  });
+
   it('settles T0000001 from the page, lists the batch, and reconciles a file with advice per mismatch', async () => {
     const admin = await office(ADMIN);
     await openPage(admin, 'settlement');
@@ -331,6 +367,29 @@ describe.skipIf(!haveChromium)('back office admin pages in Chromium', () => {
     await batch.waitFor();
     expect(await batch.locator('[data-bucket="sales"]').textContent()).toMatch(/¥[\d,]+\.\d{2}/);
     await admin.getByTestId('batch-detail').waitFor();
+    // The batches as CSV, with the list's filters (this till): Chinese headers, yuan amounts.
+    await admin.locator('input[name="batchTerminal"]').fill(DEMO.terminalId);
+    await admin.locator('input[name="batchTerminal"]').press('Enter');
+    const [download] = await Promise.all([
+      admin.waitForEvent('download'),
+      admin.getByTestId('export-csv').click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('settlements.csv');
+    const bytes = readFileSync((await download.path()) as string);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const [header, ...batches] = parseCsv(bytes.subarray(3).toString('utf8'));
+    expect(header?.slice(0, 6)).toEqual([
+      '结算编号',
+      '终端号',
+      '批次号',
+      '结算时间',
+      '消费笔数',
+      '消费金额(元)',
+    ]);
+    expect(batches.length).toBeGreaterThanOrEqual(1);
+    for (const b of batches) expect(b[1]).toBe(DEMO.terminalId);
+    expect(batches[0]?.[5]).toMatch(/^\d+\.\d{2}$/);
+    expect(['平账', '不平']).toContain(batches[0]?.[header?.indexOf('对账结果') ?? -1]);
 
     // A settlement file with a sale our ledger does not have: listed with what to do about it.
     const now = new Date();

@@ -1,6 +1,7 @@
 import { CompiledQuery, type KyselyPlugin, type QueryId, type RootOperationNode, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settlementDayWindow } from '../../src/domain/reconcile.js';
+import { listAudit } from '../../src/service/audit.js';
 import type { Caller, Ctx } from '../../src/service/context.js';
 import { getOrder } from '../../src/service/orders.js';
 import { listPayments } from '../../src/service/payments.js';
@@ -8,6 +9,7 @@ import { ledgerRowsForDay } from '../../src/service/reconciliation.js';
 import { listRefunds } from '../../src/service/refunds.js';
 import { listSettlements, localBatch } from '../../src/service/settlements.js';
 import { encodeCursor } from '../../src/service/views.js';
+import { SYSTEM_CHAIN } from '../../src/store/audit.js';
 import { migrate, openStore, type Store } from '../../src/store/db.js';
 import { storeTargets } from '../support/stores.js';
 
@@ -261,6 +263,27 @@ describe.each(storeTargets)('list and lookup plans on $name', (target) => {
         )
         .execute();
     }
+    // Each merchant's audit chain (its own numbering, as store/audit.ts appends), and the system's.
+    for (const chain of [M, OTHER, SYSTEM_CHAIN]) {
+      await store.db
+        .insertInto('audit_log')
+        .values(
+          Array.from({ length: 200 }, (_, i) => ({
+            chain_id: chain,
+            seq: i + 1,
+            merchant_id: chain === SYSTEM_CHAIN ? null : chain,
+            actor: `op:0${i % 3}`,
+            action: ['refund.created', 'refund.approved', 'policy.changed'][i % 3] as string,
+            entity: i % 3 === 2 ? 'merchant' : 'refund',
+            entity_id: i % 3 === 2 ? chain : `re_${i}`,
+            data_json: '{}',
+            at: new Date(Date.parse(AT) + i * 60_000).toISOString(),
+            prev_hash: '0'.repeat(64),
+            hash: '0'.repeat(64),
+          })),
+        )
+        .execute();
+    }
     // PostgreSQL plans from statistics (autovacuum keeps them in production); SQLite has none
     // unless ANALYZE is run, which the store never does.
     if (store.dialect === 'postgres') await sql`analyze`.execute(store.db);
@@ -379,6 +402,34 @@ describe.each(storeTargets)('list and lookup plans on $name', (target) => {
     const range = indexRange(store, list, 'settlements');
     for (const column of ['merchant_id', ...seek]) expect(range, list.lines.join('\n')).toContain(column);
   });
+
+  const auditFrom = new Date(Date.parse(AT) + 30 * 60_000).toISOString();
+  const auditTo = new Date(Date.parse(AT) + 150 * 60_000).toISOString();
+  it.each([
+    ['the first page of', {}, []],
+    ['a deep page of', { cursor: '120' }, ['seq']],
+    [
+      'a filtered page (time, action, actor, entity) of',
+      { from: auditFrom, to: auditTo, action: 'refund.created', actor: 'op:00', entity: 'refund' },
+      [],
+    ],
+    ['a deep page of one entity’s entries in', { entityId: 're_99', cursor: '150' }, ['seq']],
+  ] as const)(
+    'reads %s the audit log along the merchant’s chain key, in page order',
+    async (_, filter, seek) => {
+      const plans = await plansOf((ctx) => listAudit(ctx, caller, { limit: 50, ...filter }));
+      const [list] = plans;
+      invariantList(list);
+      expect(plans).toHaveLength(1);
+      expect(list.sql).toMatch(/order by "seq" desc limit/);
+      expect(fullScans(store, list, ['audit_log']), list.lines.join('\n')).toEqual([]);
+      expect(sorts(store, list), list.lines.join('\n')).toEqual([]);
+      // The range starts at the merchant's chain (and the cursor): never the global seq index,
+      // which would walk every merchant's entries to find this one's.
+      const range = indexRange(store, list, 'audit_log');
+      for (const column of ['chain_id', ...seek]) expect(range, list.lines.join('\n')).toContain(column);
+    },
+  );
 
   it('reads an order’s timeline sources by the order’s own ids, one query each', async () => {
     const plans = await plansOf((ctx) => getOrder(ctx, caller, 'O-7'), { sortAllowed: true });

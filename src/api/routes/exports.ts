@@ -2,11 +2,22 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { Ctx } from '../../service/context.js';
-import { type CsvExport, exportAudit, exportPayments, exportRefunds } from '../../service/exports.js';
+import {
+  type CsvExport,
+  exportAudit,
+  exportPayments,
+  exportRefunds,
+  exportSettlements,
+} from '../../service/exports.js';
 import { refundStatusList } from '../../service/refunds.js';
 import { requireCaller } from '../http.js';
 import { AUTHED, problems, rawAnswers } from '../schemas/problems.js';
-import { AuditExportQuery, PaymentExportQuery, RefundExportQuery } from '../schemas.js';
+import {
+  AuditExportQuery,
+  PaymentExportQuery,
+  RefundExportQuery,
+  SettlementExportQuery,
+} from '../schemas.js';
 import { paymentFilterOf } from './payments.js';
 
 const CSV_TYPE = 'text/csv; charset=utf-8';
@@ -31,7 +42,8 @@ function sendCsv(reply: FastifyReply, csv: CsvExport) {
 
 /**
  * CSV exports of the back office's lists (service/exports.ts): supervisors and admins
- * (`report.read`; the audit log needs `audit.read`). No HEAD: it would read every row to send none.
+ * (`report.read`; the audit log needs `audit.read`, closed batches `reconciliation.run`, as their
+ * lists do). No HEAD: it would read every row to send none.
  */
 export const exportRoutes =
   (ctx: Ctx): FastifyPluginAsyncTypebox =>
@@ -83,5 +95,20 @@ export const exportRoutes =
         },
       },
       async (req, reply) => sendCsv(reply, await exportAudit(ctx, await requireCaller(ctx, req), req.query)),
+    );
+
+    app.get(
+      '/v1/exports/settlements.csv',
+      {
+        exposeHeadRoute: false,
+        schema: {
+          tags: ['exports'],
+          summary: 'Closed batches (批结算) as CSV, with the filters of GET /v1/settlements',
+          querystring: SettlementExportQuery,
+          response: csvAnswer('Closed batches'),
+        },
+      },
+      async (req, reply) =>
+        sendCsv(reply, await exportSettlements(ctx, await requireCaller(ctx, req), req.query)),
     );
   };

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { requirePermission } from '../../domain/auth.js';
 import { ulid } from '../../ids.js';
+import { listAudit } from '../../service/audit.js';
 import { verifyApprovals } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { getOrder } from '../../service/orders.js';
@@ -27,7 +27,7 @@ import {
 } from '../schemas/problems.js';
 import {
   AdjustmentView,
-  AuditList,
+  AuditPage,
   AuditVerifyView,
   OrderView,
   PolicyView,
@@ -36,25 +36,13 @@ import {
 } from '../schemas/responses.js';
 import {
   AdjustmentBody,
-  Cursor,
+  AuditQuery,
   IdParams,
-  IsoTime,
-  Limit,
   OrderParams,
   PolicyBody,
   SettlementBody,
+  SettlementQuery,
 } from '../schemas.js';
-
-const SettlementQuery = Type.Object(
-  {
-    terminalId: Type.Optional(Type.String({ minLength: 1, maxLength: 16, pattern: '^[0-9A-Za-z]+$' })),
-    from: Type.Optional(IsoTime),
-    to: Type.Optional(IsoTime),
-    cursor: Type.Optional(Cursor),
-    limit: Type.Optional(Limit),
-  },
-  { additionalProperties: false },
-);
 
 export const officeRoutes =
   (ctx: Ctx): FastifyPluginAsyncTypebox =>
@@ -237,30 +225,14 @@ export const officeRoutes =
       {
         schema: {
           tags: ['audit'],
-          summary: 'Latest audit entries of this merchant',
-          response: answers({ 200: AuditList, ...problems(...AUTHED, 'forbidden') }),
+          summary: "The merchant's audit entries, newest first, filtered, one page",
+          description:
+            'The filters of GET /v1/exports/audit.csv (time range, action, actor, entity and its id), paged by cursor along the chain.',
+          querystring: AuditQuery,
+          response: answers({ 200: AuditPage, ...problems(...AUTHED, 'validation_failed', 'forbidden') }),
         },
       },
-      async (req) => {
-        const caller = await requireCaller(ctx, req);
-        requirePermission(caller.principal, 'audit.read');
-        const rows = await ctx.store.db
-          .selectFrom('audit_log')
-          .selectAll()
-          // The merchant's own chain: one shard, newest first along its key (chain_id, seq).
-          .where('chain_id', '=', caller.merchantId)
-          .where('merchant_id', '=', caller.merchantId)
-          .orderBy('seq', 'desc')
-          .limit(100)
-          .execute();
-        return {
-          data: rows.map((r) => ({
-            ...r,
-            seq: Number(r.seq),
-            data: JSON.parse(r.data_json),
-            data_json: undefined,
-          })),
-        };
-      },
+      async (req) =>
+        listAudit(ctx, await requireCaller(ctx, req), { ...req.query, limit: limitOf(req.query, 50) }),
     );
   };

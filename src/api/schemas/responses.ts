@@ -445,7 +445,7 @@ export const AuditVerifyView = Type.Object(
   { description: 'The audit hash chain, recomputed' },
 );
 
-export const AuditList = list(
+export const AuditPage = page(
   Type.Object({
     seq: Type.Integer(),
     merchant_id: nullable(Type.String()),
@@ -458,7 +458,7 @@ export const AuditList = list(
     prev_hash: Type.String(),
     hash: Type.String(),
   }),
-  "The merchant's latest 100 audit entries, newest first",
+  'Audit entries of the merchant (its own chain)',
 );
 
 export const DeadOutboxList = list(

@@ -26,3 +26,8 @@ export const saveLang = (lang: Lang): void => save(LANG_KEY, lang);
 export const useI18n = (): I18n<MessageKey> => useContext(I18nContext);
 /** For a key built at run time (`status.${s}`): the key if the table has it, else the fallback. */
 export const hasKey = (key: string): key is MessageKey => key in m;
+/** The codes a run-time key family knows (`audit.` → the actions the page has words for). */
+export const keysUnder = (prefix: string): string[] =>
+  Object.keys(m)
+    .filter((k) => k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length));

@@ -59,7 +59,7 @@ export type RefundReport = Static<typeof V.RefundReportView>;
 export type ReportDay = RefundReport['days'][number];
 export type ReportBucket = RefundReport['byReason'][number];
 export type WorkReport = Static<typeof V.WorkReportView>;
-export type AuditEntry = Static<typeof V.AuditList>['data'][number];
+export type AuditEntry = Static<typeof V.AuditPage>['data'][number];
 export type AuditVerify = Static<typeof V.AuditVerifyView>;
 
 export type ApiKeyInfo = Static<typeof V.ApiKeyInfo>;

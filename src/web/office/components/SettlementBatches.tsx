@@ -4,10 +4,10 @@ import { Button, ErrorBox, Notice } from '../../shared/components';
 import { formatFen } from '../../shared/money';
 import { dayIn, formatDateTime } from '../../shared/time';
 import { useOffice } from '../app-context';
-import { useLoad } from '../components/common';
 import { type MessageKey, useI18n } from '../i18n';
 import { actorText } from './AuditEntryView';
 import { dayRange } from './AuditTime';
+import { CsvButton, useLoad } from './common';
 import { ConfirmDialog, keyAfter } from './Dialog';
 
 const DAY_MS = 86_400_000;
@@ -28,12 +28,13 @@ export function SettlementBatches() {
   }));
   const [filters, setFilters] = useState(draft);
   const [open, setOpen] = useState<string | null>(null);
-  const list = useLoad(() => {
-    const range = dayRange(filters.from, filters.to, timeZone);
-    return api.get<Page<Settlement>>(
-      `/v1/settlements${q({ terminalId: filters.terminalId.trim(), from: range.from, to: range.to, limit: 100 })}`,
-    );
-  }, [filters.terminalId, filters.from, filters.to]);
+  const range = dayRange(filters.from, filters.to, timeZone);
+  // The list and its CSV export take the same filters (GET /v1/exports/settlements.csv).
+  const query = { terminalId: filters.terminalId.trim(), from: range.from, to: range.to };
+  const list = useLoad(
+    () => api.get<Page<Settlement>>(`/v1/settlements${q({ ...query, limit: 100 })}`),
+    [filters.terminalId, filters.from, filters.to],
+  );
   const rows = list.data?.data ?? [];
   const terminals = [...new Set(rows.map((r) => r.terminalId))].sort();
 
@@ -41,6 +42,7 @@ export function SettlementBatches() {
     <section class="panel settle-batches" aria-labelledby="batches-title">
       <div class="section-head">
         <h2 id="batches-title">{t('stlBatches')}</h2>
+        <CsvButton path={`/v1/exports/settlements.csv${q(query)}`} filename="settlements.csv" />
       </div>
       <SettleTerminal
         terminals={terminals}

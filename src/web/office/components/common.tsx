@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError } from '../../shared/api';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, type Page, q } from '../../shared/api';
 import { ErrorBox } from '../../shared/components';
 import { useOffice } from '../app-context';
 import { hasKey, useI18n } from '../i18n';
@@ -90,4 +90,54 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
     };
   }, [...deps, tick]);
   return { ...state, reload: () => setTick((n) => n + 1) };
+}
+
+type Params = Record<string, string | number | undefined>;
+
+/**
+ * A cursor list (`{data, hasMore, nextCursor}`) read a page at a time: the first page again
+ * whenever the path or its filters change (or on `reload()`), the next one on `more()`. A page
+ * that arrives after the filters changed or the list reloaded is dropped, so pages of two searches
+ * never mix.
+ */
+export function usePages<T>(path: string, params: Params) {
+  const { api } = useOffice();
+  const [state, setState] = useState<{ rows: T[]; cursor: string | null; loading: boolean; error: unknown }>({
+    rows: [],
+    cursor: null,
+    loading: true,
+    error: null,
+  });
+  const [tick, setTick] = useState(0);
+  const search = q(params);
+  const generation = useRef(0);
+  const read = (cursor?: string) => api.get<Page<T>>(`${path}${q({ ...params, cursor })}`);
+  const shown = (page: Page<T>, before: T[]) => ({
+    rows: [...before, ...page.data],
+    cursor: page.hasMore ? page.nextCursor : null,
+    loading: false,
+    error: null,
+  });
+
+  useEffect(() => {
+    const mine = ++generation.current;
+    setState({ rows: [], cursor: null, loading: true, error: null });
+    read().then(
+      (page) => mine === generation.current && setState(shown(page, [])),
+      (error: unknown) => mine === generation.current && setState((s) => ({ ...s, loading: false, error })),
+    );
+  }, [path, search, tick]);
+
+  const more = async () => {
+    if (!state.cursor || state.loading) return;
+    const mine = generation.current;
+    setState((s) => ({ ...s, loading: true, error: null }));
+    try {
+      const page = await read(state.cursor);
+      if (mine === generation.current) setState((s) => shown(page, s.rows));
+    } catch (error) {
+      if (mine === generation.current) setState((s) => ({ ...s, loading: false, error }));
+    }
+  };
+  return { ...state, more, reload: () => setTick((n) => n + 1) };
 }

@@ -1,90 +1,34 @@
-import { useMemo, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { type AuditEntry, type AuditVerify, q } from '../../shared/api';
-import { ErrorBox } from '../../shared/components';
-import { dayIn } from '../../shared/time';
+import { Button, ErrorBox } from '../../shared/components';
 import { useOffice } from '../app-context';
-import { AuditEntryRow, actionText, actorText, entityText } from '../components/AuditEntryView';
-import { dayRange } from '../components/AuditTime';
-import { CsvButton, PageHead, useLoad } from '../components/common';
+import { AuditEntryRow } from '../components/AuditEntryView';
+import { AuditFilterForm, auditFiltersFromUrl, auditQuery } from '../components/AuditFilters';
+import { CsvButton, PageHead, useLoad, usePages } from '../components/common';
 import { useI18n } from '../i18n';
 
-interface Filters {
-  actor: string;
-  action: string;
-  entity: string;
-  day: string;
-}
-
-const fromUrl = (): Filters => {
-  const s = new URLSearchParams(location.search);
-  return {
-    actor: s.get('actor') ?? '',
-    action: s.get('action') ?? '',
-    entity: s.get('entity') ?? '',
-    day: s.get('day') ?? '',
-  };
-};
-
-const distinct = (list: AuditEntry[], f: (e: AuditEntry) => string): string[] =>
-  [...new Set(list.map(f))].sort();
+const PAGE_SIZE = 50;
 
 /**
- * 审计日志: the merchant's latest audit entries (GET /v1/audit answers the newest 100, unfiltered),
- * narrowed here by actor, action, entity and merchant day; the hash chain's verification as a
- * banner; the CSV export (streamed by the server) with the same filters.
+ * 审计日志: the merchant's audit entries, newest first, filtered by the server (who, what, on
+ * what, a day) and read 50 at a time ("load more"); the hash chain's verification as a banner;
+ * the CSV export (streamed by the server) with the same filters.
  */
 export function AuditPage() {
   const { api, timeZone } = useOffice();
   const { t } = useI18n();
-  const [filters, setFilters] = useState<Filters>(fromUrl);
-  const entries = useLoad(() => api.get<{ data: AuditEntry[] }>('/v1/audit'), []);
+  const [filters, setFilters] = useState(auditFiltersFromUrl);
+  const query = auditQuery(filters, timeZone);
+  const entries = usePages<AuditEntry>('/v1/audit', { ...query, limit: PAGE_SIZE });
   const verify = useLoad(() => api.get<AuditVerify>('/v1/audit/verify'), []);
-
-  const all = entries.data?.data ?? [];
-  const shown = useMemo(
-    () =>
-      all.filter(
-        (e) =>
-          (!filters.actor || e.actor === filters.actor) &&
-          (!filters.action || e.action === filters.action) &&
-          (!filters.entity || e.entity === filters.entity) &&
-          (!filters.day || dayIn(timeZone, new Date(e.at)) === filters.day),
-      ),
-    [all, filters, timeZone],
-  );
-  const range = dayRange(filters.day, filters.day, timeZone);
-  const csv = `/v1/exports/audit.csv${q({
-    actor: filters.actor,
-    action: filters.action,
-    entity: filters.entity,
-    from: range.from,
-    to: range.to,
-  })}`;
-
-  const set = (k: keyof Filters, v: string) => {
-    const next = { ...filters, [k]: v };
-    setFilters(next);
-    // The filters are in the address, so a link (from the policy page) or a reload keeps them.
-    history.replaceState(null, '', `${location.pathname}${q({ ...next })}`);
-  };
-  const select = (k: 'actor' | 'action' | 'entity', options: string[], words: (v: string) => string) => (
-    <label>
-      {t(`auditFilter.${k}`)}
-      <select name={k} value={filters[k]} onChange={(e) => set(k, e.currentTarget.value)}>
-        <option value="">{t('auditAll')}</option>
-        {[...new Set([...options, ...(filters[k] ? [filters[k]] : [])])].map((v) => (
-          <option key={v} value={v}>
-            {words(v)}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+  // Every actor met so far stays a choice, also while a filter narrows the entries shown.
+  const actors = useRef(new Set<string>());
+  for (const e of entries.rows) actors.current.add(e.actor);
 
   return (
     <section class="audit">
       <PageHead title={t('nav.audit')}>
-        <CsvButton path={csv} filename="audit.csv" />
+        <CsvButton path={`/v1/exports/audit.csv${q(query)}`} filename="audit.csv" />
         <button
           type="button"
           class="btn btn-secondary"
@@ -98,47 +42,18 @@ export function AuditPage() {
       </PageHead>
       <VerifyBanner verify={verify.data} loading={verify.loading} />
       <ErrorBox error={verify.error ?? entries.error} />
-      <form class="filters" onSubmit={(e) => e.preventDefault()} data-testid="audit-filters">
-        {select(
-          'actor',
-          distinct(all, (e) => e.actor),
-          (v) => actorText(v, t),
-        )}
-        {select(
-          'action',
-          distinct(all, (e) => e.action),
-          (v) => actionText(v, t),
-        )}
-        {select(
-          'entity',
-          distinct(all, (e) => e.entity),
-          (v) => entityText(v, t),
-        )}
-        <label>
-          {t('date')}
-          <input
-            type="date"
-            name="day"
-            value={filters.day}
-            onInput={(e) => set('day', e.currentTarget.value)}
-          />
-        </label>
-        <button
-          type="button"
-          class="btn btn-ghost"
-          onClick={() => {
-            setFilters({ actor: '', action: '', entity: '', day: '' });
-            history.replaceState(null, '', location.pathname);
-          }}
-        >
-          {t('clear')}
-        </button>
-      </form>
-      <p class="muted" data-testid="audit-count">
-        {t('auditShown', { n: shown.length, total: all.length })}
-      </p>
-      {shown.length === 0 && !entries.loading ? <p class="empty">{t('auditEmpty')}</p> : null}
-      {shown.length > 0 ? (
+      <AuditFilterForm filters={filters} onChange={setFilters} actorsSeen={actors.current} />
+      {entries.rows.length > 0 ? (
+        <p class="muted" data-testid="audit-count">
+          {entries.cursor
+            ? t('auditShown', { n: entries.rows.length })
+            : t('auditAllShown', { n: entries.rows.length })}
+        </p>
+      ) : null}
+      {entries.rows.length === 0 && !entries.loading && !entries.error ? (
+        <p class="empty">{t('auditEmpty')}</p>
+      ) : null}
+      {entries.rows.length > 0 ? (
         <table class="grid static" data-testid="audit">
           <thead>
             <tr>
@@ -151,11 +66,19 @@ export function AuditPage() {
             </tr>
           </thead>
           <tbody>
-            {shown.map((e) => (
+            {entries.rows.map((e) => (
               <AuditEntryRow key={e.seq} entry={e} timeZone={timeZone} />
             ))}
           </tbody>
         </table>
+      ) : null}
+      {entries.loading ? <p class="muted">{t('loading')}</p> : null}
+      {entries.cursor ? (
+        <div class="actions">
+          <Button data-testid="load-more" disabled={entries.loading} onClick={() => void entries.more()}>
+            {t('more')}
+          </Button>
+        </div>
       ) : null}
     </section>
   );
