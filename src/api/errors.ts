@@ -22,6 +22,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   operator_locked: { status: 423, title: 'Operator is locked' },
   office_not_allowed: { status: 403, title: 'Cashiers sign in at a terminal' },
   password_too_weak: { status: 422, title: 'The password is too short for this role' },
+  password_required: { status: 422, title: 'The new role needs a new password' },
   operator_exists: { status: 409, title: 'An operator with this number exists' },
   last_admin: { status: 409, title: "The merchant's last enabled admin" },
   self_change_not_allowed: { status: 409, title: 'Admins cannot disable or demote themselves' },

@@ -74,14 +74,13 @@ export const SessionBody = Type.Union(
 
 const OperatorRole = lit(roles);
 const OperatorName = Type.String({ minLength: 1, maxLength: 64, pattern: '\\S' });
+const passwordRule = `at least ${Object.entries(MIN_PASSWORD_LENGTH)
+  .map(([role, min]) => `${min} characters for a ${role}`)
+  .join(', ')}`;
 /** Its length per role is checked by the service (password_too_weak, domain/auth.ts). */
-const NewPassword = Type.String({
-  minLength: 1,
-  maxLength: MAX_PASSWORD_LENGTH,
-  description: `at least ${Object.entries(MIN_PASSWORD_LENGTH)
-    .map(([role, min]) => `${min} characters for a ${role}`)
-    .join(', ')}`,
-});
+const newPassword = (description = passwordRule) =>
+  Type.String({ minLength: 1, maxLength: MAX_PASSWORD_LENGTH, description });
+const NewPassword = newPassword();
 
 export const OperatorCreateBody = Type.Object(
   { operatorNo: OperatorNo, name: OperatorName, role: OperatorRole, password: NewPassword },
@@ -94,6 +93,12 @@ export const OperatorPatchBody = Type.Object(
     role: Type.Optional(OperatorRole),
     disabled: Type.Optional(
       Type.Boolean({ description: 'true: no sign-in or approvals, and the sessions end at once' }),
+    ),
+    password: Type.Optional(
+      newPassword(
+        `${passwordRule}, by the new role; required when a cashier becomes a supervisor or admin ` +
+          '(password_required). Set as by a reset: locks cleared, sessions ended',
+      ),
     ),
   },
   { additionalProperties: false, minProperties: 1 },

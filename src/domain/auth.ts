@@ -96,6 +96,33 @@ export function checkPasswordRule(role: Role, password: string): void {
   }
 }
 
+/**
+ * A role change that raises the shortest password (cashier → supervisor or admin) needs a new
+ * password with it (`password_required`): the old one was only measured against the old role — a
+ * cashier's 4 keypad digits — and its hash cannot tell how long it is, so keeping it would make it
+ * a refund password. A new password given with any change is measured against the new role.
+ */
+export function checkRoleChangePassword(
+  operatorNo: string,
+  from: Role,
+  to: Role,
+  password: string | undefined,
+): void {
+  if (password !== undefined) {
+    checkPasswordRule(to, password);
+    return;
+  }
+  const min = MIN_PASSWORD_LENGTH[to];
+  if (min > MIN_PASSWORD_LENGTH[from]) {
+    throw new DomainError(
+      'password_required',
+      `operator ${operatorNo} goes from ${from} to ${to}: their password was set for a ${from} and may be ` +
+        `shorter than the ${min} characters a ${to}'s needs, so send a new password with the new role`,
+      { minLength: min },
+    );
+  }
+}
+
 export interface LockState {
   failedAttempts: number;
   lockedUntil: Date | null;

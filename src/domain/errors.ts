@@ -33,6 +33,7 @@ export const errorCodes = [
   'operator_locked',
   'office_not_allowed',
   'password_too_weak',
+  'password_required',
   'operator_exists',
   'last_admin',
   'self_change_not_allowed',

@@ -3,6 +3,7 @@ import {
   afterWrongPassword,
   beginCheck,
   checkPasswordRule,
+  checkRoleChangePassword,
   type LockState,
   mayUseOffice,
   type Role,
@@ -735,9 +736,56 @@ export interface OperatorChange {
 }
 
 /**
- * Rename, change the role of, disable or enable an operator (audited). Disabling ends their
- * sessions at once. The merchant always keeps an enabled admin, and no admin disables or demotes
- * themself (another admin must).
+ * An operator's role as it stands, read outside any transaction to measure a new password before
+ * it is hashed (the work measures it again under the row lock); not_found when there is none.
+ */
+async function roleOf(ctx: Ctx, caller: Caller, operatorNo: string): Promise<Role> {
+  const op = await ctx.store.db
+    .selectFrom('operators')
+    .select('role')
+    .where('merchant_id', '=', caller.merchantId)
+    .where('operator_no', '=', operatorNo)
+    .executeTakeFirst();
+  if (!op) throw new DomainError('not_found', `operator ${operatorNo} not found`);
+  return op.role;
+}
+
+/** A new password given with a change: as typed (measured against the new role), and its hash. */
+export interface NewPassword {
+  text: string;
+  hash: string;
+}
+
+/**
+ * The steps of an operator change, for `mutate`. With a new password, its rule (by the role it
+ * will have) and its slow hash come before the store transaction, as for a reset; without one
+ * there is nothing to prepare.
+ */
+export function operatorUpdate(
+  ctx: Ctx,
+  caller: Caller,
+  operatorNo: string,
+  change: OperatorChange,
+  password: string | undefined,
+) {
+  return {
+    prepare: async (): Promise<NewPassword | null> => {
+      requirePermission(caller.principal, 'operator.manage');
+      if (password === undefined) return null;
+      checkPasswordRule(change.role ?? (await roleOf(ctx, caller, operatorNo)), password);
+      return { text: password, hash: await hashPassword(password) };
+    },
+    work: (trx: Tx, newPassword: NewPassword | null) =>
+      updateOperator(ctx, trx, caller, operatorNo, change, newPassword),
+  };
+}
+
+/**
+ * Rename, change the role of, disable or enable an operator, and set a new password (audited,
+ * never the password). A cashier made supervisor or admin must get a new password with the role
+ * (domain `checkRoleChangePassword`). Disabling ends their sessions at once, and so does a new
+ * password. The merchant always keeps an enabled admin, and no admin disables or demotes themself
+ * (another admin must).
  */
 export async function updateOperator(
   ctx: Ctx,
@@ -745,6 +793,7 @@ export async function updateOperator(
   caller: Caller,
   operatorNo: string,
   change: OperatorChange,
+  newPassword: NewPassword | null = null,
 ) {
   requirePermission(caller.principal, 'operator.manage');
   // The admins' rows before the operator's, always in this order: two admins demoting each other
@@ -759,23 +808,35 @@ export async function updateOperator(
     role: change.role ?? op.role,
     disabled: change.disabled ?? wasDisabled,
   };
+  // Under the row lock: the role may have changed since the password was measured against it.
+  checkRoleChangePassword(operatorNo, op.role, next.role, newPassword?.text);
   const changes = {
     ...(next.name !== op.name ? { name: { from: op.name, to: next.name } } : {}),
     ...(next.role !== op.role ? { role: { from: op.role, to: next.role } } : {}),
     ...(next.disabled !== wasDisabled ? { disabled: { from: wasDisabled, to: next.disabled } } : {}),
   };
-  if (Object.keys(changes).length === 0) return operatorView(op, now);
+  if (Object.keys(changes).length === 0 && !newPassword) return operatorView(op, now);
   if (admins.includes(op.id) && (next.role !== 'admin' || next.disabled)) keepAnAdmin(caller, op, admins);
   const disabledAt = next.disabled ? (op.disabled_at ?? now.toISOString()) : null;
+  const locksCleared = newPassword
+    ? { failed_attempts: 0, locked_until: null, approval_failed_attempts: 0, approval_locked_until: null }
+    : {};
   await trx
     .updateTable('operators')
-    .set({ name: next.name, role: next.role, disabled_at: disabledAt })
+    .set({
+      name: next.name,
+      role: next.role,
+      disabled_at: disabledAt,
+      ...(newPassword ? { password_hash: newPassword.hash } : {}),
+      ...locksCleared,
+    })
     .where('id', '=', op.id)
     .where('merchant_id', '=', caller.merchantId)
     .execute();
-  // A disabled operator has no session left; a cashier none in the back office.
+  // A disabled operator, or one with a new password, has no session left; a cashier none in the
+  // back office.
   let sessionsEnded = 0;
-  if (next.disabled) sessionsEnded = await endSessions(trx, op);
+  if (next.disabled || newPassword) sessionsEnded = await endSessions(trx, op);
   else if (!mayUseOffice(next.role)) sessionsEnded = await endSessions(trx, op, 'office');
   await appendAudit(trx, {
     merchantId: caller.merchantId,
@@ -783,10 +844,26 @@ export async function updateOperator(
     action: 'operator.updated',
     entity: 'operator',
     entityId: op.id,
-    data: { operatorNo, changes, sessionsEnded },
+    data: {
+      operatorNo,
+      changes,
+      sessionsEnded,
+      // That a new password was set, and which locks it lifted; never the password.
+      ...(newPassword
+        ? {
+            newPasswordSet: true,
+            signInLockedUntil: op.locked_until,
+            approvalLockedUntil: op.approval_locked_until,
+          }
+        : {}),
+    },
     at: now,
   });
-  return operatorView({ ...op, name: next.name, role: next.role, disabled_at: disabledAt }, now);
+  const locksAfter = newPassword ? { locked_until: null, approval_locked_until: null } : {};
+  return operatorView(
+    { ...op, name: next.name, role: next.role, disabled_at: disabledAt, ...locksAfter },
+    now,
+  );
 }
 
 /** The ids of the merchant's enabled admins, row-locked (by id, so always in one order). */
@@ -831,14 +908,7 @@ export function passwordReset(ctx: Ctx, caller: Caller, operatorNo: string, pass
   return {
     prepare: async (): Promise<string> => {
       requirePermission(caller.principal, 'operator.manage');
-      const op = await ctx.store.db
-        .selectFrom('operators')
-        .select('role')
-        .where('merchant_id', '=', caller.merchantId)
-        .where('operator_no', '=', operatorNo)
-        .executeTakeFirst();
-      if (!op) throw new DomainError('not_found', `operator ${operatorNo} not found`);
-      checkPasswordRule(op.role, password);
+      checkPasswordRule(await roleOf(ctx, caller, operatorNo), password);
       return hashPassword(password);
     },
     work: async (trx: Tx, passwordHash: string) => {

@@ -3,11 +3,14 @@ import { stringify } from 'csv-stringify';
 import { requirePermission } from '../domain/auth.js';
 import { shanghaiDate } from '../domain/calendar.js';
 import { decimalAmount } from '../domain/money.js';
+import type { MismatchKind, NetworkKind, NetworkStatus } from '../domain/reconcile.js';
 import type { SettlementTotals } from '../network/port.js';
 import { paymentMethodLabels, reasonLabels, refundMethodLabels, statusLabels } from '../receipts/model.js';
 import { type AuditFilter, type AuditListRow, readAuditPage } from '../store/audit.js';
+import { listOperators } from './auth.js';
 import type { Caller, Ctx } from './context.js';
 import { listPayments, type PaymentFilter } from './payments.js';
+import { getReconciliation, type MismatchView } from './reconciliation.js';
 import { listRefunds, type RefundFilter } from './refunds.js';
 import { listSettlements, type SettlementFilter, type SettlementView } from './settlements.js';
 import type { PaymentView, RefundView } from './views.js';
@@ -299,4 +302,126 @@ export async function exportSettlements(
     (cursor, limit) => listSettlements(ctx, caller, { ...filter, cursor, limit }),
     opts,
   );
+}
+
+// ---- one reconciliation run's mismatches ----------------------------------------------------
+
+/** The words of the settlement page (src/web/office/pages/admin.words.ts), in 简体中文. */
+const mismatchKindWords: Readonly<Record<MismatchKind, string>> = {
+  missing_in_ledger: '我方缺少',
+  missing_in_network: '网络方缺少',
+  amount_differs: '金额不一致',
+  status_differs: '状态不一致',
+};
+const networkKindWords: Readonly<Record<NetworkKind, string>> = {
+  sale: '消费',
+  void: '撤销',
+  refund: '退款',
+};
+const networkStatusWords: Readonly<Record<NetworkStatus, string>> = {
+  approved: '已批准',
+  reversed: '已冲正',
+  voided: '已撤销',
+};
+/** Our side: a sale `captured` or `voided`, a void `voided`, a refund its refund status. */
+const ledgerStatus = (s: string): Cell => paymentStatusLabels[s] ?? zh(statusLabels, s);
+
+interface NumberedMismatch {
+  /** 1-based, in the run's order (the page's numbering). */
+  no: number;
+  m: MismatchView;
+}
+
+const mismatchColumns: readonly CsvColumn<NumberedMismatch>[] = [
+  { header: '序号', value: ({ no }) => no },
+  { header: '差异类型', value: ({ m }) => mismatchKindWords[m.kind] },
+  {
+    header: '交易类型',
+    value: ({ m }) => {
+      const kind = m.networkRow?.kind ?? m.ledgerRow?.kind;
+      return kind ? networkKindWords[kind] : null;
+    },
+  },
+  { header: '参考号', value: ({ m }) => id(m.reference) },
+  {
+    header: '原交易参考号',
+    value: ({ m }) => id(m.networkRow?.originalRrn ?? m.ledgerRow?.originalReference),
+  },
+  { header: '终端号', value: ({ m }) => id(m.networkRow?.terminalId) },
+  { header: '清算文件行号', value: ({ m }) => m.networkRow?.line ?? null },
+  {
+    header: '网络方金额(元)',
+    value: ({ m }) => (m.networkRow ? decimalAmount(m.networkRow.amount, m.networkRow.currency) : null),
+  },
+  { header: '网络方币种', value: ({ m }) => m.networkRow?.currency ?? null },
+  { header: '网络方状态', value: ({ m }) => (m.networkRow ? networkStatusWords[m.networkRow.status] : null) },
+  { header: '网络方应答码', value: ({ m }) => id(m.networkRow?.responseCode) },
+  { header: '网络方记账时间', value: ({ m }) => time(m.networkRow?.createdAt) },
+  {
+    header: '我方金额(元)',
+    value: ({ m }) => (m.ledgerRow ? decimalAmount(m.ledgerRow.amount, m.ledgerRow.currency) : null),
+  },
+  { header: '我方币种', value: ({ m }) => m.ledgerRow?.currency ?? null },
+  { header: '我方状态', value: ({ m }) => (m.ledgerRow ? ledgerStatus(m.ledgerRow.status) : null) },
+  { header: '我方发送时间', value: ({ m }) => time(m.ledgerRow?.at) },
+  { header: '重复于行号', value: ({ m }) => m.duplicateOfLine ?? null },
+  { header: '处理建议', value: ({ m }) => text(m.advice.text['zh-CN']) },
+  { header: '建议代码', value: ({ m }) => m.advice.code },
+  { header: '说明', value: ({ m }) => text(m.detail) },
+];
+
+/**
+ * Every mismatch of one reconciliation run, as GET /v1/reconciliations/:id shows them (the same
+ * view: amounts, and the advice worked out now), with its permission and its 404 for another
+ * merchant's run. A run's mismatches are one stored row, read whole as that route reads it; they
+ * are written out a page at a time all the same, so the reply keeps to the client's pace.
+ */
+export async function exportMismatches(
+  ctx: Ctx,
+  caller: Caller,
+  reconciliationId: string,
+  opts: ExportOptions = {},
+): Promise<CsvExport> {
+  const run = await getReconciliation(ctx, caller, reconciliationId);
+  const fetchPage = async (cursor: string | undefined, limit: number): Promise<Page<NumberedMismatch>> => {
+    const from = cursor === undefined ? 0 : Number(cursor);
+    const to = Math.min(from + limit, run.mismatches.length);
+    const data = run.mismatches.slice(from, to).map((m, i) => ({ no: from + i + 1, m }));
+    return { data, nextCursor: to < run.mismatches.length ? String(to) : null };
+  };
+  return csvExport(ctx, `reconciliation-${run.day}-mismatches`, mismatchColumns, fetchPage, opts);
+}
+
+// ---- operators ------------------------------------------------------------------------------
+
+type OperatorListView = Awaited<ReturnType<typeof listOperators>>['data'][number];
+
+const roleWords: Readonly<Record<OperatorListView['role'], string>> = {
+  cashier: '收银员',
+  supervisor: '主管',
+  admin: '管理员',
+};
+
+/** What GET /v1/operators shows: never a password or its hash, which the view does not hold. */
+const operatorColumns: readonly CsvColumn<OperatorListView>[] = [
+  { header: '操作员号', value: (o) => id(o.operatorNo) },
+  { header: '姓名', value: (o) => text(o.name) },
+  { header: '角色', value: (o) => roleWords[o.role] },
+  { header: '状态', value: (o) => (o.disabled ? '已停用' : '启用') },
+  { header: '停用时间', value: (o) => time(o.disabledAt) },
+  { header: '签到锁定至', value: (o) => time(o.signInLockedUntil) },
+  { header: '退款密码锁定至', value: (o) => time(o.approvalLockedUntil) },
+];
+
+/**
+ * The merchant's operators with their locks in force, for admins (`operator.manage`), as
+ * GET /v1/operators lists them: a merchant's staff, one page (that list is not paged either).
+ */
+export async function exportOperators(
+  ctx: Ctx,
+  caller: Caller,
+  opts: ExportOptions = {},
+): Promise<CsvExport> {
+  const { data } = await listOperators(ctx, caller);
+  return csvExport(ctx, 'operators', operatorColumns, async () => ({ data, nextCursor: null }), opts);
 }

@@ -512,6 +512,7 @@ export function reconciliationView(row: ReconciliationTable) {
 }
 
 export type ReconciliationView = ReturnType<typeof reconciliationView>;
+export type MismatchView = ReconciliationView['mismatches'][number];
 
 export async function getReconciliation(ctx: Ctx, caller: Caller, id: string) {
   requirePermission(caller.principal, 'reconciliation.run');

@@ -1,6 +1,12 @@
 import { sql } from 'kysely';
 import { requirePermission } from '../domain/auth.js';
-import { addDays, isCalendarDate, shanghaiDate, shanghaiDayStart } from '../domain/calendar.js';
+import {
+  addDays,
+  isCalendarDate,
+  MERCHANT_TIME_ZONE,
+  shanghaiDate,
+  shanghaiDayStart,
+} from '../domain/calendar.js';
 import { DomainError } from '../domain/errors.js';
 import { dialectOf, type Tx } from '../store/dialect.js';
 import type { Caller, Ctx } from './context.js';
@@ -11,7 +17,6 @@ import type { Caller, Ctx } from './context.js';
  * (Asia/Shanghai); amounts are integer minor units of one currency; rates are basis points
  * (1/100 of a percent), rounded down, so no float comes near money.
  */
-export const REPORT_TIME_ZONE = 'Asia/Shanghai';
 export const MAX_REPORT_DAYS = 92;
 
 /** Refunds that took or are taking money back: not refused, withdrawn or failed at the network. */
@@ -170,7 +175,7 @@ export async function refundReport(ctx: Ctx, caller: Caller, w: ReportWindow) {
   const sorted = (m: Map<string, Bucket>) =>
     [...m.values()].sort((a, b) => b.amount - a.amount || a.key.localeCompare(b.key));
   return {
-    timeZone: REPORT_TIME_ZONE,
+    timeZone: MERCHANT_TIME_ZONE,
     from,
     to,
     currency,

@@ -1,5 +1,6 @@
 /**
- * CSV exports (issue 11, "Exports"): payments, refunds, the audit log and closed batches as files Excel in China
+ * CSV exports (issue 11, "Exports"): payments, refunds, the audit log, closed batches, a
+ * reconciliation run's mismatches and the operators as files Excel in China
  * opens with the Chinese intact — UTF-8 with a BOM, RFC 4180 (CRLF, quotes doubled), Chinese
  * headers, yuan amounts from integer fen, Shanghai times, consumer data masked — with the lists'
  * filters and their permissions; and streamed: 100,000 refunds come out in keyset pages with the
@@ -10,7 +11,12 @@ import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticate } from '../../src/service/auth.js';
-import { EXPORT_PAGE_ROWS, exportRefunds, exportSettlements } from '../../src/service/exports.js';
+import {
+  EXPORT_PAGE_ROWS,
+  exportMismatches,
+  exportRefunds,
+  exportSettlements,
+} from '../../src/service/exports.js';
 import { appendAuditEntries } from '../../src/store/audit.js';
 import type { RefundTable } from '../../src/store/schema.js';
 import { PG_URL, storeTargets } from '../support/stores.js';
@@ -193,6 +199,16 @@ const shanghai = (iso: string) =>
   }).format(new Date(iso));
 const shanghaiToday = () => shanghai(new Date().toISOString()).slice(0, 10).replaceAll('-', '');
 
+/** A CSV file answer: 200, UTF-8 CSV with a BOM, saved as `<name>-<the merchant's today>.csv`. */
+function expectCsvFile(csv: Streamed, name: string): void {
+  expect(csv.status).toBe(200);
+  expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+  expect(csv.headers.get('content-disposition')).toBe(
+    `attachment; filename="${name}-${shanghaiToday()}.csv"`,
+  );
+  expect(csv.firstBytes).toEqual(BOM);
+}
+
 /**
  * The PostgreSQL suites share one database, a schema each (support/stores.ts): this suite's
  * hundred thousand rows go with its schema when it ends, not into every later suite's database.
@@ -306,13 +322,8 @@ describe.each(storeTargets)('CSV exports on $name', (target) => {
       `/v1/exports/refunds.csv?from=${encodeURIComponent(from)}`,
       boss.token,
     );
-    expect(csv.status).toBe(200);
-    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-    expect(csv.headers.get('content-disposition')).toBe(
-      `attachment; filename="refunds-${shanghaiToday()}.csv"`,
-    );
+    expectCsvFile(csv, 'refunds');
     expect(csv.headers.get('cache-control')).toBe('no-store');
-    expect(csv.firstBytes).toEqual(BOM);
     expect(csv.header).toEqual(REFUND_HEADERS);
     expect(csv.records).toBe(2);
     const digits = byColumn(csv.header, csv.kept.get(0));
@@ -575,12 +586,7 @@ describe.each(storeTargets)('CSV exports on $name', (target) => {
       .execute();
     const window = `from=2025-06-01T00:00:00.000Z&to=2025-06-08T00:00:00.000Z`;
     const csv = await streamCsv(sys.base, `/v1/exports/settlements.csv?${window}`, boss.token);
-    expect(csv.status).toBe(200);
-    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
-    expect(csv.headers.get('content-disposition')).toBe(
-      `attachment; filename="settlements-${shanghaiToday()}.csv"`,
-    );
-    expect(csv.firstBytes).toEqual(BOM);
+    expectCsvFile(csv, 'settlements');
     expect(csv.header).toEqual([
       '结算编号',
       '终端号',
@@ -664,6 +670,198 @@ describe.each(storeTargets)('CSV exports on $name', (target) => {
       '',
     ]);
     expect(pages).toBe(3); // a page of one batch each; the third sees nothing after it
+  });
+
+  it("exports a reconciliation run's mismatches: kinds, amounts and the advice in Chinese, in the run's order", async () => {
+    const card = await boss.call('GET', `/v1/payments/${made.card?.paymentId}`);
+    const rrn = card.body.network.reference as string;
+    expect(rrn).toMatch(/^[0-9A-Za-z]{12}$/);
+    const at = card.body.capturedAt as string;
+    const day = at.slice(0, 10); // the simulator's settlement day is the UTC date
+    const line = (ref: string, amount: number) =>
+      `${ref},${DEMO.terminalId},000123,000001,sale,${amount},CNY,,approved,00,${at}`;
+    const file = [
+      'rrn,terminal_id,stan,batch_no,kind,amount_minor,currency,original_rrn,status,response_code,created_at',
+      line('ZZ0000000001', 1_234), // a sale we never made
+      line('ZZ0000000001', 1_234), // booked twice
+      line(rrn, 99_000), // ours is 999.99
+    ].join('\n');
+    const posted = await boss.call('POST', '/v1/reconciliations', { day, csv: `${file}\n` });
+    expect(posted.status, JSON.stringify(posted.body)).toBe(201);
+    const run = (await boss.call('GET', `/v1/reconciliations/${posted.body.id}`)).body as {
+      mismatches: { kind: string; reference: string; advice: { code: string; text: { 'zh-CN': string } } }[];
+    };
+
+    const path = `/v1/exports/reconciliations/${posted.body.id}/mismatches.csv`;
+    const csv = await streamCsv(sys.base, path, boss.token);
+    expectCsvFile(csv, `reconciliation-${day}-mismatches`);
+    expect(csv.header).toEqual([
+      '序号',
+      '差异类型',
+      '交易类型',
+      '参考号',
+      '原交易参考号',
+      '终端号',
+      '清算文件行号',
+      '网络方金额(元)',
+      '网络方币种',
+      '网络方状态',
+      '网络方应答码',
+      '网络方记账时间',
+      '我方金额(元)',
+      '我方币种',
+      '我方状态',
+      '我方发送时间',
+      '重复于行号',
+      '处理建议',
+      '建议代码',
+      '说明',
+    ]);
+    const rows = [...csv.kept.values()].map((r) => byColumn(csv.header, r));
+    // Every mismatch, numbered in the order the run lists them, with the same advice word for word.
+    expect(rows).toHaveLength(run.mismatches.length);
+    expect(rows.map((r) => r.序号)).toEqual(run.mismatches.map((_, i) => String(i + 1)));
+    expect(rows.map((r) => r.建议代码)).toEqual(run.mismatches.map((m) => m.advice.code));
+    expect(rows.map((r) => r.处理建议)).toEqual(run.mismatches.map((m) => m.advice.text['zh-CN']));
+    const ours = rows.filter(
+      (r) => r.参考号 === 'ZZ0000000001' || r.参考号 === rrn || r.参考号 === `="${rrn}"`,
+    );
+    expect(ours).toHaveLength(3);
+    expect(ours[0]).toMatchObject({
+      差异类型: '我方缺少',
+      交易类型: '消费',
+      终端号: DEMO.terminalId,
+      清算文件行号: '2',
+      '网络方金额(元)': '12.34',
+      网络方币种: 'CNY',
+      网络方状态: '已批准',
+      网络方应答码: '="00"',
+      网络方记账时间: shanghai(at),
+      '我方金额(元)': '',
+      我方状态: '',
+      重复于行号: '',
+      建议代码: 'find_unrecorded_sale',
+    });
+    expect(ours[0]?.处理建议).toContain('网络方有一笔我方没有记录的消费');
+    expect(ours[1]).toMatchObject({
+      清算文件行号: '3',
+      重复于行号: '2',
+      建议代码: 'ask_acquirer_to_reverse_duplicate',
+    });
+    expect(ours[2]).toMatchObject({
+      差异类型: '金额不一致',
+      '网络方金额(元)': '990.00',
+      '我方金额(元)': '999.99',
+      我方币种: 'CNY',
+      我方状态: '已收款',
+      建议代码: 'ask_acquirer_to_correct_amount',
+    });
+    expect(ours[2]?.处理建议).toContain('两边金额（或币种）不一致');
+    expect(ours[2]?.我方发送时间).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+    expect(ours[2]?.说明).toContain('our ledger 99999 CNY');
+
+    // Another merchant's run is answered as a made-up one: 404, before any byte of CSV.
+    await sys.ctx.store.db
+      .insertInto('merchants')
+      .values({
+        id: '898100000000077',
+        name: 'Other (exports)',
+        currency: 'CNY',
+        available_funds_minor: 0,
+        policy_json: '{}',
+        created_at: new Date().toISOString(),
+      })
+      .execute();
+    const stored = await sys.ctx.store.db
+      .selectFrom('reconciliations')
+      .selectAll()
+      .where('id', '=', posted.body.id)
+      .executeTakeFirstOrThrow();
+    await sys.ctx.store.db
+      .insertInto('reconciliations')
+      .values({ ...stored, id: 'rec_EXPORTSOTHERMERCHANT', merchant_id: '898100000000077' })
+      .execute();
+    const theirs = await boss.call(
+      'GET',
+      '/v1/exports/reconciliations/rec_EXPORTSOTHERMERCHANT/mismatches.csv',
+    );
+    const madeUp = await boss.call('GET', '/v1/exports/reconciliations/rec_NOSUCHRUN/mismatches.csv');
+    for (const r of [theirs, madeUp]) {
+      expect({ status: r.status, code: r.body.code }).toEqual({ status: 404, code: 'not_found' });
+      expect(r.headers.get('content-type')).toContain('application/problem+json');
+    }
+    expect((await cashier.call('GET', path)).status).toBe(403);
+    // The page's numbering holds across keyset pages of the export.
+    const caller = await authenticate(sys.ctx, boss.token);
+    let pages = 0;
+    const paged = await exportMismatches(sys.ctx, caller, posted.body.id, {
+      pageRows: 1,
+      onPage: () => pages++,
+    });
+    const text = new TextDecoder('utf-8', { ignoreBOM: true }).decode(
+      Buffer.concat(await paged.body.toArray()),
+    );
+    expect(text.split('\r\n').map((l) => l.split(',')[0])).toEqual([
+      '\uFEFF序号',
+      ...run.mismatches.map((_, i) => String(i + 1)),
+      '',
+    ]);
+    expect(pages).toBe(run.mismatches.length);
+  });
+
+  it('exports the operators to admins: role and state in Chinese, locks in force with Shanghai times, no password', async () => {
+    const password = 'Op-CSV-5521';
+    const added = await admin.call('POST', '/v1/operators', {
+      operatorNo: '61',
+      name: '=王五, "小五"',
+      role: 'cashier',
+      password,
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    expect((await admin.call('PATCH', '/v1/operators/61', { disabled: true })).status).toBe(200);
+    const lockedUntil = new Date(Date.now() + 10 * 60_000).toISOString();
+    await sys.ctx.store.db
+      .updateTable('operators')
+      .set({ locked_until: lockedUntil, approval_locked_until: lockedUntil })
+      .where('merchant_id', '=', DEMO.merchantId)
+      .where('operator_no', '=', '02')
+      .execute();
+
+    const csv = await streamCsv(sys.base, '/v1/exports/operators.csv', admin.token);
+    expectCsvFile(csv, 'operators');
+    expect(csv.header).toEqual([
+      '操作员号',
+      '姓名',
+      '角色',
+      '状态',
+      '停用时间',
+      '签到锁定至',
+      '退款密码锁定至',
+    ]);
+    const rows = [...csv.kept.values()].map((r) => byColumn(csv.header, r));
+    const listed = (await admin.call('GET', '/v1/operators')).body.data as { operatorNo: string }[];
+    expect(rows.map((r) => r.操作员号)).toEqual(listed.map((o) => `="${o.operatorNo}"`));
+    const by = (no: string) => rows.find((r) => r.操作员号 === `="${no}"`);
+    expect(by('01')).toMatchObject({ 姓名: '收银员 01', 角色: '收银员', 状态: '启用', 签到锁定至: '' });
+    expect(by('99')).toMatchObject({ 角色: '管理员', 状态: '启用' });
+    expect(by('02')).toMatchObject({
+      角色: '主管',
+      签到锁定至: shanghai(lockedUntil),
+      退款密码锁定至: shanghai(lockedUntil),
+    });
+    expect(by('61')).toMatchObject({ 姓名: `'=王五, "小五"`, 角色: '收银员', 状态: '已停用' });
+    expect(by('61')?.停用时间).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+
+    const res = await fetch(`${sys.base}/v1/exports/operators.csv`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    const text = await res.text();
+    for (const secret of [password, '$argon2', 'password']) expect(text).not.toContain(secret);
+    for (const who of [boss, cashier]) {
+      const r = await who.call('GET', '/v1/exports/operators.csv');
+      expect({ status: r.status, code: r.body.code }).toEqual({ status: 403, code: 'forbidden' });
+    }
+    expect((await call(sys.base, 'GET', '/v1/exports/operators.csv')).status).toBe(401);
   });
 
   describe('100,000 refunds', () => {

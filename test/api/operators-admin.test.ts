@@ -2,9 +2,9 @@
  * The back office's people page (issue 11) through the API, on both stores: back-office sign-in
  * (supervisors and admins; a cashier is refused only once the password is right), `surface` in the
  * session answers, and the admin's operator verbs — add, rename, change role, disable / enable,
- * reset a password — with their guards (password length per role, duplicate numbers, the last
- * admin, an admin's own account), their effects (sessions end, sign-in and approvals refused) and
- * their audit entries, none of which holds a password.
+ * reset a password — with their guards (password length per role, a new password when a cashier
+ * is promoted, duplicate numbers, the last admin, an admin's own account), their effects (sessions
+ * end, sign-in and approvals refused) and their audit entries, none of which holds a password.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,12 @@ const PW = {
   admin2: 'Ad-72nLr',
   admin3: 'Ad-31cVu',
   demoted: 'Dm-64bTs',
+  promoted: 'Pr-58kJw',
+  promotedRetry: 'Pr-90tGz',
+  supervisor37: 'Sv-37dQx',
+  // Long enough for a cashier (4), too short for a supervisor or admin (6).
+  cashier37: 'q-7x!',
+  reset37: 'Rz-73pLm',
 };
 
 /** A problem answer without the parts that name the request. */
@@ -279,17 +285,131 @@ describe.each(storeTargets)('back-office people on $name', (target) => {
       expect(bad.body.code).toBe('validation_failed');
     });
 
-    it('renames and changes the role; the role holds from the next request', async () => {
-      const session = await terminalSignIn('30', PW.cashier);
+    it('renames without a password; an empty change is refused, an unknown operator not found', async () => {
       const renamed = await patch(admin, '30', { name: '收银员 三十' });
       expect(renamed.status).toBe(200);
       expect(renamed.body).toMatchObject({ operatorNo: '30', name: '收银员 三十', role: 'cashier' });
-      const promoted = await patch(admin, '30', { role: 'supervisor' });
-      expect(promoted.body).toMatchObject({ role: 'supervisor', name: '收银员 三十', disabled: false });
-      const me = await whoAmI(session.body.token);
-      expect(me.body.operator).toEqual({ no: '30', role: 'supervisor', name: '收银员 三十' });
       expect((await patch(admin, '30', {})).status).toBe(400);
       expect((await patch(admin, '77', { name: 'ghost' })).status).toBe(404);
+    });
+
+    it('refuses to promote a cashier without a new password: 422 password_required, nothing changed', async () => {
+      const before = await operatorRow('30');
+      for (const change of [
+        { role: 'supervisor' },
+        { role: 'admin', name: '收银员 升级' },
+        { role: 'supervisor', disabled: false },
+      ]) {
+        const r = await patch(admin, '30', change);
+        expect(r.status, JSON.stringify(r.body)).toBe(422);
+        expect(r.body).toMatchObject({ code: 'password_required', minLength: 6 });
+        expect(r.body.detail).toMatch(/from cashier to (supervisor|admin).*new password/);
+      }
+      expect(await operatorRow('30')).toEqual(before);
+    });
+
+    it('refuses a promotion with a password too short for the new role: 422 password_too_weak', async () => {
+      const before = await operatorRow('30');
+      for (const [role, password] of [
+        ['supervisor', '12345'],
+        ['admin', 'Ab1'],
+      ]) {
+        const r = await patch(admin, '30', { role, password });
+        expect(r.status, JSON.stringify(r.body)).toBe(422);
+        expect(r.body).toMatchObject({ code: 'password_too_weak', minLength: 6 });
+      }
+      expect(await operatorRow('30')).toEqual(before);
+    });
+
+    it('promotes a cashier with a new password: the old one refused, sessions ended, locks lifted, the role holds', async () => {
+      const session = await terminalSignIn('30', PW.cashier);
+      expect(session.status).toBe(201);
+      expect((await terminalSignIn('30', 'wrong-one')).status).toBe(401);
+      expect((await operatorRow('30')).failed_attempts).toBe(1);
+
+      const key = `promote-${randomUUID()}`;
+      const promote = (password: string) =>
+        admin.call('PATCH', '/v1/operators/30', { role: 'supervisor', password }, { 'idempotency-key': key });
+      const promoted = await promote(PW.promoted);
+      expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+      expect(promoted.body).toEqual({
+        operatorNo: '30',
+        role: 'supervisor',
+        name: '收银员 三十',
+        signInLockedUntil: null,
+        approvalLockedUntil: null,
+        disabled: false,
+        disabledAt: null,
+      });
+      // The key's fingerprint leaves the password out: a retry is the same request, replayed.
+      const retried = await promote(PW.promotedRetry);
+      expect(retried.status).toBe(200);
+      expect(retried.headers.get('idempotent-replayed')).toBe('true');
+
+      expect((await whoAmI(session.body.token)).status).toBe(401);
+      expect(await sessionsOf('30')).toEqual([]);
+      expect((await operatorRow('30')).failed_attempts).toBe(0);
+      expect((await terminalSignIn('30', PW.cashier)).status).toBe(401);
+      expect((await terminalSignIn('30', PW.promotedRetry)).status).toBe(401);
+      const fresh = await terminalSignIn('30', PW.promoted);
+      expect(fresh.status).toBe(201);
+      expect((await whoAmI(fresh.body.token)).body.operator).toEqual({
+        no: '30',
+        role: 'supervisor',
+        name: '收银员 三十',
+      });
+      // The old password is no refund password either; the new one is.
+      expect((await refundApprovedBy({ operatorNo: '30', password: PW.cashier })).body.code).toBe(
+        'supervisor_password_invalid',
+      );
+      expect((await refundApprovedBy({ operatorNo: '30', password: PW.promoted })).status).toBe(201);
+
+      const audit = await admin.call('GET', '/v1/audit?action=operator.updated&limit=100');
+      const entries = audit.body.data as { entity_id: string; data: Record<string, unknown> }[];
+      const entry = entries.find(
+        (e) => e.data.operatorNo === '30' && (e.data.changes as { role?: unknown }).role !== undefined,
+      );
+      expect(entry?.data).toMatchObject({
+        changes: { role: { from: 'cashier', to: 'supervisor' } },
+        newPasswordSet: true,
+        signInLockedUntil: null,
+      });
+      expect(entry?.data.sessionsEnded).toBeGreaterThanOrEqual(1);
+      expect(JSON.stringify(entry)).not.toMatch(/Pr-|argon2|"password"/);
+      expect(entries.filter((e) => e.entity_id === entry?.entity_id && e.data.newPasswordSet)).toHaveLength(
+        1,
+      );
+    });
+
+    it('asks no new password for a demotion, a supervisor made admin or a rename; one given is measured by the new role', async () => {
+      const made = await create(admin, {
+        operatorNo: '37',
+        name: '主管 37',
+        role: 'supervisor',
+        password: PW.supervisor37,
+      });
+      expect(made.status).toBe(201);
+      const session = await terminalSignIn('37', PW.supervisor37);
+      expect((await patch(admin, '37', { role: 'admin' })).body.role).toBe('admin');
+      expect((await patch(admin, '37', { name: '主管 三七' })).body.name).toBe('主管 三七');
+      expect((await patch(admin, '37', { role: 'supervisor' })).body.role).toBe('supervisor');
+      // No password changed: the session and the password hold.
+      expect((await whoAmI(session.body.token)).body.operator.role).toBe('supervisor');
+
+      const weak = await patch(admin, '37', { role: 'admin', password: PW.cashier37 });
+      expect(weak.status).toBe(422);
+      expect(weak.body).toMatchObject({ code: 'password_too_weak', minLength: 6 });
+      // A demotion to cashier with a new password: a cashier's length is enough.
+      const demoted = await patch(admin, '37', { role: 'cashier', password: PW.cashier37 });
+      expect(demoted.status, JSON.stringify(demoted.body)).toBe(200);
+      expect(demoted.body.role).toBe('cashier');
+      expect((await whoAmI(session.body.token)).status).toBe(401);
+      expect((await terminalSignIn('37', PW.supervisor37)).status).toBe(401);
+      expect((await terminalSignIn('37', PW.cashier37)).status).toBe(201);
+      // A password alone is set as a reset is.
+      expect((await patch(admin, '37', { password: PW.reset37 })).status).toBe(200);
+      expect((await terminalSignIn('37', PW.reset37)).status).toBe(201);
+      expect((await patch(admin, '37', { disabled: false, name: '收银员 37' })).status).toBe(200);
     });
 
     it('disables: sessions end at once, sign-in and approvals refused as for a stranger; enabling restores', async () => {

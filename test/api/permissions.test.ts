@@ -336,6 +336,16 @@ const matrix: Record<string, Rule> = {
     request: (r) => ({ path: `/v1/exports/settlements.csv?terminalId=${r.terminalId}` }),
     other: { kind: 'list' },
   },
+  'GET /v1/exports/reconciliations/:id/mismatches.csv': {
+    allow: SUPERVISORS, // reconciliation.run, as GET /v1/reconciliations/:id
+    request: (r) => ({ path: `/v1/exports/reconciliations/${r.reconciliationId}/mismatches.csv` }),
+    other: { kind: 'resource' },
+  },
+  'GET /v1/exports/operators.csv': {
+    allow: ADMIN, // operator.manage, as GET /v1/operators
+    request: () => ({ path: '/v1/exports/operators.csv' }),
+    other: { kind: 'list' },
+  },
   'POST /v1/reconciliations': {
     allow: SUPERVISORS, // reconciliation.run
     request: () => ({

@@ -132,7 +132,7 @@ describe.skipIf(!haveChromium)('back office admin pages in Chromium', () => {
     expect(await supervisor.locator('input[name="maxRefundAmount"]').isDisabled()).toBe(true);
   });
 
-  it('adds an operator, disables it (its sign-in is refused), enables it and resets its password', async () => {
+  it('adds an operator, disables it (its sign-in is refused), enables it, resets its password, demotes it and promotes it with a new password', async () => {
     const admin = await office(ADMIN);
     await openPage(admin, 'people');
     await admin.getByTestId('operator-add').click();
@@ -193,6 +193,42 @@ describe.skipIf(!haveChromium)('back office admin pages in Chromium', () => {
     await admin.getByTestId('confirm-yes').click();
     await row.getByText('收银员').waitFor();
     expect((await officeSignIn('55', 'second-55')).body.code).toBe('office_not_allowed');
+
+    // Promoting the cashier again takes a new password, typed twice and long enough for the role:
+    // their old one was measured for a cashier and would become a refund password.
+    const profile = panel.getByTestId('operator-profile');
+    await panel.locator('select[name="role"]').selectOption('supervisor');
+    await profile.getByTestId('promote-hint').getByText('需要同时设置新密码').waitFor();
+    await panel.getByTestId('operator-save').click();
+    await profile.getByTestId('password-problem').getByText('请输入新密码').waitFor();
+    await profile.locator('input[name="newPassword"]').fill('1234');
+    await profile.locator('input[name="confirmPassword"]').fill('1234');
+    await panel.getByTestId('operator-save').click();
+    await panel.getByText('密码太短').waitFor();
+    await panel.getByText('至少需要 6 个字符').waitFor();
+    const roleCell = row.locator('td').nth(2);
+    expect(await roleCell.textContent()).toBe('收银员');
+    await profile.locator('input[name="newPassword"]').fill('third-55');
+    await profile.locator('input[name="confirmPassword"]').fill('third-55');
+    await panel.getByTestId('operator-save').click();
+    await expect.poll(() => roleCell.textContent()).toBe('主管');
+    await expect.poll(() => profile.getByTestId('promote-hint').count()).toBe(0);
+    expect((await officeSignIn('55', 'second-55')).status).toBe(401);
+    expect((await officeSignIn('55', 'third-55')).status).toBe(201);
+
+    // The operators as CSV: Chinese intact, role and state in words, no password.
+    const [download] = await Promise.all([
+      admin.waitForEvent('download'),
+      admin.getByTestId('export-csv').click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('operators.csv');
+    const bytes = readFileSync((await download.path()) as string);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const text = bytes.subarray(3).toString('utf8');
+    const [header, ...operators] = parseCsv(text);
+    expect(header).toEqual(['操作员号', '姓名', '角色', '状态', '停用时间', '签到锁定至', '退款密码锁定至']);
+    expect(operators.find((o) => o[0] === '="55"')?.slice(0, 4)).toEqual(['="55"', '周主管', '主管', '启用']);
+    for (const secret of ['third-55', 'second-55', 'argon2']) expect(text).not.toContain(secret);
   });
 
   it('creates an API key shown once, which works until it is revoked', async () => {
@@ -372,7 +408,7 @@ describe.skipIf(!haveChromium)('back office admin pages in Chromium', () => {
     await admin.locator('input[name="batchTerminal"]').press('Enter');
     const [download] = await Promise.all([
       admin.waitForEvent('download'),
-      admin.getByTestId('export-csv').click(),
+      admin.locator('section.settle-batches').getByTestId('export-csv').click(),
     ]);
     expect(download.suggestedFilename()).toBe('settlements.csv');
     const bytes = readFileSync((await download.path()) as string);
@@ -410,5 +446,24 @@ describe.skipIf(!haveChromium)('back office admin pages in Chromium', () => {
     expect(await unknown.getAttribute('data-advice')).toBe('find_unrecorded_sale');
     expect(await unknown.getByTestId('advice').textContent()).toContain('网络方有一笔我方没有记录的消费');
     await admin.locator('[data-testid="reconciliations"] [data-reconciliation]').first().waitFor();
+
+    // The run's mismatches as CSV, each with its advice in Chinese.
+    const day = now.toISOString().slice(0, 10);
+    const [mismatchFile] = await Promise.all([
+      admin.waitForEvent('download'),
+      detail.getByTestId('export-csv').click(),
+    ]);
+    expect(mismatchFile.suggestedFilename()).toBe(`mismatches-${day}.csv`);
+    const mismatchBytes = readFileSync((await mismatchFile.path()) as string);
+    expect([...mismatchBytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const [mHeader, ...mismatches] = parseCsv(mismatchBytes.subarray(3).toString('utf8'));
+    expect(mHeader?.slice(0, 4)).toEqual(['序号', '差异类型', '交易类型', '参考号']);
+    const col = (name: string) => mHeader?.indexOf(name) ?? -1;
+    const listed = await detail.locator('[data-mismatch]').count();
+    expect(mismatches).toHaveLength(listed);
+    const zz = mismatches.find((m) => m[col('参考号')] === 'ZZ0000000001');
+    expect(zz?.[col('差异类型')]).toBe('我方缺少');
+    expect(zz?.[col('网络方金额(元)')]).toBe('12.34');
+    expect(zz?.[col('处理建议')]).toContain('网络方有一笔我方没有记录的消费');
   });
 });

@@ -5,15 +5,18 @@ import type { Ctx } from '../../service/context.js';
 import {
   type CsvExport,
   exportAudit,
+  exportMismatches,
+  exportOperators,
   exportPayments,
   exportRefunds,
   exportSettlements,
 } from '../../service/exports.js';
 import { refundStatusList } from '../../service/refunds.js';
 import { requireCaller } from '../http.js';
-import { AUTHED, problems, rawAnswers } from '../schemas/problems.js';
+import { AUTHED, type ProblemCode, problems, rawAnswers } from '../schemas/problems.js';
 import {
   AuditExportQuery,
+  IdParams,
   PaymentExportQuery,
   RefundExportQuery,
   SettlementExportQuery,
@@ -22,7 +25,7 @@ import { paymentFilterOf } from './payments.js';
 
 const CSV_TYPE = 'text/csv; charset=utf-8';
 
-const csvAnswer = (what: string) =>
+const csvAnswer = (what: string, ...more: ProblemCode[]) =>
   rawAnswers({
     200: {
       description: `${what}: UTF-8 with a BOM, RFC 4180 (CRLF), Chinese headers, amounts in yuan (元) as decimals, times in Asia/Shanghai; streamed`,
@@ -30,7 +33,7 @@ const csvAnswer = (what: string) =>
         'text/csv': { schema: Type.String({ description: 'CSV, attachment <name>-YYYYMMDD.csv' }) },
       },
     },
-    ...problems(...AUTHED, 'validation_failed', 'forbidden'),
+    ...problems(...AUTHED, 'validation_failed', 'forbidden', ...more),
   });
 
 function sendCsv(reply: FastifyReply, csv: CsvExport) {
@@ -42,8 +45,9 @@ function sendCsv(reply: FastifyReply, csv: CsvExport) {
 
 /**
  * CSV exports of the back office's lists (service/exports.ts): supervisors and admins
- * (`report.read`; the audit log needs `audit.read`, closed batches `reconciliation.run`, as their
- * lists do). No HEAD: it would read every row to send none.
+ * (`report.read`; the audit log needs `audit.read`, closed batches and a reconciliation run's
+ * mismatches `reconciliation.run`, as their lists do), the operators admins only
+ * (`operator.manage`). No HEAD: it would read every row to send none.
  */
 export const exportRoutes =
   (ctx: Ctx): FastifyPluginAsyncTypebox =>
@@ -110,5 +114,35 @@ export const exportRoutes =
       },
       async (req, reply) =>
         sendCsv(reply, await exportSettlements(ctx, await requireCaller(ctx, req), req.query)),
+    );
+
+    app.get(
+      '/v1/exports/reconciliations/:id/mismatches.csv',
+      {
+        exposeHeadRoute: false,
+        schema: {
+          tags: ['exports'],
+          summary:
+            'Every mismatch of one reconciliation run (对账差异) as CSV, with what to do about each in Chinese',
+          params: IdParams,
+          response: csvAnswer('Mismatches, in the order GET /v1/reconciliations/:id lists them', 'not_found'),
+        },
+      },
+      async (req, reply) =>
+        sendCsv(reply, await exportMismatches(ctx, await requireCaller(ctx, req), req.params.id)),
+    );
+
+    app.get(
+      '/v1/exports/operators.csv',
+      {
+        exposeHeadRoute: false,
+        schema: {
+          tags: ['exports'],
+          summary:
+            "Admin: the merchant's operators as CSV (role, enabled or not, locks in force; no password)",
+          response: csvAnswer('Operators, by operator number'),
+        },
+      },
+      async (req, reply) => sendCsv(reply, await exportOperators(ctx, await requireCaller(ctx, req))),
     );
   };

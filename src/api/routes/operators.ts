@@ -3,9 +3,9 @@ import { Type } from 'typebox';
 import {
   listOperators,
   operatorCreation,
+  operatorUpdate,
   passwordReset,
   unlockOperator,
-  updateOperator,
 } from '../../service/auth.js';
 import type { Ctx } from '../../service/context.js';
 import { mutate, requireCaller } from '../http.js';
@@ -71,11 +71,16 @@ export const operatorRoutes =
       {
         schema: {
           tags: ['sessions'],
-          summary: 'Admin: rename an operator, change their role, disable or enable them (audited)',
+          summary:
+            'Admin: rename an operator, change their role, disable or enable them, set a new password (audited)',
           description:
             "Disabling ends the operator's sessions at once; while disabled they can neither sign in nor " +
             'approve. An admin cannot disable or demote themself (`self_change_not_allowed`), and the ' +
-            "merchant's last enabled admin stays one (`last_admin`).",
+            "merchant's last enabled admin stays one (`last_admin`). A cashier made supervisor or admin " +
+            'needs a new `password` with the role (`password_required`, 422, with `minLength`): their ' +
+            "old one may be as short as a cashier's and would become a refund password. A `password` " +
+            'is measured against the new role (`password_too_weak`) and set as by a reset: locks cleared, ' +
+            "the operator's sessions ended. It is never audited nor kept with the Idempotency-Key.",
           params: OperatorParams,
           body: OperatorPatchBody,
           response: answers({
@@ -87,6 +92,8 @@ export const operatorRoutes =
               'not_found',
               'self_change_not_allowed',
               'last_admin',
+              'password_required',
+              'password_too_weak',
             ),
             ...bodyRefusals(),
           }),
@@ -94,9 +101,12 @@ export const operatorRoutes =
       },
       async (req, reply) => {
         const caller = await requireCaller(ctx, req);
+        const { password, ...change } = req.body;
         return mutate(ctx, req, reply, caller, {
           status: 200,
-          work: (trx) => updateOperator(ctx, trx, caller, req.params.operatorNo, req.body),
+          local: true,
+          fingerprintBody: change,
+          ...operatorUpdate(ctx, caller, req.params.operatorNo, change, password),
         });
       },
     );

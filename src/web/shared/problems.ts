@@ -440,6 +440,21 @@ function rowFor(p: Problem): Row {
             : ['请换一个更长的密码。', '請換一個更長的密碼。', 'Choose a longer password.'],
       };
     }
+    case 'password_required': {
+      const min = num(p, 'minLength') ?? 6;
+      return {
+        message: [
+          '升级为主管或管理员需要设置新密码',
+          '升級為主管或管理員需要設定新密碼',
+          'A supervisor or admin needs a new password',
+        ],
+        fix: [
+          `收银员的密码可能只有 4 位，升级后会成为退款密码；请为此人输入两次至少 ${min} 个字符的新密码。`,
+          `收銀員的密碼可能只有 4 位，升級後會成為退款密碼；請為此人輸入兩次至少 ${min} 個字元的新密碼。`,
+          `A cashier's password may be only 4 characters and would become a refund password: type a new one of at least ${min} characters twice.`,
+        ],
+      };
+    }
     case 'operator_exists':
       return {
         message: ['该操作员号已存在', '該操作員號已存在', 'An operator with this number exists'],

@@ -4,14 +4,17 @@ import { Button, ErrorBox } from '../../shared/components';
 import { useOffice } from '../app-context';
 import { type MessageKey, useI18n } from '../i18n';
 import { ConfirmDialog, keyAfter } from './Dialog';
-import { isDemotion, isLocked, type Role, roleList } from './PeopleModel';
+import { isDemotion, isLocked, needsNewPassword, type Role, roleList } from './PeopleModel';
 import { PeoplePasswordTwice, passwordProblem, type TwoPasswords } from './PeoplePasswordTwice';
 
-type Change = { name?: string; role?: Role; disabled?: boolean };
+type Change = { name?: string; role?: Role; disabled?: boolean; password?: string };
+
+const noPasswords: TwoPasswords = { first: '', second: '' };
 
 /**
- * One operator: rename and change the role (a demotion asks first), disable (asks first) or
- * enable, reset the password (typed twice), and unlock when locked. Each is one audited call.
+ * One operator: rename and change the role (a demotion asks first; a cashier's promotion takes a
+ * new password, typed twice), disable (asks first) or enable, reset the password (typed twice),
+ * and unlock when locked. Each is one audited call.
  */
 export function PeopleOperatorPanel({
   operator,
@@ -28,12 +31,15 @@ export function PeopleOperatorPanel({
   const { t } = useI18n();
   const [name, setName] = useState(operator.name);
   const [role, setRole] = useState<Role>(operator.role);
+  const [password, setPassword] = useState<TwoPasswords>(noPasswords);
+  const [passwordIssue, setPasswordIssue] = useState<MessageKey | null>(null);
   const [asking, setAsking] = useState<{ change: Change; text: string; label: string } | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [key, setKey] = useState(newIdempotencyKey);
   const no = operator.operatorNo;
   const self = no === session.operator.no;
+  const promoting = needsNewPassword(operator.role, role);
 
   const patch = async (change: Change, done: MessageKey) => {
     setBusy('patch');
@@ -42,6 +48,7 @@ export function PeopleOperatorPanel({
       await api.patch(`/v1/operators/${encodeURIComponent(no)}`, change, key);
       setKey(newIdempotencyKey());
       setAsking(null);
+      setPassword(noPasswords);
       onChanged(t(done, { no }));
     } catch (err) {
       setError(err);
@@ -58,6 +65,12 @@ export function PeopleOperatorPanel({
       ...(role !== operator.role ? { role } : {}),
     };
     if (Object.keys(change).length === 0) return;
+    if (promoting) {
+      const found = passwordProblem(password);
+      setPasswordIssue(found);
+      if (found) return;
+      change.password = password.first;
+    }
     if (change.role && isDemotion(operator.role, change.role)) {
       setAsking({
         change,
@@ -76,7 +89,7 @@ export function PeopleOperatorPanel({
   return (
     <aside class="panel people-panel" aria-label={t('opDetail', { no })} data-testid="operator-panel">
       <h2>{t('opDetail', { no })}</h2>
-      <form class="people-form" onSubmit={saveProfile}>
+      <form class="people-form" onSubmit={saveProfile} data-testid="operator-profile">
         <label>
           {t('opName')}
           <input name="name" value={name} maxLength={64} onInput={(e) => setName(e.currentTarget.value)} />
@@ -91,6 +104,14 @@ export function PeopleOperatorPanel({
             ))}
           </select>
         </label>
+        {promoting ? (
+          <>
+            <p class="muted" data-testid="promote-hint">
+              {t('opPromotePasswordHint', { role: t(`role.${role}`) })}
+            </p>
+            <PeoplePasswordTwice value={password} onChange={setPassword} problem={passwordIssue} />
+          </>
+        ) : null}
         <div class="actions">
           <Button
             variant="primary"

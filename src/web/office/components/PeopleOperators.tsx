@@ -3,7 +3,7 @@ import type { OperatorInfo } from '../../shared/api';
 import { Button, ErrorBox, Notice } from '../../shared/components';
 import { formatDateTime } from '../../shared/time';
 import { useOffice } from '../app-context';
-import { useLoad } from '../components/common';
+import { CsvButton, useLoad } from '../components/common';
 import { useI18n } from '../i18n';
 import { isLocked } from './PeopleModel';
 import { PeopleOperatorAdd } from './PeopleOperatorAdd';
@@ -51,9 +51,12 @@ export function PeopleOperators() {
     <section class="people-ops" aria-labelledby="people-ops-title">
       <div class="section-head">
         <h2 id="people-ops-title">{t('operatorsTitle')}</h2>
-        <Button variant="primary" data-testid="operator-add" onClick={() => setSelected('new')}>
-          {t('opAdd')}
-        </Button>
+        <div class="actions">
+          <CsvButton path="/v1/exports/operators.csv" filename="operators.csv" />
+          <Button variant="primary" data-testid="operator-add" onClick={() => setSelected('new')}>
+            {t('opAdd')}
+          </Button>
+        </div>
       </div>
       {notice ? (
         <Notice>

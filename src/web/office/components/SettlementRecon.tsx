@@ -12,7 +12,7 @@ import { Button, ErrorBox } from '../../shared/components';
 import { formatFen } from '../../shared/money';
 import { dayIn, formatDateTime } from '../../shared/time';
 import { useOffice } from '../app-context';
-import { useLoad } from '../components/common';
+import { CsvButton, useLoad } from '../components/common';
 import { useI18n } from '../i18n';
 import { keyAfter } from './Dialog';
 import { Balanced } from './SettlementBatches';
@@ -167,7 +167,10 @@ function ReconStart({ onDone }: { onDone: (r: Reconciliation) => void }) {
   );
 }
 
-/** A run's totals on both sides, then every mismatch with its advice, then the rows that did not parse. */
+/**
+ * A run's totals on both sides, then every mismatch with its advice (also as CSV), then the rows
+ * that did not parse.
+ */
 function ReconDetail({ id }: { id: string }) {
   const { api } = useOffice();
   const { t, lang } = useI18n();
@@ -180,9 +183,17 @@ function ReconDetail({ id }: { id: string }) {
   ] as const;
   return (
     <section class="recon-detail" data-testid="recon-detail" aria-label={t('reconDetail', { day: r.day })}>
-      <h3>
-        {t('reconDetail', { day: r.day })} <Balanced balanced={r.balanced} />
-      </h3>
+      <div class="section-head">
+        <h3>
+          {t('reconDetail', { day: r.day })} <Balanced balanced={r.balanced} />
+        </h3>
+        {r.mismatches.length > 0 ? (
+          <CsvButton
+            path={`/v1/exports/reconciliations/${encodeURIComponent(r.id)}/mismatches.csv`}
+            filename={`mismatches-${r.day}.csv`}
+          />
+        ) : null}
+      </div>
       <table class="grid static recon-totals">
         <thead>
           <tr>

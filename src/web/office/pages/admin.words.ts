@@ -50,6 +50,11 @@ export const adminWords = {
     'Change operator {no} from {from} to {to}? They lose what a {from} may do, and their back-office sessions end.',
   ],
   opDemoteYes: ['确认降级', '確認降級', 'Demote'],
+  opPromotePasswordHint: [
+    '改为「{role}」需要同时设置新密码：收银员的密码可能只有几位，而主管和管理员的密码也是退款密码。保存后此人需用新密码重新登录。',
+    '改為「{role}」需要同時設定新密碼：收銀員的密碼可能只有幾位，而主管和管理員的密碼也是退款密碼。儲存後此人需用新密碼重新登入。',
+    "Making them {role} takes a new password: a cashier's may be only a few characters, and a supervisor's or admin's is also the refund password. They sign in again with the new one.",
+  ],
   opDisable: ['停用', '停用', 'Disable'],
   opDisableText: [
     '停用操作员 {no}（{name}）？此人将立即被签退，不能再签到或授权退款，直到重新启用。',
