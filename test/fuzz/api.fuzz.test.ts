@@ -233,6 +233,22 @@ const extraHeadersArb: fc.Arbitrary<Record<string, string>> = fc.dictionary(
   { maxKeys: 3 },
 );
 
+/**
+ * A body the server reads as JSON: a generated JSON value, or a raw payload that is a byte order
+ * mark followed by JSON — RFC 8259 §8.1 lets a parser ignore the mark, and Fastify's does, so
+ * "\uFEFF{}" is the empty object to a route whose schema takes one (PUT /v1/policy).
+ */
+function jsonToTheServer(body: Body): boolean {
+  if (body.kind === 'json') return true;
+  if (body.kind !== 'raw' || !body.payload.startsWith('\uFEFF')) return false;
+  try {
+    JSON.parse(body.payload.slice(1));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function bodyArb(route: DocumentedRoute, hints: Hints): fc.Arbitrary<Body> {
   const json = (value: unknown, schemaValid: boolean | null): Body => ({ kind: 'json', value, schemaValid });
   const raw = rawJunkBody.map((payload): Body => ({ kind: 'raw', payload }));
@@ -587,7 +603,7 @@ describe.each(storeTargets)('fuzzing every API route on $name', (target) => {
           s.writeAccepted++;
           if (r.body.kind === 'json' && r.body.schemaValid !== null)
             expect(r.body.schemaValid, what).toBe(true);
-          if (route.body !== null) expect(r.body.kind, what).toBe('json');
+          if (route.body !== null) expect(jsonToTheServer(r.body), what).toBe(true);
           await ensureCallers();
         }),
         { numRuns: RUNS_PER_ROUTE, ...fuzzSeed() },

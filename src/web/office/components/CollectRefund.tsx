@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { Payment, Policy, Reason, Refund, RefundMethod } from '../../shared/api';
+import type { Payment, Policy, Refund, RefundMethod } from '../../shared/api';
 import { Button, ErrorBox, Notice } from '../../shared/components';
 import { useOffice } from '../app-context';
 import { type MessageKey, useI18n } from '../i18n';
@@ -11,7 +11,13 @@ import {
   emptyBank,
   holderName,
 } from './CollectBank';
-import { CollectContactFields, CollectDraftFacts, CollectResult } from './CollectResult';
+import {
+  CollectContactFields,
+  CollectDraftFacts,
+  CollectResult,
+  type Contact,
+  type Draft,
+} from './CollectResult';
 import {
   approvalsFor,
   checkAmount,
@@ -27,21 +33,6 @@ import {
 
 const PHONE = /^\+?[0-9]{5,20}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-export interface Contact {
-  name: string;
-  phone: string;
-  email: string;
-}
-
-/** What goes to POST /v1/refunds, without the approvals (they are not what the key stands for). */
-export interface Draft {
-  paymentId: string;
-  amount: number;
-  reason: Reason;
-  method: RefundMethod;
-  consumer?: Record<string, string>;
-}
 
 /** The consumer's details as the API takes them: bank transfers with both entries, nothing empty. */
 function consumerOf(method: RefundMethod, c: Contact, b: BankDetails): Record<string, string> | undefined {

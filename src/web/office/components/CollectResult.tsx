@@ -1,9 +1,23 @@
-import type { Refund } from '../../shared/api';
+import type { Reason, Refund, RefundMethod } from '../../shared/api';
 import { Button, Facts, Notice } from '../../shared/components';
 import { formatFen } from '../../shared/money';
 import { useI18n } from '../i18n';
-import type { Contact, Draft } from './CollectRefund';
 import { StatusBadge } from './common';
+
+export interface Contact {
+  name: string;
+  phone: string;
+  email: string;
+}
+
+/** What goes to POST /v1/refunds, without the approvals (they are not what the key stands for). */
+export interface Draft {
+  paymentId: string;
+  amount: number;
+  reason: Reason;
+  method: RefundMethod;
+  consumer?: Record<string, string>;
+}
 
 const WAITING: Refund['status'][] = ['requested', 'under_review'];
 
