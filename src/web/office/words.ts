@@ -18,9 +18,6 @@ export const shellWords = {
   ],
   goTerminal: ['前往收银台', '前往收銀台', 'Open the terminal'],
   signInAgain: ['换个账号登录', '換個帳號登入', 'Sign in as someone else'],
-  'role.cashier': ['收银员', '收銀員', 'Cashier'],
-  'role.supervisor': ['主管', '主管', 'Supervisor'],
-  'role.admin': ['管理员', '管理員', 'Admin'],
   timeZoneNote: [
     '时间按商户时区 {tz} 显示',
     '時間按商戶時區 {tz} 顯示',
@@ -45,7 +42,6 @@ export const shellWords = {
   to: ['结束日期', '結束日期', 'To'],
   apply: ['查询', '查詢', 'Apply'],
   total: ['合计', '合計', 'Total'],
-  count: ['笔数', '筆數', 'Count'],
   operatorCol: ['操作员', '操作員', 'Operator'],
   reasonCol: ['原因', '原因', 'Reason'],
   methodCol: ['方式', '方式', 'Method'],

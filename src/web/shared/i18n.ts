@@ -110,6 +110,12 @@ export const common = {
     '第二位主管必須是另一個人，請換一位主管。',
     'The second supervisor must be someone else.',
   ],
+  // used by the terminal and the back office alike
+  adjustDifference: ['差额', '差額', 'Difference'],
+  count: ['笔数', '筆數', 'Count'],
+  'role.cashier': ['收银员', '收銀員', 'Cashier'],
+  'role.supervisor': ['主管', '主管', 'Supervisor'],
+  'role.admin': ['管理员', '管理員', 'Admin'],
 } as const satisfies Table;
 
 export type CommonKey = keyof typeof common;

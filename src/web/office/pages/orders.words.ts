@@ -186,7 +186,6 @@ export const ordersWords = {
     '訂單金額已調整（第 {revision} 版）。',
     'Order amount changed (revision {revision}).',
   ],
-  adjustDifference: ['差额', '差額', 'Difference'],
   chargeMade: ['补收金额', '補收金額', 'Charged'],
 
   // collections and off-site refunds
