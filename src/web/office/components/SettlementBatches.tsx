@@ -7,7 +7,7 @@ import { useOffice } from '../app-context';
 import { type MessageKey, useI18n } from '../i18n';
 import { actorText } from './AuditEntryView';
 import { dayRange } from './AuditTime';
-import { CsvButton, useLoad } from './common';
+import { CsvButton, DayRangeFields, useLoad } from './common';
 import { ConfirmDialog, keyAfter } from './Dialog';
 
 const DAY_MS = 86_400_000;
@@ -70,24 +70,7 @@ export function SettlementBatches() {
             onInput={(e) => setDraft({ ...draft, terminalId: e.currentTarget.value })}
           />
         </label>
-        <label>
-          {t('from')}
-          <input
-            type="date"
-            name="from"
-            value={draft.from}
-            onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })}
-          />
-        </label>
-        <label>
-          {t('to')}
-          <input
-            type="date"
-            name="to"
-            value={draft.to}
-            onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })}
-          />
-        </label>
+        <DayRangeFields value={draft} onChange={setDraft} />
         <button type="submit" class="btn btn-secondary">
           {t('apply')}
         </button>

@@ -141,3 +141,36 @@ export function usePages<T>(path: string, params: Params) {
   };
   return { ...state, more, reload: () => setTick((n) => n + 1) };
 }
+
+/** The two date fields (merchant days, YYYY-MM-DD) of a filter form. */
+export function DayRangeFields<T extends { from: string; to: string }>({
+  value,
+  onChange,
+}: {
+  value: T;
+  onChange: (next: T) => void;
+}) {
+  const { t } = useI18n();
+  return (
+    <>
+      <label>
+        {t('from')}
+        <input
+          type="date"
+          name="from"
+          value={value.from}
+          onInput={(e) => onChange({ ...value, from: e.currentTarget.value })}
+        />
+      </label>
+      <label>
+        {t('to')}
+        <input
+          type="date"
+          name="to"
+          value={value.to}
+          onInput={(e) => onChange({ ...value, to: e.currentTarget.value })}
+        />
+      </label>
+    </>
+  );
+}

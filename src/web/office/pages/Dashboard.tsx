@@ -6,7 +6,7 @@ import { formatBp, formatFen } from '../../shared/money';
 import { dayIn, formatAge } from '../../shared/time';
 import { useOffice } from '../app-context';
 import { Chart, type ChartOption } from '../components/Chart';
-import { PageHead, useLoad } from '../components/common';
+import { DayRangeFields, PageHead, useLoad } from '../components/common';
 import { hasKey, type MessageKey, useI18n } from '../i18n';
 
 const DAY_MS = 86_400_000;
@@ -52,24 +52,7 @@ export function DashboardPage() {
             setRange(draft);
           }}
         >
-          <label>
-            {t('from')}
-            <input
-              type="date"
-              name="from"
-              value={draft.from}
-              onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })}
-            />
-          </label>
-          <label>
-            {t('to')}
-            <input
-              type="date"
-              name="to"
-              value={draft.to}
-              onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })}
-            />
-          </label>
+          <DayRangeFields value={draft} onChange={setDraft} />
           <button type="submit" class="btn btn-primary">
             {t('apply')}
           </button>
