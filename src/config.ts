@@ -66,6 +66,8 @@ export interface Config {
   mailFrom: string;
   /** SMS gateway (POST JSON `{to, text}`); unset: one JSON line per message in DATA_DIR/sms.log. */
   smsGatewayUrl: string | undefined;
+  /** PUBLIC_URL: where consumers' phones reach this server (return QRs, status links); see Ctx. */
+  publicUrl?: string | undefined;
 }
 
 export interface QrWalletConfig {
@@ -198,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: trustProxy(env.TRUST_PROXY),
     qrWallet: qrWallet(env),
     smtpUrl: url('SMTP_URL', env.SMTP_URL, /^smtps?:\/\//),
+    publicUrl: url('PUBLIC_URL', env.PUBLIC_URL, /^https?:\/\/[^/?#]+\/?$/),
     mailFrom: env.MAIL_FROM || 'Refund Desk <refund-desk@localhost>',
     smsGatewayUrl: url('SMS_GATEWAY_URL', env.SMS_GATEWAY_URL, /^https?:\/\//),
   };

@@ -152,7 +152,15 @@ export async function startSystem(
   const clock = opts.clock ?? (() => new Date());
   const secrets = loadSecrets(config, log);
   const { network, inProcess, simulator, wallet, qrPort } = await buildNetwork(config, store, log, clock);
-  const ctx: Ctx = { store, secrets, calendar: loadCalendarFile(), network, clock, log };
+  const ctx: Ctx = {
+    store,
+    secrets,
+    calendar: loadCalendarFile(),
+    network,
+    clock,
+    log,
+    publicUrl: config.publicUrl,
+  };
   // Results are applied whether or not this process runs the worker (an API-only process still
   // receives the wallet's notifications and must not drop them).
   network.onResult((r) => applyRefundResult(ctx, r));
@@ -174,6 +182,7 @@ export async function startSystem(
           senders,
           log.child({ component: 'receipts' }),
           clock,
+          config.publicUrl?.replace(/\/+$/, '') ?? `http://localhost:${config.port}`,
         ),
       })
     : null;

@@ -10,6 +10,7 @@ import type { NetworkResult } from '../network/port.js';
 import { qrNotifyRoutes } from '../network/qr-wallet/notify-route.js';
 import type { Ctx } from '../service/context.js';
 import { errorHandler, problem, sendProblem } from './errors.js';
+import { consumerRoutes } from './routes/consumer.js';
 import { evidenceRoutes } from './routes/evidence.js';
 import { exportRoutes } from './routes/exports.js';
 import { officeRoutes } from './routes/office.js';
@@ -21,8 +22,9 @@ import { receiptRoutes } from './routes/receipts.js';
 import { reconciliationRoutes } from './routes/reconciliation.js';
 import { refundRoutes } from './routes/refunds.js';
 import { reportRoutes } from './routes/reports.js';
+import { returnRoutes } from './routes/returns.js';
 import { sessionRoutes } from './routes/sessions.js';
-import { defaultWebRoot, webAppRoutes } from './web.js';
+import { consumerPageRoutes, defaultWebRoot, webAppRoutes } from './web.js';
 
 /** Log redaction: no credential, card number or personal data ever reaches a log line. */
 export const redactPaths = [
@@ -44,6 +46,10 @@ export interface AppOptions {
   terminalRoot?: string;
   /** The built back office (dist/web/office); tests point it at a missing folder to see the 503. */
   officeRoot?: string;
+  /** The built consumer pages (dist/web/consumer): the return page and the status page. */
+  consumerRoot?: string;
+  /** Requests per minute one client may make to the consumer's routes (links are the only key). */
+  consumerPerMinute?: number;
   /** Per-client requests per minute, and sign-ins per minute per operator and terminal. */
   rateLimit?: { perMinute: number; signInPerMinute: number };
   /**
@@ -172,9 +178,14 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   await app.register(operatorRoutes(ctx));
   await app.register(reportRoutes(ctx));
   await app.register(exportRoutes(ctx));
+  await app.register(returnRoutes(ctx));
+  await app.register(consumerRoutes(ctx, opts.consumerPerMinute));
   if (opts.qrNotify) await app.register(qrNotifyRoutes({ handle: opts.qrNotify }));
   const web = app as unknown as FastifyInstance;
   await webAppRoutes(web, 'terminal', opts.terminalRoot ?? defaultWebRoot('terminal'));
   await webAppRoutes(web, 'office', opts.officeRoot ?? defaultWebRoot('office'));
+  const consumerRoot = opts.consumerRoot ?? defaultWebRoot('consumer');
+  await webAppRoutes(web, 'consumer', consumerRoot);
+  await consumerPageRoutes(web, consumerRoot);
   return app as unknown as FastifyInstance;
 }

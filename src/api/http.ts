@@ -312,3 +312,9 @@ function keyedBatch<P>(
 export function limitOf(q: { limit?: string | undefined }, fallback = 20): number {
   return q.limit ? Number(q.limit) : fallback;
 }
+
+/** The origin of links given to consumers: PUBLIC_URL, else the origin this request came to. */
+export function linkOrigin(ctx: Ctx, req: FastifyRequest): string {
+  if (ctx.publicUrl) return ctx.publicUrl.replace(/\/+$/, '');
+  return `${req.protocol}://${req.host}`;
+}

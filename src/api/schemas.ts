@@ -377,6 +377,16 @@ export const PolicyBody = Type.Object(
         },
       ),
     ),
+    returnLinkMinutes: Type.Optional(
+      Type.Integer({
+        minimum: 5,
+        maximum: 1440,
+        description: 'how long a return QR link works (default 30)',
+      }),
+    ),
+    returnPolicyText: Type.Optional(
+      Type.String({ maxLength: 1000, description: 'shown to the consumer on the return page' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -401,6 +411,67 @@ export const ReportQuery = Type.Object(
     from: Type.Optional(Day),
     to: Type.Optional(Day),
     currency: Type.Optional(Currency),
+  },
+  { additionalProperties: false },
+);
+
+const ReturnItems = Type.Array(
+  Type.Object(
+    {
+      sku: Type.String({ minLength: 1, maxLength: 64 }),
+      qty: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    },
+    { additionalProperties: false },
+  ),
+  { minItems: 1, maxItems: 50 },
+);
+
+export const ReturnBody = Type.Object(
+  { orderNo: OrderNo, items: ReturnItems },
+  { additionalProperties: false, description: 'the sale and the lines the consumer brings back' },
+);
+
+export const ReturnQuery = Type.Object(
+  {
+    status: Type.Optional(lit(['open', 'expired', 'submitted', 'canceled'] as const)),
+    orderNo: Type.Optional(OrderNo),
+    limit: Type.Optional(Limit),
+  },
+  { additionalProperties: false },
+);
+
+export const InspectionBody = Type.Object(
+  {
+    result: lit(['accepted', 'rejected'] as const),
+    note: Type.Optional(
+      Type.String({ maxLength: 200, description: 'required when rejected; the consumer sees it' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** A return link's token (links.ts): base64url payload, key id and MAC, dot-separated. */
+export const ReturnTokenParams = Type.Object({
+  token: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' }),
+});
+/** A status link's token: 32 base64url characters. */
+export const TrackingTokenParams = Type.Object({
+  token: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }),
+});
+
+export const ConsumerLangSchema = lit(['zh-CN', 'zh-TW', 'en'] as const);
+
+export const ReturnSubmitBody = Type.Object(
+  {
+    reason: Reason,
+    contact: Type.Object(
+      {
+        phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9]{5,20}$' })),
+        email: Type.Optional(Type.String({ maxLength: 254, format: 'email' })),
+      },
+      { additionalProperties: false, description: 'a phone or an e-mail (or both) for updates' },
+    ),
+    lang: Type.Optional(ConsumerLangSchema),
   },
   { additionalProperties: false },
 );

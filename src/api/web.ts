@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { problem, sendProblem } from './errors.js';
 
-export type WebApp = 'terminal' | 'office';
+export type WebApp = 'terminal' | 'office' | 'consumer';
 
 /** Where `vite build` puts an app: `<repo>/dist/web/<app>`, from src/api or dist/api alike. */
 export const defaultWebRoot = (app: WebApp): string =>
@@ -84,3 +85,21 @@ export async function webAppRoutes(app: FastifyInstance, name: WebApp, root: str
 
 export const terminalRoutes = (app: FastifyInstance, root: string): Promise<void> =>
   webAppRoutes(app, 'terminal', root);
+
+/**
+ * The consumer's pages at their short paths: `/r/<token>` (the return page a QR opens) and
+ * `/t/<token>` (a refund's status page, printed and sent on vouchers). Both are the consumer app's
+ * index.html (its assets under /consumer/), never cached: the app reads the token from the path.
+ */
+export async function consumerPageRoutes(app: FastifyInstance, root: string): Promise<void> {
+  const index = join(root, 'index.html');
+  for (const path of ['/r/:token', '/t/:token']) {
+    app.get(path, { schema: { hide: true } }, async (req, reply) => {
+      if (!existsSync(index)) return notBuilt('consumer')(req, reply);
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(await readFile(index, 'utf8'));
+    });
+  }
+}

@@ -39,7 +39,14 @@ export interface Policy {
   lockout: { maxAttempts: number; minutes: number };
   /** Patterns that send a refund to the review queue even with valid counter approvals. */
   riskRules: RiskRules;
+  /** How long a return QR's link works, in minutes (扫码退货; issue 12). */
+  returnLinkMinutes: number;
+  /** The merchant's return policy, shown to the consumer on the return page. */
+  returnPolicyText: string;
 }
+
+/** The longest return policy text the return page shows. */
+export const MAX_RETURN_POLICY_TEXT = 1_000;
 
 /**
  * Risk rules (issue 11): a refund that trips one is created `requested` — it waits in the review
@@ -90,6 +97,9 @@ export const defaultPolicy: Policy = {
   // policy change of theirs in the audit log; and a share rule on by default holds the first
   // refund of every quiet morning (a refund of yesterday's sale against today's sales of 0).
   riskRules: { operatorRefundsPerHour: null, cardRefundsPerDay: null, shareOfDaySalesPercent: null },
+  returnLinkMinutes: 30,
+  returnPolicyText:
+    '商品自购买之日起 7 日内可退货，请保持商品完好、配件齐全。退款按原支付方式退回；门店验货通过后发起退款，到账时间以银行或支付机构为准。',
 };
 
 /** Cross-field rules the schema alone cannot say. */
@@ -103,6 +113,10 @@ export function validatePolicy(p: Policy): Policy {
   if (new Set(p.methods).size !== p.methods.length) fail('methods must not repeat');
   if (new Set(p.reasons).size !== p.reasons.length) fail('reasons must not repeat');
   if (p.lockout.maxAttempts < 1) fail('lockout.maxAttempts must be at least 1');
+  if (!Number.isSafeInteger(p.returnLinkMinutes) || p.returnLinkMinutes < 5 || p.returnLinkMinutes > 1_440)
+    fail('returnLinkMinutes must be a whole number of minutes from 5 to 1440');
+  if (p.returnPolicyText.length > MAX_RETURN_POLICY_TEXT)
+    fail(`returnPolicyText may be at most ${MAX_RETURN_POLICY_TEXT} characters`);
   for (const [rule, { min, max }] of Object.entries(riskRuleRanges)) {
     const value = p.riskRules[rule as keyof RiskRules];
     if (value === null) continue;

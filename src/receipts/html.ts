@@ -52,7 +52,7 @@ export async function renderHtml(model: ReceiptModel, width: PaperWidth = 58): P
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title?.kind === 'title' ? title.text : 'Refund voucher')} ${escapeHtml(model.qrPayload)}</title>
+<title>${escapeHtml(title?.kind === 'title' ? title.text : 'Refund voucher')} ${escapeHtml(model.refundId)}</title>
 <style>
 @page { size: ${width}mm auto; margin: 0; }
 * { box-sizing: border-box; }

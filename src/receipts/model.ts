@@ -59,6 +59,8 @@ export interface ReceiptOptions {
   lang: ReceiptLang;
   /** Voucher (trace, 凭证号) numbers the card link gave the sale and the refund, when it did. */
   trace?: { sale?: string | null; refund?: string | null } | undefined;
+  /** The refund's status link for its consumer (issue 12): the QR encodes it when given. */
+  trackingUrl?: string | null | undefined;
 }
 
 export type FieldKey =
@@ -99,7 +101,11 @@ export type ReceiptLine =
 export interface ReceiptModel {
   lang: ReceiptLang;
   reprint: boolean;
-  /** What the QR code encodes: the refund's id, which finds it in the API and the back office. */
+  refundId: string;
+  /**
+   * What the QR code encodes: the refund's status link (the consumer follows the money with it), or
+   * without one the refund's id, which finds it in the API and the back office.
+   */
   qrPayload: string;
   lines: ReceiptLine[];
 }
@@ -294,5 +300,11 @@ export function receiptModel(
   const signature = payment.method === 'card' ? labels.signature_card : labels.signature_other;
   lines.push({ kind: 'signature', label: banner(signature, lang) });
   lines.push({ kind: 'text', text: banner(labels.confirm, lang) });
-  return { lang, reprint: opts.reprint, qrPayload: refund.id, lines };
+  return {
+    lang,
+    reprint: opts.reprint,
+    refundId: refund.id,
+    qrPayload: opts.trackingUrl ?? refund.id,
+    lines,
+  };
 }

@@ -3,16 +3,19 @@ import { monotonicFactory } from 'ulid';
 import { requirePermission } from '../domain/auth.js';
 import { DomainError } from '../domain/errors.js';
 import { ulid } from '../ids.js';
+import { trackingToken, trackingUrl } from '../links.js';
 import { mask, phoneSearchHash, type Secrets, seal, unseal } from '../security.js';
 import type { Caller, Ctx } from '../service/context.js';
 import { appendAudit } from '../store/audit.js';
+import type { ConsumerMessagePayload } from '../store/consumer-messages.js';
 import type { Store, Tx } from '../store/db.js';
 import { enqueueOutbox, loadRefundRow } from '../store/repo.js';
 import type { OutboxTable, ReceiptSendTable } from '../store/schema.js';
-import { renderHtml } from './html.js';
+import { escapeHtml, renderHtml } from './html.js';
 import type { ReceiptLang } from './model.js';
 import type { ReceiptSenders } from './senders.js';
 import { loadVoucherModel } from './service.js';
+import { isMessageStep, statusMessage } from './status-messages.js';
 import { renderText } from './text.js';
 
 /** Send ids of one request sort in the order the channels were given (same millisecond). */
@@ -149,7 +152,76 @@ export class ReceiptDelivery {
     private readonly senders: ReceiptSenders,
     private readonly log: Logger,
     private readonly clock: () => Date = () => new Date(),
+    /** The origin of the status links in messages (PUBLIC_URL, or this server on localhost). */
+    private readonly linkOrigin = 'http://localhost:3000',
   ) {}
+
+  /**
+   * The worker's step for a `consumer.message` row: the refund's step told to its consumer on one
+   * channel, in the language they chose, with the status link (issue 12). The address is unsealed
+   * here only; logs and errors carry the masked one. A throw leaves the row for the retry.
+   */
+  async message(row: OutboxTable): Promise<void> {
+    const p = JSON.parse(row.payload_json) as ConsumerMessagePayload;
+    const refund = await loadRefundRow(this.store.db, p.merchantId, p.refundId, false);
+    if (!refund.notify_lang || !refund.consumer_enc || !refund.tracking_key || !isMessageStep(p.step)) return;
+    const merchant = await this.store.db
+      .selectFrom('merchants')
+      .select('name')
+      .where('id', '=', p.merchantId)
+      .executeTakeFirstOrThrow();
+    const note =
+      p.step === 'rejected'
+        ? ((
+            await this.store.db
+              .selectFrom('refund_events')
+              .select('note')
+              .where('merchant_id', '=', p.merchantId)
+              .where('refund_id', '=', p.refundId)
+              .where('to_status', '=', 'rejected')
+              .executeTakeFirst()
+          )?.note ?? null)
+        : null;
+    const message = statusMessage(refund.notify_lang, p.step, {
+      merchantName: merchant.name,
+      refundId: refund.id,
+      amountMinor: Number(refund.amount_minor),
+      currency: refund.currency,
+      expectedArrival: refund.expected_arrival,
+      networkReference: refund.network_reference,
+      note,
+      url: trackingUrl(this.linkOrigin, trackingToken(this.secrets, refund.id, refund.tracking_key).token),
+    });
+    const contact = JSON.parse(unseal(this.secrets, refund.consumer_enc)) as {
+      phone?: string;
+      email?: string;
+    };
+    const to = p.channel === 'sms' ? contact.phone : contact.email;
+    if (!to) return;
+    const masked = p.channel === 'sms' ? mask.phone(to) : mask.email(to);
+    try {
+      if (p.channel === 'sms') await this.senders.sms(to, message.body);
+      else
+        await this.senders.email(
+          to,
+          `${message.subject} · ${merchant.name}`,
+          message.body,
+          `<p>${escapeHtml(message.body)}</p>`,
+        );
+    } catch (err) {
+      const raw = err instanceof Error ? err.message : String(err);
+      const error = raw.split(to).join(masked).slice(0, 500);
+      this.log.warn(
+        { refundId: refund.id, step: p.step, channel: p.channel, to: masked, err: error },
+        'status message failed',
+      );
+      throw new Error(error);
+    }
+    this.log.info(
+      { refundId: refund.id, step: p.step, channel: p.channel, to: masked },
+      'status message sent',
+    );
+  }
 
   async deliver(row: OutboxTable): Promise<void> {
     const payload = JSON.parse(row.payload_json) as SendPayload;
@@ -168,6 +240,7 @@ export class ReceiptDelivery {
         reprint: false,
         printedAt: this.clock(),
         lang: payload.lang,
+        tracking: { secrets: this.secrets, origin: this.linkOrigin },
       });
       to = unseal(this.secrets, send.destination_enc);
       const text = renderText(model, 58);

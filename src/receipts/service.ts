@@ -1,5 +1,7 @@
 import { requirePermission } from '../domain/auth.js';
 import { ulid } from '../ids.js';
+import { trackingToken, trackingUrl } from '../links.js';
+import type { Secrets } from '../security.js';
 import type { Caller, Ctx } from '../service/context.js';
 import { paymentView, refundView } from '../service/views.js';
 import { appendAudit } from '../store/audit.js';
@@ -24,6 +26,8 @@ export interface PrintRequest {
   format: ReceiptFormat;
   width: PaperWidth;
   lang: ReceiptLang;
+  /** The origin of the consumer's status link printed (as a QR) on the voucher. */
+  origin?: string | undefined;
 }
 
 export interface PrintedReceipt {
@@ -46,7 +50,14 @@ export async function loadVoucherModel(
   trx: Tx,
   merchantId: string,
   refundId: string,
-  opts: { lock: boolean; reprint: boolean; printedAt: Date; lang: ReceiptLang },
+  opts: {
+    lock: boolean;
+    reprint: boolean;
+    printedAt: Date;
+    lang: ReceiptLang;
+    /** Put the refund's status link on the voucher (its QR), made with these keys at this origin. */
+    tracking?: { secrets: Secrets; origin: string } | undefined;
+  },
 ): Promise<ReceiptModel> {
   const refundRow = await loadRefundRow(trx, merchantId, refundId, opts.lock);
   const paymentRow = await loadPaymentRow(trx, merchantId, { paymentId: refundRow.payment_id }, false);
@@ -80,6 +91,13 @@ export async function loadVoucherModel(
         sale: traces.find((t) => t.ref_id === payment.id)?.stan ?? null,
         refund: traces.find((t) => t.ref_id === refund.id)?.stan ?? null,
       },
+      trackingUrl:
+        opts.tracking && refundRow.tracking_key
+          ? trackingUrl(
+              opts.tracking.origin,
+              trackingToken(opts.tracking.secrets, refundRow.id, refundRow.tracking_key).token,
+            )
+          : null,
     },
   );
 }
@@ -115,6 +133,7 @@ export async function printReceipt(
       reprint: printNo > 1,
       printedAt: now,
       lang: req.lang,
+      tracking: req.origin ? { secrets: ctx.secrets, origin: req.origin } : undefined,
     });
     const body =
       req.format === 'text'

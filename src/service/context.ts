@@ -13,6 +13,12 @@ export interface Ctx {
   network: NetworkPort;
   clock: () => Date;
   log: Logger;
+  /**
+   * PUBLIC_URL: where consumers reach this server (the links in return QRs, on vouchers and in
+   * messages). Unset: a request's own origin, and for messages sent by the worker
+   * `http://localhost:<PORT>`.
+   */
+  publicUrl?: string | undefined;
 }
 
 /** Who is calling: an operator signed in at a terminal, or a merchant system with an API key. */

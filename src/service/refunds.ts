@@ -5,6 +5,7 @@ import type { PaymentState } from '../domain/payment.js';
 import { type Policy, type ReasonCode, type RefundMethod, requiredApprovals } from '../domain/policy.js';
 import { decideApproval, decideRefund, type Reason, type VerifiedApproval } from '../domain/refund.js';
 import { isInFlight, type RefundStatus, refundStatuses, totalsDelta } from '../domain/refund-state.js';
+import type { ConsumerLang } from '../domain/returns.js';
 import {
   checkReviewChecklist,
   type ReviewChecklist,
@@ -13,6 +14,7 @@ import {
 } from '../domain/review.js';
 import type { Hold } from '../domain/risk.js';
 import { ulid } from '../ids.js';
+import { trackingToken } from '../links.js';
 import { type AuditEntry, appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
 import { insertRefunds, moveRefund, updateRefund } from '../store/ledger.js';
@@ -30,6 +32,7 @@ import {
   type RefundRow,
   refundCreatedAs,
 } from '../store/repo.js';
+import { holdReturns, openReturnHolds, requireInspection } from '../store/returns.js';
 import { type ConsumerInput, consumerColumns } from './consumer.js';
 import type { Caller, Ctx } from './context.js';
 import { RiskTally } from './risk.js';
@@ -51,6 +54,11 @@ export interface RefundInput {
   reason: { code: ReasonCode; note?: string | undefined };
   method?: RefundMethod | undefined;
   consumer?: ConsumerInput | undefined;
+  /**
+   * The refund a consumer submitted on a return QR's page (service/returns.ts): it waits for the
+   * merchant's inspection (`requested`), and its consumer is told of each step in `lang`.
+   */
+  viaReturn?: { returnId: string; lang: ConsumerLang } | undefined;
 }
 
 export const SUBMIT_KIND = 'refund.submit';
@@ -127,6 +135,7 @@ export async function createRefunds(
     trx,
     merchantId,
     pending.map((r) => r.input),
+    openedAt,
   );
   // The risk rules count under the same lock, moved by each refund decided here (service/risk.ts).
   const risk = await RiskTally.open(trx, merchantId, policy.riskRules, {
@@ -178,9 +187,10 @@ export async function createRefunds(
       );
       const subject = { caller, payment: paymentRow, now, day: today };
       const hold = await risk.holdFor(trx, { ...subject, amountMinor: decision.amountMinor });
-      // Held: to the review queue, whatever the counter's approvals (they are kept on it).
-      const status = hold ? 'requested' : decision.status;
+      // Held, or a consumer's return: to the review queue, whatever approvals came (kept on it).
+      const status = hold || input.viaReturn ? 'requested' : decision.status;
       const id = `re_${ulid()}`;
+      const tracking = trackingToken(ctx.secrets, id);
       const iso = now.toISOString();
       const row: RefundRow = {
         id,
@@ -215,6 +225,10 @@ export async function createRefunds(
         handed_off_at: null,
         hold_rule: hold?.rule ?? null,
         hold_detail: hold?.detail ?? null,
+        return_id: input.viaReturn?.returnId ?? null,
+        notify_lang: input.viaReturn && input.consumer ? input.viaReturn.lang : null,
+        tracking_hash: tracking.hash,
+        tracking_key: tracking.keyId,
       };
       await risk.record(trx, subject);
       // The reservation, as the next refund of this transaction must see it (the ledger writes
@@ -271,13 +285,22 @@ export async function createRefunds(
   return outcomes as CreationOutcome[];
 }
 
-/** The payments the requests name, locked, with their lines and whether a void of each is in flight. */
-async function readScene(trx: Tx, merchantId: string, inputs: RefundInput[]) {
+/**
+ * The payments the requests name, locked, with their lines and whether a void of each is in flight;
+ * what open return QRs hold of them counts as in flight (store/returns.ts).
+ */
+async function readScene(trx: Tx, merchantId: string, inputs: RefundInput[], now: Date) {
   const ids = [...new Set(inputs.flatMap((i) => (i.paymentId ? [i.paymentId] : [])))];
   const orderNos = [...new Set(inputs.flatMap((i) => (!i.paymentId && i.orderNo ? [i.orderNo] : [])))];
   const locked = await lockPaymentsForRefunds(trx, merchantId, { ids, saleOrderNos: orderNos });
   const rows = locked.map((l) => l.row);
-  const states = await paymentStates(trx, rows);
+  const holds = await openReturnHolds(
+    trx,
+    merchantId,
+    rows.map((r) => r.id),
+    now,
+  );
+  const states = (await paymentStates(trx, rows)).map((s) => holdReturns(s, holds.get(s.id)));
   const byId = new Map<string, ScenePayment>();
   const bySaleOrder = new Map<string, ScenePayment>();
   rows.forEach((row, i) => {
@@ -355,6 +378,7 @@ export async function approveRefund(
   const existing = await loadRefundRow(trx, caller.merchantId, id, false);
   const merchant = await lockMerchant(trx, caller.merchantId);
   const refund = await loadRefundRow(trx, caller.merchantId, existing.id, true);
+  await requireInspection(trx, caller.merchantId, refund);
   const prior = JSON.parse(refund.approvals_json) as { operatorNo: string; at: string }[];
   const { status } = decideApproval(
     policyOf(merchant),
@@ -426,6 +450,7 @@ export async function reviewRefund(
     throw new DomainError('reason_required', 'say why the refund is rejected');
   await loadRefundRow(trx, caller.merchantId, id, false);
   const locked = await lockRefund(trx, caller.merchantId, id);
+  if (to === 'under_review' && locked) await requireInspection(trx, caller.merchantId, locked);
   if (to === 'canceled' && locked?.handed_off_at) {
     // The worker handed it to the network under this same lock: the money may already be moving.
     throw new DomainError(

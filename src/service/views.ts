@@ -76,6 +76,8 @@ export function refundView(row: RefundRow) {
     updatedAt: row.updated_at,
     /** The risk rule that held the refund for review (domain/risk.ts), or null. */
     hold: row.hold_rule ? { rule: row.hold_rule, detail: row.hold_detail ?? '' } : null,
+    /** The QR return (扫码退货) the refund came from, or null. */
+    returnId: row.return_id ?? null,
   };
 }
 

@@ -60,6 +60,7 @@ export const tablePlacement = {
   refunds: byMerchant,
   refund_events: byMerchant,
   refund_evidence: byMerchant,
+  returns: byMerchant,
   receipt_prints: byMerchant,
   receipt_sends: byMerchant,
   adjustments: byMerchant,

@@ -3,6 +3,7 @@ import { assertTotals } from '../domain/payment.js';
 import type { RefundStatus } from '../domain/refund-state.js';
 import { isInFlight, totalsDelta, transition } from '../domain/refund-state.js';
 import type { ReviewChecklist } from '../domain/review.js';
+import { queueConsumerMessages } from './consumer-messages.js';
 import type { Tx } from './db.js';
 import { addToDayTotal, loadPaymentRow, loadRefundRow, lockMerchant, type RefundRow } from './repo.js';
 import type { PaymentItemTable, PaymentTable } from './schema.js';
@@ -256,6 +257,8 @@ export async function moveRefund(trx: Tx, refundId: string, to: RefundStatus, op
     { from, to, actor: opts.actor, note: opts.note ?? null, at: now },
     opts.checklist,
   );
+  // A consumer who asked for updates (a QR return) hears of the step, from the same transaction.
+  await queueConsumerMessages(trx, refund, to, opts.at);
   return { ...refund, ...opts.set, status: to, updated_at: now, from };
 }
 

@@ -149,6 +149,40 @@ export interface RefundTable {
    */
   hold_rule?: HoldRule | null;
   hold_detail?: string | null;
+  /** The QR return the refund came from (migration 0021); null for any other refund. */
+  return_id?: string | null;
+  /** The consumer asked for status messages in this language (their contact is sealed above). */
+  notify_lang?: 'zh-CN' | 'zh-TW' | 'en' | null;
+  /** SHA-256 (hex) of the status link's capability, and the token key it was derived under. */
+  tracking_hash?: string | null;
+  tracking_key?: string | null;
+}
+
+/** A return QR the merchant showed (扫码退货, migration 0021). */
+export interface ReturnTable {
+  id: string;
+  merchant_id: string;
+  payment_id: string;
+  order_no: string;
+  terminal_id: string | null;
+  /** `[{sku, name, qty, unitAmount, amount}]`: the lines as they were priced on the sale. */
+  items_json: string;
+  amount_minor: number;
+  currency: string;
+  status: 'open' | 'submitted' | 'canceled';
+  expires_at: string;
+  /** The token key the link was signed under. */
+  token_key: string;
+  refund_id: string | null;
+  lang: 'zh-CN' | 'zh-TW' | 'en' | null;
+  inspection: 'accepted' | 'rejected' | null;
+  inspection_note: string | null;
+  inspected_by: string | null;
+  inspected_at: string | null;
+  created_by: string;
+  created_at: string;
+  submitted_at: string | null;
+  updated_at: string;
 }
 
 export interface RefundEventTable {
@@ -411,6 +445,7 @@ export interface AuthAttemptTable {
 export type PasswordPurpose = 'sign_in' | 'approval';
 
 export interface Database {
+  returns: ReturnTable;
   auth_attempts: AuthAttemptTable;
   operations: OperationTable;
   reconciliations: ReconciliationTable;

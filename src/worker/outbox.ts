@@ -4,6 +4,7 @@ import type { BusinessCalendar } from '../domain/calendar.js';
 import { type NetworkPort, NetworkUnavailableError, parseReversal, REVERSE_KIND } from '../network/port.js';
 import { RECEIPT_SEND_KIND, RECEIPT_SEND_MAX_ATTEMPTS, type ReceiptDelivery } from '../receipts/send.js';
 import { SUBMIT_KIND } from '../service/refunds.js';
+import { CONSUMER_MESSAGE_KIND } from '../store/consumer-messages.js';
 import type { Store } from '../store/db.js';
 import { RECOVER_KIND } from '../store/operations.js';
 import { buryOutbox, claimDue, type OutboxUpdate, updateOutbox } from '../store/outbox.js';
@@ -184,6 +185,16 @@ export class OutboxWorker {
             .where('id', '=', row.ref_id)
             .executeTakeFirst()
         )?.merchant_id ?? null,
+    });
+    // A consumer's status message (issue 12): like a voucher send, only where the senders are.
+    this.register(CONSUMER_MESSAGE_KIND, {
+      maxAttempts: RECEIPT_SEND_MAX_ATTEMPTS,
+      run: async (row) => {
+        if (!receipts) return 'defer';
+        await receipts.message(row);
+        return 'done';
+      },
+      merchantOf: async (row) => row.merchant_id,
     });
     this.register(RECEIPT_SEND_KIND, {
       maxAttempts: RECEIPT_SEND_MAX_ATTEMPTS,

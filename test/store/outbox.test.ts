@@ -119,6 +119,7 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0018_review_evidence',
         '0019_phone_search',
         '0020_settlement_lists',
+        '0021_returns',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {

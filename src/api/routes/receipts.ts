@@ -4,7 +4,7 @@ import { requirePermission } from '../../domain/auth.js';
 import { listReceiptSends, requestReceiptSend } from '../../receipts/send.js';
 import { printReceipt } from '../../receipts/service.js';
 import type { Ctx } from '../../service/context.js';
-import { mutate, requireCaller } from '../http.js';
+import { linkOrigin, mutate, requireCaller } from '../http.js';
 import { AUTHED, answers, bodyRefusals, MUTATION, problems, rawAnswers } from '../schemas/problems.js';
 import { ReceiptSendList, ReceiptSendsQueued } from '../schemas/responses.js';
 import { IdParams } from '../schemas.js';
@@ -87,6 +87,7 @@ export const receiptRoutes =
           format,
           width: req.query.width === '80' ? 80 : 58,
           lang: req.query.lang ?? 'zh-CN',
+          origin: linkOrigin(ctx, req),
         });
         reply
           .header('content-type', printed.contentType)

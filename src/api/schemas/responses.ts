@@ -6,6 +6,7 @@ import { type PaymentStatus, paymentMethods } from '../../domain/payment.js';
 import { reasonCodes, refundMethods } from '../../domain/policy.js';
 import { adviceCodes, mismatchKinds, networkKinds, networkStatuses } from '../../domain/reconcile.js';
 import { refundStatuses } from '../../domain/refund-state.js';
+import { trackingStages } from '../../domain/returns.js';
 import { goodsConditions } from '../../domain/review.js';
 import { holdRules } from '../../domain/risk.js';
 import {
@@ -139,6 +140,9 @@ export const RefundView = Type.Object(
             'the risk rule of the policy that held the refund for review (created requested, counter approvals kept), or null',
         },
       ),
+    ),
+    returnId: nullable(
+      Type.String({ description: 'the QR return (扫码退货) the refund came from, or null' }),
     ),
     nextStep: Type.Optional(
       Type.Object(
@@ -365,6 +369,8 @@ export const PolicyView = Type.Object(
       },
       { description: 'rules that hold a refund for review even with valid counter approvals; null: off' },
     ),
+    returnLinkMinutes: Type.Integer({ description: 'how long a return QR link works' }),
+    returnPolicyText: Type.String({ description: 'shown to the consumer on the return page' }),
   },
   { description: "The merchant's refund policy" },
 );
@@ -661,3 +667,120 @@ export const ReconciliationView = Type.Object(
 );
 
 export const OutcomeList = list(OutcomeView, 'Every response code in plain words');
+
+const ReturnLineView = Type.Object({
+  sku: Type.String(),
+  name: Type.String(),
+  qty: Count,
+  unitAmount: Minor,
+  amount: Minor,
+});
+
+export const ReturnView = Type.Object(
+  {
+    id: Type.String(),
+    orderNo: Type.String(),
+    paymentId: Type.String(),
+    terminalId: nullable(Type.String()),
+    items: Type.Array(ReturnLineView),
+    amount: Minor,
+    currency: Type.String(),
+    status: oneOf(
+      ['open', 'expired', 'submitted', 'canceled'] as const,
+      'open: the QR works; expired: it was not used in time (its lines are free again); submitted: the consumer sent it (refundId); canceled: withdrawn',
+    ),
+    expiresAt: Time,
+    refundId: nullable(Type.String()),
+    inspection: nullable(
+      Type.Object({
+        result: oneOf(['accepted', 'rejected'] as const),
+        note: nullable(Type.String()),
+        by: Type.String(),
+        at: Time,
+      }),
+    ),
+    createdBy: Type.String(),
+    createdAt: Time,
+    submittedAt: nullable(Time),
+  },
+  { description: 'A return QR (扫码退货) and what became of it' },
+);
+
+export const ReturnCreated = Type.Object(
+  {
+    ...ReturnView.properties,
+    url: Type.String({ description: "the consumer's return page; the QR encodes exactly this" }),
+    qrPng: Type.String({ description: 'the QR of `url` as a PNG image, base64 (no data: prefix)' }),
+  },
+  { description: 'The return QR to show the consumer' },
+);
+
+export const ReturnList = Type.Object({ data: Type.Array(ReturnView) });
+
+export const ConsumerReturnView = Type.Object(
+  {
+    merchant: Type.Object({ name: Type.String() }),
+    orderNo: Type.String(),
+    paidAt: Time,
+    route: Type.Object({
+      method: oneOf(paymentMethods),
+      last4: nullable(Type.String({ description: 'the card the money goes back to' })),
+    }),
+    items: Type.Array(ReturnLineView),
+    amount: Minor,
+    currency: Type.String(),
+    policyText: Type.String({ description: "the merchant's return policy" }),
+    reasons: Type.Array(oneOf(reasonCodes)),
+    expiresAt: Time,
+  },
+  { description: 'What the consumer checks before submitting a return' },
+);
+
+export const ReturnSubmitted = Type.Object({
+  returnId: Type.String(),
+  refundId: Type.String(),
+  trackingUrl: Type.String({ description: 'the status page of the refund' }),
+});
+
+export const TrackingView = Type.Object(
+  {
+    refundId: Type.String({ description: 'the refund number' }),
+    merchant: Type.Object({ name: Type.String() }),
+    orderNo: Type.String(),
+    stage: oneOf(
+      trackingStages,
+      'submitted 已提交 → reviewing 商家审核 → processing 退款处理中 → refunded 已退款; or rejected 已拒绝, failed 退款失败, canceled 已取消',
+    ),
+    amount: Minor,
+    netAmount: Minor,
+    currency: Type.String(),
+    route: Type.Object({
+      method: oneOf(refundMethods),
+      paymentMethod: oneOf(paymentMethods),
+      last4: nullable(Type.String()),
+    }),
+    items: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), qty: Count, amount: Minor })),
+    expectedArrival: nullable(
+      Type.String({
+        description: 'YYYY-MM-DD from the business-day calendar; null once refunded or stopped',
+      }),
+    ),
+    networkReference: nullable(
+      Type.String({ description: "the network's reference the consumer's bank can trace" }),
+    ),
+    note: nullable(Type.String({ description: "the merchant's reason when rejected" })),
+    history: Type.Array(Type.Object({ stage: oneOf(trackingStages), at: Time })),
+    createdAt: Time,
+    updatedAt: Time,
+    version: Type.String({ description: 'changes whenever anything shown changes (the page polls with it)' }),
+  },
+  { description: "A refund as its consumer's status link shows it: masked, nothing of other refunds" },
+);
+
+export const TrackingLink = Type.Object(
+  {
+    url: Type.String({ description: "the refund's status page for its consumer" }),
+    qrPng: Type.String({ description: 'the QR of `url` as a PNG image, base64' }),
+  },
+  { description: "A refund's status link" },
+);

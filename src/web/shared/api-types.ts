@@ -68,3 +68,17 @@ export type ApiKeyCreated = Static<typeof V.ApiKeyView>;
 export type ReconciliationSummary = Static<typeof V.ReconciliationSummary>;
 export type Reconciliation = Static<typeof V.ReconciliationView>;
 export type Mismatch = Reconciliation['mismatches'][number];
+
+/** A return QR (扫码退货) as the merchant sees it; `ReturnCreated` adds the link and its QR. */
+export type ReturnInfo = Static<typeof V.ReturnView>;
+export type ReturnStatus = ReturnInfo['status'];
+export type ReturnLineInfo = ReturnInfo['items'][number];
+export type ReturnCreated = Static<typeof V.ReturnCreated>;
+/** A refund's status link for its consumer and its QR (base64 PNG). */
+export type TrackingLink = Static<typeof V.TrackingLink>;
+/** What the consumer's return page shows (GET /v1/consumer/returns/:token). */
+export type ConsumerReturn = Static<typeof V.ConsumerReturnView>;
+export type ReturnSubmitted = Static<typeof V.ReturnSubmitted>;
+/** A refund as its status link shows it (GET /v1/track/:token). */
+export type Tracking = Static<typeof V.TrackingView>;
+export type TrackingStage = Tracking['stage'];

@@ -34,6 +34,7 @@ const schemaTables = {
   operations: true,
   auth_attempts: true,
   link_terminal_keys: true,
+  returns: true,
 } as const satisfies Record<keyof Database, true>;
 
 export const databaseTables = Object.keys(schemaTables) as (keyof Database)[];
