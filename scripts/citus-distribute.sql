@@ -32,6 +32,7 @@ select create_distributed_table('payment_items', 'merchant_id', colocate_with =>
 select create_distributed_table('refunds', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('refund_events', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('refund_evidence', 'merchant_id', colocate_with => 'merchants');
+select create_distributed_table('returns', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('receipt_prints', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('receipt_sends', 'merchant_id', colocate_with => 'merchants');
 select create_distributed_table('adjustments', 'merchant_id', colocate_with => 'merchants');
@@ -58,6 +59,7 @@ select truncate_local_data_after_distributing_table('payment_items');
 select truncate_local_data_after_distributing_table('refunds');
 select truncate_local_data_after_distributing_table('refund_events');
 select truncate_local_data_after_distributing_table('refund_evidence');
+select truncate_local_data_after_distributing_table('returns');
 select truncate_local_data_after_distributing_table('receipt_prints');
 select truncate_local_data_after_distributing_table('receipt_sends');
 select truncate_local_data_after_distributing_table('adjustments');

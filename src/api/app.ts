@@ -35,6 +35,7 @@ export const redactPaths = [
   '*.pan',
   '*.card',
   '*.consumer',
+  '*.contact',
   '*.approvals[*].password',
 ];
 

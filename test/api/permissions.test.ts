@@ -57,6 +57,8 @@ interface Resources {
   refundId: string;
   /** An evidence photo of that refund. */
   evidenceId: string;
+  /** An open return QR (扫码退货) of a sale with line items. */
+  returnId: string;
   reconciliationId: string;
   /** A closed batch (of a till the matrix does not settle). */
   settlementId: string;
@@ -408,6 +410,69 @@ const matrix: Record<string, Rule> = {
     request: (r) => ({ path: `/v1/operators/${r.spareOperatorNo}/password`, body: { password: '222222' } }),
     other: { kind: 'resource' },
   },
+  'POST /v1/returns': {
+    allow: STAFF_AND_KEY, // return.create
+    // The sale has no lines: our own callers get 400, never 403/404; another merchant's order is 404.
+    request: (r) => ({ path: '/v1/returns', body: { orderNo: r.orderNo, items: [{ sku: 'S1', qty: 1 }] } }),
+    other: { kind: 'resource' },
+  },
+  'GET /v1/returns': {
+    allow: STAFF_AND_KEY, // refund.read
+    request: () => ({ path: '/v1/returns' }),
+    other: { kind: 'list' },
+  },
+  'GET /v1/returns/:id': {
+    allow: STAFF_AND_KEY, // refund.read
+    request: (r) => ({ path: `/v1/returns/${r.returnId}` }),
+    other: { kind: 'resource' },
+  },
+  'POST /v1/returns/:id/cancel': {
+    allow: STAFF_AND_KEY, // return.create
+    request: (r) => ({ path: `/v1/returns/${r.returnId}/cancel` }),
+    other: { kind: 'resource' },
+  },
+  'POST /v1/returns/:id/inspection': {
+    allow: SUPERVISORS, // refund.review
+    request: (r) => ({ path: `/v1/returns/${r.returnId}/inspection`, body: { result: 'accepted' } }),
+    other: { kind: 'resource' },
+  },
+  'GET /v1/refunds/:id/tracking': {
+    allow: STAFF_AND_KEY, // refund.read
+    request: (r) => ({ path: `/v1/refunds/${r.refundId}/tracking` }),
+    other: { kind: 'resource' },
+  },
+  'GET /v1/consumer/returns/:token': {
+    allow: {
+      public: 'the return link (signed, expiring, one use) is the key; a made-up one is 404',
+      own: 404,
+    },
+    request: () => ({ path: '/v1/consumer/returns/garbage' }),
+    other: { kind: 'none', why: 'the link names its merchant; a link is checked by its signature alone' },
+  },
+  'POST /v1/consumer/returns/:token/submit': {
+    allow: {
+      public: 'the return link is the key (test/api/returns.test.ts); a made-up one is 404',
+      own: 404,
+    },
+    request: () => ({
+      path: '/v1/consumer/returns/garbage/submit',
+      body: { reason, contact: { phone: '13800138000' } },
+    }),
+    other: { kind: 'none', why: 'the link names its merchant; a link is checked by its signature alone' },
+  },
+  'GET /v1/track/:token': {
+    allow: {
+      public: "the status link (192-bit capability) is the key; it shows one refund's masked data",
+      own: 404,
+    },
+    request: () => ({ path: `/v1/track/${'A'.repeat(32)}` }),
+    other: { kind: 'none', why: 'a status link finds one refund by its hash, whoever asks' },
+  },
+  'GET /v1/track/:token/voucher': {
+    allow: { public: 'the status link is the key, as for the status page', own: 404 },
+    request: () => ({ path: `/v1/track/${'A'.repeat(32)}/voucher` }),
+    other: { kind: 'none', why: 'a status link finds one refund by its hash, whoever asks' },
+  },
   [`POST ${QR_NOTIFY_PATH}`]: {
     allow: {
       public:
@@ -607,6 +672,18 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
     const paymentA = await sale(cashierA, 'A-READ-1', 50_000);
     const voidA = await sale(cashierA, 'A-ADJUST-1', 20_000);
     const refundA = await make(cashierA, 'POST', '/v1/refunds', { paymentId: paymentA, amount: 100, reason });
+    const lines = [{ sku: 'S1', name: 'line', qty: 3, unitAmount: 1_000 }];
+    await make(cashierA, 'POST', '/v1/payments', {
+      orderNo: 'A-RET-1',
+      amount: 3_000,
+      currency: 'CNY',
+      method: 'cash',
+      items: lines,
+    });
+    const returnA = await make(cashierA, 'POST', '/v1/returns', {
+      orderNo: 'A-RET-1',
+      items: [{ sku: 'S1', qty: 1 }],
+    });
     const reconA = await make(tokens.get('supervisor') ?? '', 'POST', '/v1/reconciliations', {
       day: day(),
       csv: `${SETTLEMENT_FILE_HEADER}\n`,
@@ -620,6 +697,17 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
     const voidB = await sale(cashierB, 'B-ADJUST-1', 30_000);
     for (const role of roles) await sale(cashierB, `SHARED-${role}`, 700);
     const refundB = await make(cashierB, 'POST', '/v1/refunds', { paymentId: paymentB, amount: 200, reason });
+    await make(cashierB, 'POST', '/v1/payments', {
+      orderNo: 'B-RET-1',
+      amount: 3_000,
+      currency: 'CNY',
+      method: 'cash',
+      items: lines,
+    });
+    const returnB = await make(cashierB, 'POST', '/v1/returns', {
+      orderNo: 'B-RET-1',
+      items: [{ sku: 'S1', qty: 1 }],
+    });
     const evidenceA = await make(
       tokens.get('supervisor') ?? '',
       'POST',
@@ -647,6 +735,7 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       adjustFromAmount: 20_000,
       refundId: refundA,
       evidenceId: evidenceA,
+      returnId: returnA,
       reconciliationId: reconA,
       settlementId: settlementA,
       spareApiKeyId: spareA,
@@ -664,6 +753,7 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       adjustFromAmount: 30_000,
       refundId: refundB,
       evidenceId: evidenceB,
+      returnId: returnB,
       reconciliationId: reconB,
       settlementId: settlementB,
       spareApiKeyId: keyBId,
@@ -681,6 +771,7 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       adjustOrderNo: 'GHOST-ORDER',
       refundId: 'ref_00000000000000000000GHOST',
       evidenceId: 'ev_00000000000000000000GHOST',
+      returnId: 'rt_00000000000000000000GHOST',
       reconciliationId: 'rec_00000000000000000000GHOST',
       settlementId: 'stl_00000000000000000000GHOST',
       spareApiKeyId: 'key_00000000000000000000GHOST',
@@ -697,6 +788,8 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       'B-ADJUST-1',
       refundB,
       evidenceB,
+      returnB,
+      'B-RET-1',
       reconB,
       settlementB,
       keyBId,

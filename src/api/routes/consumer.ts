@@ -109,7 +109,6 @@ export const consumerRoutes =
           params: TrackingTokenParams,
           response: rawAnswers({
             200: TrackingView,
-            304: { description: 'unchanged since the ETag sent in If-None-Match', type: 'null' },
             ...problems('validation_failed', 'rate_limited', 'tracking_link_invalid'),
           }),
         },

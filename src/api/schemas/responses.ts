@@ -715,7 +715,10 @@ export const ReturnCreated = Type.Object(
   { description: 'The return QR to show the consumer' },
 );
 
-export const ReturnList = Type.Object({ data: Type.Array(ReturnView) });
+export const ReturnList = Type.Object(
+  { data: Type.Array(ReturnView) },
+  { description: 'Return QRs, newest first' },
+);
 
 export const ConsumerReturnView = Type.Object(
   {
@@ -736,11 +739,14 @@ export const ConsumerReturnView = Type.Object(
   { description: 'What the consumer checks before submitting a return' },
 );
 
-export const ReturnSubmitted = Type.Object({
-  returnId: Type.String(),
-  refundId: Type.String(),
-  trackingUrl: Type.String({ description: 'the status page of the refund' }),
-});
+export const ReturnSubmitted = Type.Object(
+  {
+    returnId: Type.String(),
+    refundId: Type.String(),
+    trackingUrl: Type.String({ description: 'the status page of the refund' }),
+  },
+  { description: 'The submitted return and where to follow its refund' },
+);
 
 export const TrackingView = Type.Object(
   {
