@@ -2,19 +2,11 @@ import { DomainError } from './errors.js';
 import type { LineItem } from './payment.js';
 import type { RefundStatus } from './refund-state.js';
 
-/** A return QR's life (扫码退货): open while the consumer may use its link, then submitted or canceled. */
-export const returnStatuses = ['open', 'submitted', 'canceled'] as const;
-export type ReturnStatus = (typeof returnStatuses)[number];
-
 /** The languages of the consumer's pages and messages. */
-export const consumerLangs = ['zh-CN', 'zh-TW', 'en'] as const;
-export type ConsumerLang = (typeof consumerLangs)[number];
+export type ConsumerLang = 'zh-CN' | 'zh-TW' | 'en';
 
 /** At most this many lines on one return QR (a receipt's worth). */
 export const MAX_RETURN_LINES = 50;
-
-/** The bounds of the policy's link lifetime, in minutes (default 30). */
-export const RETURN_LINK_MINUTES = { min: 5, max: 1_440, default: 30 } as const;
 
 /** One returned line, priced as it was sold. */
 export interface ReturnLine {
@@ -97,9 +89,4 @@ export function trackingStage(status: RefundStatus): TrackingStage {
     case 'canceled':
       return 'canceled';
   }
-}
-
-/** The stages a consumer who left a phone or e-mail is told about (a message each). */
-export function notifiesConsumer(to: RefundStatus): boolean {
-  return ['under_review', 'processing', 'succeeded', 'failed', 'rejected', 'canceled'].includes(to);
 }

@@ -322,15 +322,15 @@ export function consumerCaller(merchantId: string, returnId: string): Caller {
   };
 }
 
-/** The merchant a return link names, for the idempotency scope of its submission (signature checked). */
-export function linkMerchant(ctx: Ctx, token: string): string {
+/** The return and merchant a link names, signature checked: the idempotency scope of its submission. */
+export function linkClaims(ctx: Ctx, token: string) {
   const claims = verifyReturnLink(ctx.secrets, token);
   if (!claims)
     throw new DomainError(
       'return_link_invalid',
       'this return link is not valid: ask the shop to show the QR code again',
     );
-  return claims.merchantId;
+  return claims;
 }
 
 /**

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { verifyReturnLink } from '../../links.js';
 import { renderHtml } from '../../receipts/html.js';
 import { renderText } from '../../receipts/text.js';
 import type { Ctx } from '../../service/context.js';
-import { consumerCaller, consumerReturn, linkMerchant, submitReturn } from '../../service/returns.js';
+import { consumerCaller, consumerReturn, linkClaims, submitReturn } from '../../service/returns.js';
 import { trackedVoucher, trackRefund } from '../../service/tracking.js';
 import { linkOrigin, mutate } from '../http.js';
 import {
@@ -79,8 +78,7 @@ export const consumerRoutes =
       },
       async (req, reply) => {
         const { token } = req.params;
-        const merchantId = linkMerchant(ctx, token);
-        const returnId = verifyReturnLink(ctx.secrets, token)?.returnId ?? '';
+        const { merchantId, returnId } = linkClaims(ctx, token);
         const origin = linkOrigin(ctx, req);
         return mutate(ctx, req, reply, consumerCaller(merchantId, returnId), {
           status: 201,
