@@ -33,6 +33,69 @@ const minutesLeft = (p: Problem): number => {
 function rowFor(p: Problem): Row {
   const code = p.code;
   switch (code) {
+    case 'return_link_invalid':
+      return {
+        message: ['这个退货链接无效', '這個退貨連結無效', 'This return link is not valid'],
+        fix: [
+          '请重新扫描收银台上的退货二维码；如果仍然打不开，请向收银员要一个新的二维码。',
+          '請重新掃描收銀台上的退貨二維碼；如果仍然打不開，請向收銀員要一個新的二維碼。',
+          'Scan the return QR code at the counter again; if it still fails, ask the cashier for a new one.',
+        ],
+      };
+    case 'return_link_expired':
+      return {
+        message: ['这个退货二维码已过期', '這個退貨二維碼已過期', 'This return QR code has expired'],
+        fix: [
+          '没有提交任何退货。请向收银员要一个新的退货二维码。',
+          '沒有提交任何退貨。請向收銀員要一個新的退貨二維碼。',
+          'Nothing was submitted. Ask the cashier for a new return QR code.',
+        ],
+      };
+    case 'return_link_used':
+      return {
+        message: ['这个退货已经提交过了', '這個退貨已經提交過了', 'This return has already been submitted'],
+        fix: [
+          '每个退货二维码只能提交一次。请用提交后收到的查询链接查看退款进度。',
+          '每個退貨二維碼只能提交一次。請用提交後收到的查詢連結查看退款進度。',
+          'Each return QR code can be submitted once. Follow the refund with the status link you received.',
+        ],
+      };
+    case 'return_canceled':
+      return {
+        message: ['商家已撤回这个退货', '商家已撤回這個退貨', 'The merchant withdrew this return'],
+        fix: [
+          '没有提交任何退货。如有疑问请咨询收银员。',
+          '沒有提交任何退貨。如有疑問請洽詢收銀員。',
+          'Nothing was submitted. Ask the cashier if you have questions.',
+        ],
+      };
+    case 'return_not_open':
+      return {
+        message: ['这个退货已不能再修改', '這個退貨已不能再修改', 'This return can no longer be changed'],
+        fix: [
+          '它已经提交、撤回或过期。请刷新后查看它现在的状态。',
+          '它已經提交、撤回或過期。請重新整理後查看它現在的狀態。',
+          'It was submitted, withdrawn or has expired. Refresh to see where it stands.',
+        ],
+      };
+    case 'return_inspection_required':
+      return {
+        message: ['请先验货', '請先驗貨', 'Inspect the returned goods first'],
+        fix: [
+          '这笔退款来自扫码退货：先记录验货结果（通过或拒绝），再审批退款。',
+          '這筆退款來自掃碼退貨：先記錄驗貨結果（通過或拒絕），再審批退款。',
+          'This refund comes from a QR return: record the inspection (accepted or rejected) before approving.',
+        ],
+      };
+    case 'tracking_link_invalid':
+      return {
+        message: ['这个查询链接无效', '這個查詢連結無效', 'This status link is not valid'],
+        fix: [
+          '请检查链接是否完整，或扫描退款凭证上的二维码。',
+          '請檢查連結是否完整，或掃描退款憑證上的二維碼。',
+          'Check that the link is complete, or scan the QR code on your refund voucher.',
+        ],
+      };
     case 'offline':
       return {
         message: ['无法连接到服务器', '無法連線到伺服器', 'The server cannot be reached'],
