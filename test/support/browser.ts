@@ -28,7 +28,7 @@ export function launchChromium(): Promise<Browser> {
 }
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-export type WebApp = 'terminal' | 'office';
+export type WebApp = 'terminal' | 'office' | 'consumer';
 export const webDist = (app: WebApp): string => join(repo, 'dist/web', app);
 export const terminalDist = webDist('terminal');
 

@@ -6,6 +6,7 @@ import type { Api, Session } from '../shared/api';
 export type PageName =
   | 'dashboard'
   | 'queue'
+  | 'returns'
   | 'orders'
   | 'order'
   | 'collect'
@@ -53,6 +54,7 @@ export function parseRoute(pathname: string, search: string): Route {
   const pages: PageName[] = [
     'dashboard',
     'queue',
+    'returns',
     'orders',
     'collect',
     'people',

@@ -10,12 +10,13 @@ import {
 } from '../shared/i18n';
 import { adminWords } from './pages/admin.words';
 import { ordersWords } from './pages/orders.words';
+import { returnsWords } from './pages/returns.words';
 import { shellWords } from './words';
 
 export { I18nContext, langNames, langs } from '../shared/i18n';
 
 /** The back office's words: the shared ones (src/web/shared/i18n.ts), the shell's, each page's. */
-const m = { ...common, ...shellWords, ...ordersWords, ...adminWords };
+const m = { ...common, ...shellWords, ...ordersWords, ...adminWords, ...returnsWords };
 
 const LANG_KEY = 'rd.office.lang';
 

@@ -28,6 +28,7 @@ import { OrdersPage } from './pages/Orders';
 import { PeoplePage } from './pages/People';
 import { PolicyPage } from './pages/Policy';
 import { QueuePage } from './pages/Queue';
+import { ReturnsPage } from './pages/Returns';
 import { SettlementPage } from './pages/Settlement';
 import { CashierRefused, SignInPage } from './pages/SignIn';
 import './styles.css';
@@ -59,6 +60,7 @@ function storeSession(s: OfficeSession | null): void {
 const nav: { page: PageName; path: string; key: MessageKey; adminOnly?: boolean }[] = [
   { page: 'dashboard', path: '', key: 'nav.dashboard' },
   { page: 'queue', path: 'queue', key: 'nav.queue' },
+  { page: 'returns', path: 'returns', key: 'nav.returns' },
   { page: 'orders', path: 'orders', key: 'nav.orders' },
   { page: 'collect', path: 'collect', key: 'nav.collect' },
   { page: 'settlement', path: 'settlement', key: 'nav.settlement' },
@@ -241,7 +243,9 @@ function PageFor({ route, role }: { route: Route; role: 'supervisor' | 'admin' }
     case 'dashboard':
       return <DashboardPage />;
     case 'queue':
-      return <QueuePage />;
+      return <QueuePage query={route.query} />;
+    case 'returns':
+      return <ReturnsPage query={route.query} />;
     case 'orders':
       return <OrdersPage query={route.query} />;
     case 'order':

@@ -12,14 +12,22 @@ export type Route =
   | { name: 'transactions' }
   | { name: 'settlement' }
   | { name: 'reprint'; refundId?: string }
-  | { name: 'operators' };
+  | { name: 'operators' }
+  | { name: 'returns' };
 
 export type NetworkState = 'up' | 'down' | 'unknown';
+
+/** The signed-in merchant: its name (on printed slips) and the time zone its times are shown in. */
+export interface MerchantInfo {
+  name: string;
+  timeZone: string;
+}
 
 export interface AppCtx {
   api: Api;
   session: Session;
   policy: Policy | null;
+  merchant: MerchantInfo;
   network: NetworkState;
   go(route: Route): void;
   signOut(): void;

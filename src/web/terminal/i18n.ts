@@ -39,6 +39,8 @@ const m = {
   reprintHint: ['补打退款凭证', '補打退款憑證', 'Print a voucher again'],
   signOutHint: ['结束本班次', '結束本班次', 'End your shift'],
   operators: ['操作员', '操作員', 'Operators'],
+  returns: ['扫码退货', '掃碼退貨', 'QR return'],
+  returnsHint: ['顾客用手机扫码提交退货', '顧客用手機掃碼提交退貨', 'The customer returns from their phone'],
   operatorsHint: ['查看并解除锁定（管理员）', '查看並解除鎖定（管理員）', 'See and lift lockouts (admin)'],
   // reasons and statuses
   // refund flow
@@ -231,6 +233,75 @@ const m = {
   opsApprovalLocked: ['授权锁定至 {time}', '授權鎖定至 {time}', 'Approvals locked until {time}'],
   opsUnlock: ['解除锁定', '解除鎖定', 'Unlock'],
   opsUnlocked: ['已解除 {no} 的锁定', '已解除 {no} 的鎖定', 'Operator {no} unlocked'],
+  // QR-code scan return (扫码退货)
+  returnsTitle: ['扫码退货', '掃碼退貨', 'QR-code return'],
+  stepQr: ['退货二维码', '退貨二維碼', 'QR code'],
+  returnChoose: [
+    '选择顾客退回的商品和数量',
+    '選擇顧客退回的商品和數量',
+    'Choose the items and quantities coming back',
+  ],
+  returnHeld: ['{n} 件在其他退货码中', '{n} 件在其他退貨碼中', '{n} on other open QR codes'],
+  returnNoItems: [
+    '这笔交易没有商品明细，不能扫码退货；请在“退货”中按金额退款。',
+    '這筆交易沒有商品明細，不能掃碼退貨；請在「退貨」中按金額退款。',
+    'This sale has no line items, so it cannot be returned by QR code: refund an amount under Refund.',
+  ],
+  returnNothingLeft: [
+    '这笔交易的商品已全部退货，或都在其他退货码中。',
+    '這筆交易的商品已全部退貨，或都在其他退貨碼中。',
+    'Every item of this sale is refunded or on another open QR code.',
+  ],
+  returnCreate: ['生成退货二维码', '生成退貨二維碼', 'Show the return QR code'],
+  returnScanHint: [
+    '请顾客用手机扫描二维码，核对商品和金额后提交退货。',
+    '請顧客用手機掃描二維碼，核對商品和金額後提交退貨。',
+    'Ask the customer to scan the code with their phone, check the items and amount, and submit.',
+  ],
+  returnExpiresIn: ['{time} 后失效', '{time} 後失效', 'Expires in {time}'],
+  returnExpiresAt: ['有效期至', '有效期至', 'Valid until'],
+  returnPrint: ['打印退货单', '列印退貨單', 'Print the slip'],
+  returnWithdraw: ['撤回', '撤回', 'Withdraw'],
+  returnWithdrawAsk: [
+    '撤回这个退货二维码？顾客将不能再用它提交，商品数量会释放。',
+    '撤回這個退貨二維碼？顧客將不能再用它提交，商品數量會釋放。',
+    'Withdraw this return QR code? The customer can no longer submit it, and its items are free again.',
+  ],
+  returnWithdrawDo: ['确认撤回', '確認撤回', 'Withdraw it'],
+  returnInQueue: [
+    '顾客已提交退货，已进入后台审核队列：验货后由主管审批退款。退款单号 {id}',
+    '顧客已提交退貨，已進入後台審核佇列：驗貨後由主管審批退款。退款單號 {id}',
+    'The customer submitted the return; it is in the review queue: goods are inspected, then a supervisor approves. Refund no. {id}',
+  ],
+  returnExpiredHint: [
+    '二维码已过期，没有提交任何退货，商品数量已释放；如仍要退货请重新生成。',
+    '二維碼已過期，沒有提交任何退貨，商品數量已釋放；如仍要退貨請重新生成。',
+    'The QR code expired; nothing was submitted and the items are free again. Make a new one if needed.',
+  ],
+  returnCanceledHint: [
+    '退货二维码已撤回，商品数量已释放。',
+    '退貨二維碼已撤回，商品數量已釋放。',
+    'The return QR code was withdrawn; its items are free again.',
+  ],
+  returnQrGone: [
+    '这个二维码只在生成它的终端页面上显示；如顾客还需要，请撤回后重新生成。',
+    '這個二維碼只在產生它的終端頁面上顯示；如顧客還需要，請撤回後重新產生。',
+    'This QR code is shown only where it was made: withdraw it and make a new one if the customer still needs it.',
+  ],
+  newReturn: ['再做一笔扫码退货', '再做一筆掃碼退貨', 'Another QR return'],
+  openReturns: [
+    '本终端今天未使用的退货码',
+    '本終端今天未使用的退貨碼',
+    "This terminal's open return codes today",
+  ],
+  noOpenReturns: ['暂无。', '暫無。', 'None.'],
+  refundStatus: ['退款状态', '退款狀態', 'Refund status'],
+  merchant: ['商户', '商戶', 'Merchant'],
+  slipScan: [
+    '请用手机扫码，核对商品和金额后提交退货',
+    '請用手機掃碼，核對商品和金額後提交退貨',
+    'Scan with your phone, check the items and amount, and submit the return',
+  ],
   // sale
   saleTitle: ['消费（演示）', '消費（示範）', 'Sale (demo)'],
   saleAmount: ['收款金额（元）', '收款金額（元）', 'Amount (yuan)'],

@@ -1,13 +1,15 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { apiFor, type Lang, type Policy, request, type Session } from '../shared/api';
-import { AppContext, type AppCtx, type NetworkState, type Route } from './app-context';
+import { type Api, apiFor, type Caller, type Lang, type Policy, request, type Session } from '../shared/api';
+import { DEFAULT_TIME_ZONE } from '../shared/time';
+import { AppContext, type AppCtx, type MerchantInfo, type NetworkState, type Route } from './app-context';
 import { I18nContext, initialLang, langNames, langs, type MessageKey, saveLang, translate } from './i18n';
 import { AdjustScreen } from './screens/Adjust';
 import { HomeScreen } from './screens/Home';
 import { OperatorsScreen } from './screens/Operators';
 import { RefundScreen } from './screens/Refund';
 import { ReprintScreen } from './screens/Reprint';
+import { ReturnsScreen } from './screens/Returns';
 import { SaleScreen } from './screens/Sale';
 import { SettlementScreen } from './screens/Settlement';
 import { SignInScreen } from './screens/SignIn';
@@ -55,6 +57,26 @@ function useNetwork(): NetworkState {
   return state;
 }
 
+const UNKNOWN_MERCHANT: MerchantInfo = { name: '', timeZone: DEFAULT_TIME_ZONE };
+
+/** Who the session's merchant is (`GET /v1/sessions/current`), read once per session. */
+function useMerchant(api: Api | null): MerchantInfo {
+  const [merchant, setMerchant] = useState<MerchantInfo>(UNKNOWN_MERCHANT);
+  useEffect(() => {
+    if (!api) return;
+    let live = true;
+    api
+      .get<Caller>('/v1/sessions/current')
+      .then((c) => live && setMerchant({ name: c.merchant.name, timeZone: c.merchant.timeZone }))
+      // An older server without it: times in the product's calendar zone, the slip without a name.
+      .catch(() => live && setMerchant(UNKNOWN_MERCHANT));
+    return () => {
+      live = false;
+    };
+  }, [api]);
+  return merchant;
+}
+
 const titles: Record<Route['name'], MessageKey> = {
   home: 'homeTitle',
   sale: 'saleTitle',
@@ -65,6 +87,7 @@ const titles: Record<Route['name'], MessageKey> = {
   settlement: 'stlTitle',
   reprint: 'reprintTitle',
   operators: 'opsTitle',
+  returns: 'returnsTitle',
 };
 
 function App() {
@@ -123,6 +146,7 @@ function App() {
     () => (session ? apiFor(session.token, () => endSession('sessionExpired')) : null),
     [session, endSession],
   );
+  const merchant = useMerchant(api);
 
   // The policy is read again on every screen change: a change made in the back office applies
   // at the next screen, without signing out (refund caps, methods, reasons in use).
@@ -145,6 +169,7 @@ function App() {
             api,
             session,
             policy,
+            merchant,
             network,
             go: (r: Route) => {
               setRoute(r);
@@ -156,7 +181,7 @@ function App() {
             },
           }
         : null,
-    [session, api, policy, network, endSession],
+    [session, api, policy, merchant, network, endSession],
   );
 
   return (
@@ -245,6 +270,8 @@ function Screen({ route }: { route: Route }) {
       return <ReprintScreen refundId={route.refundId} />;
     case 'operators':
       return <OperatorsScreen />;
+    case 'returns':
+      return <ReturnsScreen />;
   }
 }
 

@@ -16,7 +16,13 @@ export function PageHead({ title, children }: { title: string; children?: Compon
 }
 
 /** A status chip: the words for the code, coloured by the shared badge classes. */
-export function StatusBadge({ prefix, value }: { prefix: 'status' | 'pay'; value: string }) {
+export function StatusBadge({
+  prefix,
+  value,
+}: {
+  prefix: 'status' | 'pay' | 'return' | 'inspection';
+  value: string;
+}) {
   const { t } = useI18n();
   const key = `${prefix}.${value}`;
   return <span class={`badge badge-${value}`}>{hasKey(key) ? t(key) : value}</span>;

@@ -6,12 +6,13 @@ import { useOffice } from '../app-context';
 import { PageHead, StatusBadge, useLoad } from '../components/common';
 import { OrderAdjustDialog } from '../components/OrderAdjust';
 import { OrderRefundDialog } from '../components/OrderRefund';
+import { OrderReturnQrDialog } from '../components/OrderReturnQr';
 import { OrderPayments, OrderRefunds, OrderRevisions, voidable } from '../components/OrderTables';
 import { OrderTimeline } from '../components/OrderTimeline';
 import { OrderVoidDialog } from '../components/OrderVoid';
 import { useI18n } from '../i18n';
 
-type Dialog = { kind: 'refund' | 'void'; payment: Payment } | { kind: 'adjust' } | null;
+type Dialog = { kind: 'refund' | 'void'; payment: Payment } | { kind: 'adjust' | 'return' } | null;
 
 /** Refunds whose answer is still coming from the network: the page looks again while they last. */
 const MOVING: Refund['status'][] = ['approved', 'processing'];
@@ -20,8 +21,8 @@ const POLL_LIMIT = 80;
 
 /**
  * 订单详情: what was paid, refunded and is still refundable; the payments, refunds and revisions;
- * the whole timeline with network messages in words; and void, refund and adjust with the
- * terminal's rules and approvals. After an action the order is read again (and again while a
+ * the whole timeline with network messages in words; void, refund and adjust with the terminal's
+ * rules and approvals, and a return QR (扫码退货) for the customer to submit a return. After an action the order is read again (and again while a
  * refund is at the network).
  */
 export function OrderPage({ orderNo }: { orderNo: string }) {
@@ -88,6 +89,13 @@ export function OrderPage({ orderNo }: { orderNo: string }) {
           onClick={() => sale && setDialog({ kind: 'void', payment: sale })}
         >
           {t('voidAction')}
+        </Button>
+        <Button
+          data-testid="order-return-qr"
+          disabled={!sale || sale.items.length === 0 || !refundTarget || p?.refundsEnabled === false}
+          onClick={() => setDialog({ kind: 'return' })}
+        >
+          {t('returnQrAction')}
         </Button>
         <Button data-testid="action-adjust" onClick={() => setDialog({ kind: 'adjust' })}>
           {t('adjustAction')}
@@ -168,6 +176,9 @@ export function OrderPage({ orderNo }: { orderNo: string }) {
           onDone={afterAction}
           onRefundInstead={() => setDialog({ kind: 'refund', payment: dialog.payment })}
         />
+      ) : null}
+      {dialog?.kind === 'return' ? (
+        <OrderReturnQrDialog order={o} onClose={() => setDialog(null)} onDone={afterAction} />
       ) : null}
       {dialog?.kind === 'adjust' ? (
         <OrderAdjustDialog order={o} policy={p} onClose={() => setDialog(null)} onDone={afterAction} />

@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
 import {
-  type Api,
   ApiError,
   newIdempotencyKey,
   type Page,
@@ -14,24 +13,30 @@ import { formatFen } from '../../shared/money';
 import { formatAge, formatDateTime } from '../../shared/time';
 import { useOffice } from '../app-context';
 import { CsvButton, PageHead, StatusBadge, useLoad } from '../components/common';
+import { EvidencePhotos } from '../components/EvidencePhotos';
 import { approvalsFor, OrderApproversField, useApprovers } from '../components/OrderFields';
+import { ReturnInspectDialog } from '../components/ReturnInspect';
 import { hasKey, type MessageKey, useI18n } from '../i18n';
 
 type Goods = 'intact' | 'damaged' | 'not_applicable';
 
-const EVIDENCE_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
-const EVIDENCE_MAX_BYTES = 2 * 1024 * 1024;
+/**
+ * A refund from a QR return (扫码退货) whose goods are not inspected yet: accepting or approving it
+ * would be refused (return_inspection_required). Inspected, it is under review or rejected.
+ */
+const awaitsInspection = (r: Refund): boolean => r.returnId !== null && r.status === 'requested';
 
 /**
  * 退款审核: refunds not authorised at the counter (requested, under review), oldest first with
  * their age. Accept (受理) a request; review it with the checklist, optional evidence photos and
  * the refund password(s) — two supervisors at the large-refund threshold — or reject it with a
- * reason. Approved refunds go to the network at once; the list follows.
+ * reason. A refund from a QR return is inspected (验货) first. Approved refunds go to the network
+ * at once; the list follows. `?refund=<id>` opens that refund.
  */
-export function QueuePage() {
+export function QueuePage({ query }: { query: URLSearchParams }) {
   const { api, timeZone } = useOffice();
   const { t, lang } = useI18n();
-  const [selected, setSelected] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(() => query.get('refund'));
   const [now, setNow] = useState(() => Date.now());
   const queue = useLoad(
     () =>
@@ -102,6 +107,11 @@ export function QueuePage() {
                     {r.hold ? (
                       <span class="badge badge-failed hold" title={r.hold.detail}>
                         {t('heldBy', { rule: ruleText(r.hold.rule, t) })}
+                      </span>
+                    ) : null}
+                    {awaitsInspection(r) ? (
+                      <span class="badge badge-open hold" data-testid="inspect-first">
+                        {t('inspectFirst')}
                       </span>
                     ) : null}
                   </td>
@@ -268,7 +278,9 @@ function ReviewPanel({
         </details>
       ) : null}
 
-      {refund.status === 'requested' ? (
+      {awaitsInspection(refund) && refund.returnId ? (
+        <InspectFirst returnId={refund.returnId} refundId={refund.id} onChanged={onChanged} />
+      ) : refund.status === 'requested' ? (
         <div class="actions">
           <Button variant="primary" busy={busy === 'accept'} onClick={accept} data-testid="accept">
             {t('accept')}
@@ -326,7 +338,7 @@ function ReviewPanel({
               />
             </label>
           </fieldset>
-          <Evidence api={api} refundId={refund.id} />
+          <EvidencePhotos refundId={refund.id} />
           <OrderApproversField approvers={approvers} />
           <div class="actions">
             <Button
@@ -342,7 +354,7 @@ function ReviewPanel({
         </form>
       ) : null}
 
-      {refund.status === 'requested' || reviewing ? (
+      {(refund.status === 'requested' && !awaitsInspection(refund)) || reviewing ? (
         <div class="reject">
           <label>
             {t('rejectReason')}
@@ -363,99 +375,42 @@ function ReviewPanel({
   );
 }
 
-type EvidenceInfo = { id: string; contentType: string; bytes: number };
-
-/** Evidence photos: checked here for type and size first (the server checks the bytes again). */
-function Evidence({ api, refundId }: { api: Api; refundId: string }) {
+/**
+ * A QR return's refund before its goods are inspected: neither accept nor reject here, but the
+ * inspection (accepted → under review, approved next with the checklist; rejected → rejected).
+ */
+function InspectFirst({
+  returnId,
+  refundId,
+  onChanged,
+}: {
+  returnId: string;
+  refundId: string;
+  onChanged: (updated: Refund) => void;
+}) {
+  const { api } = useOffice();
   const { t } = useI18n();
-  const { session } = useOffice();
-  const list = useLoad(
-    () => api.get<{ data: EvidenceInfo[] }>(`/v1/refunds/${encodeURIComponent(refundId)}/evidence`),
-    [refundId],
-  );
+  const [open, setOpen] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const upload = async (file: File) => {
-    setError(null);
-    if (!EVIDENCE_TYPES.includes(file.type)) {
-      setError(new ApiError({ status: 415, code: 'evidence_type_unsupported' }));
-      return;
-    }
-    if (file.size > EVIDENCE_MAX_BYTES) {
-      setError(new ApiError({ status: 413, code: 'evidence_too_large' }));
-      return;
-    }
-    setBusy(true);
-    try {
-      const res = await fetch(`/v1/refunds/${encodeURIComponent(refundId)}/evidence`, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${session.token}`,
-          'content-type': file.type,
-          'idempotency-key': newIdempotencyKey(),
-        },
-        body: file,
-      });
-      if (!res.ok) {
-        const p = (await res.json().catch(() => null)) as { code?: string } | null;
-        throw new ApiError({ status: res.status, code: p?.code ?? 'internal_error', ...p });
-      }
-      list.reload();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
-  };
   return (
-    <fieldset class="evidence">
-      <legend>{t('evidence')}</legend>
-      <p class="muted">{t('evidenceHint')}</p>
-      <ul class="thumbs" data-testid="evidence-list">
-        {(list.data?.data ?? []).map((e) => (
-          <li key={e.id}>
-            <EvidenceThumb refundId={refundId} evidence={e} />
-          </li>
-        ))}
-      </ul>
-      <label class="btn btn-secondary file">
-        {busy ? t('working') : t('addPhoto')}
-        <input
-          type="file"
-          accept={EVIDENCE_TYPES.join(',')}
-          name="evidence"
-          disabled={busy}
-          onChange={(e) => {
-            const file = e.currentTarget.files?.[0];
-            e.currentTarget.value = '';
-            if (file) void upload(file);
+    <div class="inspect-first">
+      <Notice kind="warn">{t('inspectFirstHint')}</Notice>
+      <div class="actions">
+        <Button variant="primary" onClick={() => setOpen(true)} data-testid="inspect">
+          {t('inspect')}
+        </Button>
+      </div>
+      <ErrorBox error={error} />
+      {open ? (
+        <ReturnInspectDialog
+          returnId={returnId}
+          onClose={() => setOpen(false)}
+          onDone={() => {
+            // The refund moved with the inspection: the panel shows it as it now is.
+            api.get<Refund>(`/v1/refunds/${encodeURIComponent(refundId)}`).then(onChanged, setError);
           }}
         />
-      </label>
-      <ErrorBox error={error} />
-    </fieldset>
+      ) : null}
+    </div>
   );
-}
-
-/** A photo fetched with the session's token (an <img src> cannot send it) and shown from a blob. */
-function EvidenceThumb({ refundId, evidence }: { refundId: string; evidence: EvidenceInfo }) {
-  const { session } = useOffice();
-  const [url, setUrl] = useState<string | null>(null);
-  useEffect(() => {
-    let objectUrl: string | null = null;
-    void fetch(`/v1/refunds/${encodeURIComponent(refundId)}/evidence/${encodeURIComponent(evidence.id)}`, {
-      headers: { authorization: `Bearer ${session.token}` },
-    })
-      .then((r) => (r.ok ? r.blob() : null))
-      .then((b) => {
-        if (b) {
-          objectUrl = URL.createObjectURL(b);
-          setUrl(objectUrl);
-        }
-      });
-    return () => {
-      if (objectUrl) URL.revokeObjectURL(objectUrl);
-    };
-  }, [refundId, evidence.id, session.token]);
-  return url ? <img src={url} alt="" width={96} height={96} /> : <span class="thumb-wait" />;
 }

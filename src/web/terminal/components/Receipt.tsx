@@ -4,7 +4,17 @@ import { prefs, useApp } from '../app-context';
 import { useI18n } from '../i18n';
 import { Button, ErrorBox, Keypad, PadField, typeDigitKey, useEscape } from './ui';
 
-type Width = '58' | '80';
+export type PaperWidth = '58' | '80';
+
+/** The receipt printer's roll, remembered on this terminal: 80 mm unless 58 mm was chosen. */
+export function usePaperWidth(): [PaperWidth, (w: PaperWidth) => void] {
+  const [width, setWidth] = useState<PaperWidth>(prefs.get('paperWidth') === '58' ? '58' : '80');
+  const choose = (w: PaperWidth) => {
+    prefs.set('paperWidth', w);
+    setWidth(w);
+  };
+  return [width, choose];
+}
 
 /**
  * The refund voucher as the API renders it (`GET /v1/refunds/:id/receipt?format=html&width=`),
@@ -17,12 +27,10 @@ export function ReceiptDialog({ refundId, onClose }: { refundId: string; onClose
   const { t, lang } = useI18n();
   // The voucher's language is the terminal's when it was asked for; switching later is no reprint.
   const voucherLang = useRef(lang).current;
-  const [width, setWidth] = useState<Width>(prefs.get('paperWidth') === '58' ? '58' : '80');
+  const [width, setWidth] = usePaperWidth();
   const [html, setHtml] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [round, setRound] = useState(0);
-  const frame = useRef<HTMLIFrameElement>(null);
-  useEscape(onClose);
 
   useEffect(() => {
     let live = true;
@@ -40,24 +48,65 @@ export function ReceiptDialog({ refundId, onClose }: { refundId: string; onClose
     };
   }, [api, refundId, width, round, voucherLang]);
 
+  return (
+    <PrintDialog
+      title={t('receiptTitle')}
+      width={width}
+      onWidth={setWidth}
+      html={html}
+      error={error}
+      unavailable={t('receiptUnavailable')}
+      onAgain={() => setRound(round + 1)}
+      onClose={onClose}
+    />
+  );
+}
+
+/**
+ * A printable page shown as it will print, in a frame that prints itself once loaded: the
+ * terminal's one way to print (the receipt printer is the browser's printer). `frameKey` changes
+ * to print the same page again.
+ */
+export function PrintDialog({
+  title,
+  width,
+  onWidth,
+  html,
+  error,
+  unavailable,
+  onAgain,
+  onClose,
+  frameKey,
+  testId = 'receipt',
+}: {
+  title: string;
+  width: PaperWidth;
+  onWidth: (w: PaperWidth) => void;
+  html: string | null;
+  error: unknown;
+  unavailable: string;
+  onAgain: () => void;
+  onClose: () => void;
+  frameKey?: number;
+  testId?: string;
+}) {
+  const { t } = useI18n();
+  const frame = useRef<HTMLIFrameElement>(null);
+  useEscape(onClose);
+
   const printFrame = () => {
     try {
       frame.current?.contentWindow?.print();
     } catch {
-      // printing is not available here (e.g. a kiosk without a printer): the voucher stays on screen
+      // printing is not available here (e.g. a kiosk without a printer): the page stays on screen
     }
-  };
-
-  const choose = (w: Width) => {
-    prefs.set('paperWidth', w);
-    setWidth(w);
   };
 
   return (
     <div class="dialog-backdrop">
-      <div class="dialog" role="dialog" aria-modal="true" aria-label={t('receiptTitle')}>
+      <div class="dialog" role="dialog" aria-modal="true" aria-label={title}>
         <div class="dialog-head">
-          <h2>{t('receiptTitle')}</h2>
+          <h2>{title}</h2>
           <fieldset class="segmented" aria-label={t('paperWidth')}>
             {(['58', '80'] as const).map((w) => (
               <button
@@ -65,7 +114,7 @@ export function ReceiptDialog({ refundId, onClose }: { refundId: string; onClose
                 type="button"
                 class={w === width ? 'seg on' : 'seg'}
                 aria-pressed={w === width}
-                onClick={() => choose(w)}
+                onClick={() => onWidth(w)}
               >
                 {w} mm
               </button>
@@ -74,24 +123,25 @@ export function ReceiptDialog({ refundId, onClose }: { refundId: string; onClose
         </div>
         {error ? (
           <ErrorBox error={error}>
-            <p>{t('receiptUnavailable')}</p>
+            <p>{unavailable}</p>
           </ErrorBox>
         ) : html === null ? (
           <p class="muted">{t('loading')}</p>
         ) : (
           <iframe
+            key={frameKey}
             ref={frame}
             class={`receipt-frame w${width}`}
-            title={t('receiptTitle')}
-            data-testid="receipt"
-            // No scripts in the voucher, whatever a note says; same origin so print() can be called.
+            title={title}
+            data-testid={testId}
+            // No scripts in the page, whatever a note says; same origin so print() can be called.
             sandbox="allow-same-origin allow-modals"
             srcdoc={html}
             onLoad={printFrame}
           />
         )}
         <div class="dialog-actions">
-          <Button variant="secondary" onClick={() => setRound(round + 1)} disabled={html === null}>
+          <Button variant="secondary" onClick={onAgain} disabled={html === null}>
             {t('printAgain')}
           </Button>
           <Button variant="primary" onClick={onClose}>

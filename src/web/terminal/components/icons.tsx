@@ -13,6 +13,7 @@ const paths: Record<string, string> = {
     'M6 9V3h12v6 M6 18H4a2 2 0 0 1-2-2v-5a2 2 0 0 1 2-2h16a2 2 0 0 1 2 2v5a2 2 0 0 1-2 2h-2 M6 14h12v7H6z',
   signOut: 'M12 2v10 M18.4 6.6a9 9 0 1 1-12.8 0',
   operators: 'M5 11h14v10H5z M8 11V7a4 4 0 0 1 8 0 M12 15v2',
+  returns: 'M3 3h7v7H3z M14 3h7v7h-7z M3 14h7v7H3z M14 14h3v3h-3z M20 14v1 M14 20h1 M18 18h3v3h-3z',
 };
 
 export function Icon({ name, size = 56 }: { name: string; size?: number }) {

@@ -5,6 +5,7 @@ import { type MessageKey, useI18n } from '../i18n';
 
 const tiles: { route: Route['name'] | 'signOut'; label: MessageKey; hint: MessageKey }[] = [
   { route: 'refund', label: 'refund', hint: 'refundHint' },
+  { route: 'returns', label: 'returns', hint: 'returnsHint' },
   { route: 'void', label: 'void', hint: 'voidHint' },
   { route: 'adjust', label: 'adjust', hint: 'adjustHint' },
   { route: 'sale', label: 'sale', hint: 'saleHint' },
@@ -17,14 +18,17 @@ const tiles: { route: Route['name'] | 'signOut'; label: MessageKey; hint: Messag
 /** Only an admin manages operators (lifts lockouts); the tile sits before 签退. */
 const adminTile = { route: 'operators', label: 'operators', hint: 'operatorsHint' } as const;
 
-/** The eight things a cashier does, as big tiles; 退货 first, where the thumb lands. An admin sees a ninth. */
+/**
+ * The nine things a cashier does, as big tiles; 退货 first, where the thumb lands, 扫码退货 beside it.
+ * An admin sees a tenth.
+ */
 export function HomeScreen() {
   const { go, signOut, session } = useApp();
   const { t } = useI18n();
   const admin = session.operator.role === 'admin';
   const shown = admin ? [...tiles.slice(0, -1), adminTile, ...tiles.slice(-1)] : tiles;
   return (
-    <nav class={admin ? 'home-grid home-grid-admin' : 'home-grid'} aria-label={t('homeTitle')}>
+    <nav class="home-grid" aria-label={t('homeTitle')}>
       {shown.map((tile) => (
         <button
           key={tile.route}

@@ -1,0 +1,64 @@
+import type { ReasonCode } from '../shared/api';
+
+/**
+ * The return form's checks, the same as the server's (src/api/schemas.ts `ReturnSubmitBody`), so the
+ * consumer hears of a typo before sending: a phone is `^\+?[0-9]{5,20}$` once the spaces, dashes
+ * and brackets people type are taken out; an e-mail is ajv-formats' full `email` format, at most 254
+ * characters; a note at most 200; "other" needs a note (`reason_required`); at least one contact.
+ */
+const PHONE = /^\+?[0-9]{5,20}$/;
+const EMAIL =
+  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
+export const MAX_EMAIL_LENGTH = 254;
+export const MAX_NOTE_LENGTH = 200;
+
+export interface ReturnDraft {
+  reason: ReasonCode | null;
+  note: string;
+  phone: string;
+  email: string;
+}
+
+export type DraftError = 'needReason' | 'needNote' | 'needContact' | 'badPhone' | 'badEmail';
+
+export interface ReturnBody {
+  reason: { code: ReasonCode; note?: string };
+  contact: { phone?: string; email?: string };
+}
+
+export const normalPhone = (typed: string): string => typed.replace(/[\s()-]/g, '');
+
+export function phoneError(typed: string): 'badPhone' | null {
+  const phone = normalPhone(typed);
+  return phone && !PHONE.test(phone) ? 'badPhone' : null;
+}
+
+export function emailError(typed: string): 'badEmail' | null {
+  const email = typed.trim();
+  return email && (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) ? 'badEmail' : null;
+}
+
+/** The body to send, or every reason it cannot be sent yet (field by field). */
+export function checkDraft(
+  d: ReturnDraft,
+): { ok: true; body: ReturnBody } | { ok: false; errors: Partial<Record<keyof ReturnDraft, DraftError>> } {
+  const errors: Partial<Record<keyof ReturnDraft, DraftError>> = {};
+  const note = d.note.trim().slice(0, MAX_NOTE_LENGTH);
+  const phone = normalPhone(d.phone);
+  const email = d.email.trim();
+  if (!d.reason) errors.reason = 'needReason';
+  else if (d.reason === 'other' && !note) errors.note = 'needNote';
+  const badPhone = phoneError(d.phone);
+  const badEmail = emailError(d.email);
+  if (badPhone) errors.phone = badPhone;
+  if (badEmail) errors.email = badEmail;
+  if (!phone && !email) errors.phone = 'needContact';
+  if (!d.reason || Object.keys(errors).length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    body: {
+      reason: { code: d.reason, ...(note ? { note } : {}) },
+      contact: { ...(phone ? { phone } : {}), ...(email ? { email } : {}) },
+    },
+  };
+}
