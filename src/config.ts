@@ -53,6 +53,11 @@ export interface Config {
   rateLimitPerMinute?: number;
   /** Sign-ins per minute for one operator at one terminal, whoever sends them. */
   signInLimitPerMinute?: number;
+  /**
+   * CONSUMER_PER_MINUTE: requests per minute one client may make to each public consumer route
+   * (return and status links); unset: the routes' own default (api/routes/consumer.ts).
+   */
+  consumerPerMinute?: number | undefined;
   /** TRUST_PROXY: the load balancers (addresses / CIDRs, comma-separated) whose X-Forwarded-For is believed. */
   trustProxy?: string[] | undefined;
   /**
@@ -197,6 +202,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     linkEchoIntervalMs: int('LINK_ECHO_INTERVAL_MS', env.LINK_ECHO_INTERVAL_MS, 30_000, 1_000, 3_600_000),
     rateLimitPerMinute: int('RATE_LIMIT_PER_MINUTE', env.RATE_LIMIT_PER_MINUTE, 1_200, 10, 1_000_000),
     signInLimitPerMinute: int('SIGNIN_LIMIT_PER_MINUTE', env.SIGNIN_LIMIT_PER_MINUTE, 10, 1, 10_000),
+    consumerPerMinute: env.CONSUMER_PER_MINUTE
+      ? int('CONSUMER_PER_MINUTE', env.CONSUMER_PER_MINUTE, 0, 1, 100_000)
+      : undefined,
     trustProxy: trustProxy(env.TRUST_PROXY),
     qrWallet: qrWallet(env),
     smtpUrl: url('SMTP_URL', env.SMTP_URL, /^smtps?:\/\//),

@@ -199,6 +199,7 @@ export async function startSystem(
       perMinute: config.rateLimitPerMinute ?? defaultRateLimit.perMinute,
       signInPerMinute: config.signInLimitPerMinute ?? defaultRateLimit.signInPerMinute,
     },
+    ...(config.consumerPerMinute !== undefined ? { consumerPerMinute: config.consumerPerMinute } : {}),
     ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
     ...(qrPort ? { qrNotify: (body: unknown) => (qrPort as QrWalletPort).handleNotification(body) } : {}),
   });

@@ -21,6 +21,7 @@ import {
 import { appendAudit } from '../store/audit.js';
 import type { Store, Tx } from '../store/db.js';
 import { countPhoneHashesUnder, type RehashReport, rehashAll } from '../store/phone-search.js';
+import { countLinksUnder } from '../store/returns.js';
 import {
   columnName,
   countNonNull,
@@ -43,7 +44,8 @@ import {
  *   retire   an old key leaves the ring once no row uses it, and every process has had the time to
  *            reload the ring that replaced it as current
  * Card tokens are never re-keyed (security.ts cardToken says why): a token key is retired only when
- * no payment row carries a token made under it.
+ * no payment row carries a token made under it, no refund's status link and no open return's link
+ * is made under it (links.ts: derived, so the key is the only way to check them).
  */
 export interface KeyDeps {
   store: Store;
@@ -192,12 +194,14 @@ export async function retireKey(
     // Phone-search hashes are made under the data keys too (security.ts phoneSearchHash).
     if (purpose === 'data')
       Object.assign(rows, await countPhoneHashesUnder(deps.store.db, phoneSearchShape(id)));
+    // Status and return links are made under the token keys too (links.ts).
+    if (purpose === 'token') Object.assign(rows, await countLinksUnder(deps.store.db, id, now));
     if (sum(rows) > 0)
       throw new KeyRotationError(
         'key_in_use',
         purpose === 'data'
           ? `${sum(rows)} rows are still sealed or phone-hashed under data key ${id}: run \`refund-desk keys reseal\` first`
-          : `${sum(rows)} payments carry card tokens made under token key ${id}: it stays until none does`,
+          : `${sum(rows)} card tokens, status links or open return links are made under token key ${id}: it stays until none is`,
         { rows },
       );
   });

@@ -5,7 +5,7 @@ import { type TrackingStage, trackingStage } from '../domain/returns.js';
 import { isTrackingToken, trackingHash, trackingToken, trackingUrl } from '../links.js';
 import type { ReceiptLang } from '../receipts/model.js';
 import { loadVoucherModel } from '../receipts/service.js';
-import { safeEqual } from '../security.js';
+import { KeyRingError, safeEqual } from '../security.js';
 import type { Tx } from '../store/db.js';
 import { loadRefundRow, type RefundRow } from '../store/repo.js';
 import type { Ctx } from './context.js';
@@ -23,6 +23,16 @@ const invalid = () =>
     'this status link is not valid; check the link on your voucher or message',
   );
 
+/** The refund's token under its own key; '' when that key has left the ring (its links are dead). */
+function ownToken(ctx: Ctx, refundId: string, keyId: string): string {
+  try {
+    return trackingToken(ctx.secrets, refundId, keyId).token;
+  } catch (err) {
+    if (err instanceof KeyRingError && err.code === 'unknown_key') return '';
+    throw err;
+  }
+}
+
 async function refundOfLink(db: Tx, ctx: Ctx, token: string): Promise<RefundRow> {
   if (!isTrackingToken(token)) throw invalid();
   const rows = await db
@@ -34,7 +44,7 @@ async function refundOfLink(db: Tx, ctx: Ctx, token: string): Promise<RefundRow>
   const [row] = rows;
   if (!row || rows.length > 1 || !row.tracking_key) throw invalid();
   // The hash matched; the token is also the one this refund's own key derives (never a stale row).
-  if (!safeEqual(trackingToken(ctx.secrets, row.id, row.tracking_key).token, token)) throw invalid();
+  if (!safeEqual(ownToken(ctx, row.id, row.tracking_key), token)) throw invalid();
   return row;
 }
 

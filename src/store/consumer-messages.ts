@@ -3,7 +3,7 @@ import { ulid } from '../ids.js';
 import { isMessageStep } from '../receipts/status-messages.js';
 import type { Tx } from './db.js';
 import { enqueueOutbox } from './repo.js';
-import type { RefundTable } from './schema.js';
+import type { OutboxTable, RefundTable } from './schema.js';
 
 /** Outbox kind of one status message to a consumer (one channel). */
 export const CONSUMER_MESSAGE_KIND = 'consumer.message';
@@ -48,4 +48,25 @@ export async function queueConsumerMessages(
       at,
     });
   }
+}
+
+/**
+ * Whether an earlier status message of the same refund is still to be sent (pending, claimed or
+ * waiting for a retry): a step's message goes only after the ones before it, or after they died.
+ * Row ids are ULIDs, so their order is the order the steps were queued in.
+ */
+export async function earlierMessagePending(
+  db: Tx,
+  row: Pick<OutboxTable, 'id' | 'ref_id'>,
+): Promise<boolean> {
+  const earlier = await db
+    .selectFrom('outbox')
+    .select('id')
+    .where('kind', '=', CONSUMER_MESSAGE_KIND)
+    .where('ref_id', '=', row.ref_id)
+    .where('status', '=', 'pending')
+    .where('id', '<', row.id)
+    .limit(1)
+    .executeTakeFirst();
+  return earlier !== undefined;
 }

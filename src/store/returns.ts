@@ -99,3 +99,24 @@ export async function requireInspection(
       { returnId: row.id },
     );
 }
+
+/**
+ * The consumer links still made under token key `keyId` (links.ts): every refund's status link
+ * (derived, never stored, so it needs its key for as long as the refund is kept: printed vouchers
+ * and sent messages carry it) and the link of each return still open and unexpired.
+ */
+export async function countLinksUnder(trx: Tx, keyId: string, now: Date): Promise<Record<string, number>> {
+  const refunds = await trx
+    .selectFrom('refunds')
+    .select(trx.fn.countAll().as('n'))
+    .where('tracking_key', '=', keyId)
+    .executeTakeFirstOrThrow();
+  const returns = await trx
+    .selectFrom('returns')
+    .select(trx.fn.countAll().as('n'))
+    .where('token_key', '=', keyId)
+    .where('status', '=', 'open')
+    .where('expires_at', '>', now.toISOString())
+    .executeTakeFirstOrThrow();
+  return { 'refunds.tracking_key': Number(refunds.n), 'returns.token_key': Number(returns.n) };
+}

@@ -4,7 +4,7 @@ import type { BusinessCalendar } from '../domain/calendar.js';
 import { type NetworkPort, NetworkUnavailableError, parseReversal, REVERSE_KIND } from '../network/port.js';
 import { RECEIPT_SEND_KIND, RECEIPT_SEND_MAX_ATTEMPTS, type ReceiptDelivery } from '../receipts/send.js';
 import { SUBMIT_KIND } from '../service/refunds.js';
-import { CONSUMER_MESSAGE_KIND } from '../store/consumer-messages.js';
+import { CONSUMER_MESSAGE_KIND, earlierMessagePending } from '../store/consumer-messages.js';
 import type { Store } from '../store/db.js';
 import { RECOVER_KIND } from '../store/operations.js';
 import { buryOutbox, claimDue, type OutboxUpdate, updateOutbox } from '../store/outbox.js';
@@ -52,7 +52,11 @@ export function backoffMs(attempts: number, baseMs = 500): number {
  * by `GET /v1/outbox/dead` and written to the audit log — work never loops silently.
  */
 export interface OutboxKind {
-  run(row: OutboxTable): Promise<'done' | 'defer'>;
+  /**
+   * 'defer': not this worker's to do (left for one that can, after a lease); 'wait': not yet,
+   * because an earlier row must go first (tried again at the next poll). Neither counts as an attempt.
+   */
+  run(row: OutboxTable): Promise<'done' | 'defer' | 'wait'>;
   maxAttempts: number;
   /** Called before each retry (e.g. mark a refund delayed). */
   onRetry?(row: OutboxTable, err: unknown): Promise<void>;
@@ -191,6 +195,8 @@ export class OutboxWorker {
       maxAttempts: RECEIPT_SEND_MAX_ATTEMPTS,
       run: async (row) => {
         if (!receipts) return 'defer';
+        // In the order of the steps: "refunded" never reaches the phone before "under review".
+        if (await earlierMessagePending(this.store.db, row)) return 'wait';
         await receipts.message(row);
         return 'done';
       },
@@ -278,11 +284,12 @@ export class OutboxWorker {
     }
     try {
       const outcome = await kind.run(row);
-      if (outcome === 'defer') {
+      if (outcome === 'defer' || outcome === 'wait') {
+        const later = outcome === 'defer' ? this.leaseMs : this.pollIntervalMs;
         await this.update(row.id, {
           locked_until: null,
           attempts: row.attempts - 1,
-          next_attempt_at: new Date(this.clock().getTime() + this.leaseMs).toISOString(),
+          next_attempt_at: new Date(this.clock().getTime() + later).toISOString(),
         });
         return;
       }

@@ -1,4 +1,5 @@
 import { DEMO } from '../../src/demo.js';
+import { inFlightStatuses, type RefundStatus } from '../../src/domain/refund-state.js';
 import type { QrWalletSim } from '../../src/simulator/qr-wallet/wallet-sim.js';
 import { verifyAudit } from '../../src/store/audit.js';
 import { ledgerViolations } from '../integration/support/ledger.js';
@@ -16,6 +17,10 @@ import { call, type TestSystem } from '../support/system.js';
  *   (e) every API answer was documented (checked while running, in run.ts)
  *   (f) every answer is what the books say in the end (a 200 cancel stays canceled, …), and the
  *       store's own invariants (test/integration/support/ledger.ts) hold
+ *   (g) QR returns (issue 12): a return is submitted into one refund at most, never after it was
+ *       withdrawn or expired; a submitted return and its refund name each other with the same
+ *       lines and amount; no line is held beyond what was sold (refunds in flight or succeeded
+ *       plus open, unexpired returns)
  */
 
 export interface Claims {
@@ -27,6 +32,19 @@ export interface Claims {
   payments: Map<string, { amount: number; orderNo: string; step: number }>;
   /** One refund request sent several times under one key: every 201 must name the same refund. */
   sameKey: { step: number; key: string; ids: string[] }[];
+  /** QR returns answered 201, by id (none: no QR returns were run). */
+  returns?: Map<string, ReturnClaim>;
+}
+
+export interface ReturnClaim {
+  paymentId: string;
+  step: number;
+  /** The refunds its submissions answered 201 with. */
+  refundIds: string[];
+  /** Its withdrawal answered 200 `canceled`. */
+  withdrawn: boolean;
+  /** The simulation moved its expiry into the past while it was open. */
+  expired: boolean;
 }
 
 interface Effect {
@@ -303,5 +321,90 @@ export async function checkAll(input: {
 
   // (f) the store's own invariants (its `settled` option judges the in-process acquirer, not the simulators).
   for (const v of await ledgerViolations(sys.ctx.store)) out.push(`(f) store: ${v}`);
+  out.push(...(await returnViolations(sys, claims, refunds)));
+  return out;
+}
+
+/** (g) QR returns against their claims and their refunds, and the lines they hold. */
+async function returnViolations(
+  sys: TestSystem,
+  claims: Claims,
+  refunds: {
+    id: string;
+    status: string;
+    payment_id: string;
+    amount_minor: number | string;
+    items_json: string;
+    return_id?: string | null;
+  }[],
+): Promise<string[]> {
+  const out: string[] = [];
+  const db = sys.ctx.store.db;
+  const returns = await db.selectFrom('returns').selectAll().execute();
+  for (const [id, c] of claims.returns ?? []) {
+    const row = returns.find((x) => x.id === id);
+    const ids = [...new Set(c.refundIds)];
+    if (!row) {
+      out.push(`(g) #${c.step} return ${id} answered 201 but does not exist`);
+      continue;
+    }
+    if (ids.length > 1)
+      out.push(`(g) #${c.step} return ${id} was submitted into ${ids.length} refunds: ${ids.join(', ')}`);
+    if (ids.length === 1 && (row.status !== 'submitted' || row.refund_id !== ids[0]))
+      out.push(
+        `(g) #${c.step} return ${id} answered 201 ${ids[0]}; it is ${row.status} with refund ${row.refund_id}`,
+      );
+    if (c.withdrawn && ids.length > 0)
+      out.push(`(g) #${c.step} return ${id} was withdrawn (200) and submitted (201 ${ids[0]})`);
+    if (c.withdrawn && row.status !== 'canceled')
+      out.push(`(g) #${c.step} return ${id} was withdrawn (200); it is ${row.status}`);
+    if (c.expired && ids.length > 0)
+      out.push(`(g) #${c.step} return ${id} was submitted (201 ${ids[0]}) after it expired`);
+  }
+  const lines = (json: string) =>
+    (JSON.parse(json) as { sku: string; qty: number }[])
+      .map((l) => `${l.sku}×${l.qty}`)
+      .sort()
+      .join(',');
+  for (const row of returns) {
+    const naming = refunds.filter((r) => r.return_id === row.id);
+    if (naming.length > 1) out.push(`(g) return ${row.id} has ${naming.length} refunds`);
+    if (row.status !== 'submitted') {
+      if (naming.length > 0)
+        out.push(`(g) return ${row.id} is ${row.status} yet refund ${naming[0]?.id} names it`);
+      continue;
+    }
+    const r = refunds.find((x) => x.id === row.refund_id);
+    if (!r || r.return_id !== row.id) {
+      out.push(`(g) return ${row.id} is submitted but its refund ${row.refund_id} does not name it`);
+      continue;
+    }
+    if (Number(r.amount_minor) !== Number(row.amount_minor) || r.payment_id !== row.payment_id)
+      out.push(`(g) return ${row.id} of ${row.amount_minor} became refund ${r.id} of ${r.amount_minor}`);
+    if (lines(r.items_json) !== lines(row.items_json))
+      out.push(
+        `(g) return ${row.id} (${lines(row.items_json)}) became refund ${r.id} of ${lines(r.items_json)}`,
+      );
+  }
+  // Units held per line: refunds in flight or succeeded, and returns still open and unexpired.
+  const now = new Date().toISOString();
+  const held = new Map<string, number>();
+  const hold = (paymentId: string, json: string) => {
+    for (const l of JSON.parse(json) as { sku: string; qty: number }[])
+      held.set(`${paymentId} ${l.sku}`, (held.get(`${paymentId} ${l.sku}`) ?? 0) + l.qty);
+  };
+  for (const r of refunds)
+    if (r.status === 'succeeded' || inFlightStatuses.includes(r.status as RefundStatus))
+      hold(r.payment_id, r.items_json);
+  for (const row of returns)
+    if (row.status === 'open' && row.expires_at > now) hold(row.payment_id, row.items_json);
+  const items = await db.selectFrom('payment_items').select(['payment_id', 'sku', 'qty']).execute();
+  for (const it of items) {
+    const units = held.get(`${it.payment_id} ${it.sku}`) ?? 0;
+    if (units > Number(it.qty))
+      out.push(
+        `(g) payment ${it.payment_id} sku ${it.sku}: ${units} units held by refunds and open returns of ${it.qty} sold`,
+      );
+  }
   return out;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { problemTable } from '../../src/api/errors.js';
 import { testPan } from '../../src/demo.js';
 import { call, startTestSystem, type TestSystem } from '../support/system.js';
-import { type Claims, checkAll, drain } from './checks.js';
+import { type Claims, checkAll, drain, type ReturnClaim } from './checks.js';
 import { type ApprovalPlan, type Op, type SaleMethod, type Step, schedule } from './schedule.js';
 
 /** ¥100,000,000: a daily cap the simulation's refunds never reach. */
@@ -71,6 +71,9 @@ interface RefundModel {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** An answer in a trace line: status, and the problem code or the resource's status. */
+const brief = (r: Answer) =>
+  `${r.status}${r.body?.code ? ` ${r.body.code}` : r.body?.status ? ` ${r.body.status}` : ''}`;
 
 class Sim {
   sys!: TestSystem;
@@ -81,12 +84,13 @@ class Sim {
   readonly stats: Record<string, number> = {};
   readonly payments: PaymentModel[] = [];
   readonly refunds: RefundModel[] = [];
-  readonly claims: Claims = {
+  readonly claims: Claims & { returns: Map<string, ReturnClaim> } = {
     canceled: new Map(),
     voided: new Map(),
     refunds: new Map(),
     payments: new Map(),
     sameKey: [],
+    returns: new Map(),
   };
   private readonly background = new Set<Promise<unknown>>();
   private keyCounter = 0;
@@ -103,6 +107,8 @@ class Sim {
       networkTimeoutMs: 1_000,
       workerBackoffMs: 100,
       workerLeaseMs: 5_000,
+      // The consumer's routes share one client address here; their limit has a test of its own.
+      consumerPerMinute: 100_000,
     });
     this.control = `http://127.0.0.1:${this.sys.simulator?.controlPort}`;
     const signIn = async (operatorNo: string, password: string) => {
@@ -158,7 +164,22 @@ class Sim {
     body?: unknown,
     key?: string,
   ): Promise<Answer> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.tokens[who]}` };
+    return this.judged(step, method, path, body, { authorization: `Bearer ${this.tokens[who]}` }, key);
+  }
+
+  /** A consumer's request (issue 12): no sign-in, the link in the path is the only key. */
+  consumer(step: number, method: string, path: string, body?: unknown): Promise<Answer> {
+    return this.judged(step, method, path, body, {});
+  }
+
+  private async judged(
+    step: number,
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+    key?: string,
+  ): Promise<Answer> {
     if (method === 'POST')
       headers['idempotency-key'] = key ?? `sim-${this.opts.seed}-${step}-${this.keyCounter++}`;
     let r: Answer & { headers: Headers };
@@ -313,8 +334,7 @@ class Sim {
   /** Run one step; returns its trace line. */
   async run(step: Step): Promise<string> {
     const { n, op } = step;
-    const s = (r: Answer) =>
-      `${r.status}${r.body?.code ? ` ${r.body.code}` : r.body?.status ? ` ${r.body.status}` : ''}`;
+    const s = brief;
     switch (op.kind) {
       case 'sale': {
         const r = await this.sale(
@@ -436,6 +456,8 @@ class Sim {
         });
         return `same_key_refund ${p.id} ${amount} ×${op.n}+1 → ${rs.map(s).join(', ')}`;
       }
+      case 'qr_return':
+        return this.qrReturn(n, op);
       case 'worker_down': {
         const worker = this.sys.worker;
         if (!worker) return 'worker_down: no worker';
@@ -459,6 +481,105 @@ class Sim {
       case 'restart':
         throw new Error('restart is run as a barrier');
     }
+  }
+
+  /**
+   * A QR return's life (issue 12): shown for one unit of a recent itemised sale, then submitted
+   * (maybe twice at once), withdrawn, left to expire or withdrawn while being submitted; once
+   * submitted, inspected and maybe approved. Its refund joins the others, so later approve and
+   * cancel steps may pick it too. Every answer is claimed for the checks (g).
+   */
+  private async qrReturn(n: number, op: Extract<Op, { kind: 'qr_return' }>): Promise<string> {
+    const p = this.recent(
+      this.payments.filter((x) => x.items),
+      op.payment,
+    );
+    if (!p) return 'qr_return: no itemised sale yet';
+    const shown = await this.api(n, 'cashier', 'POST', '/v1/returns', {
+      orderNo: p.orderNo,
+      items: [{ sku: op.sku, qty: 1 }],
+    });
+    const head = `qr_return ${p.id} ${op.sku} ${op.end}`;
+    if (shown.status !== 201) return `${head} → ${brief(shown)}`;
+    const id = shown.body.id as string;
+    const token = new URL(shown.body.url as string).pathname.split('/')[2] ?? '';
+    const claim: ReturnClaim = { paymentId: p.id, step: n, refundIds: [], withdrawn: false, expired: false };
+    this.claims.returns.set(id, claim);
+    const amount = shown.body.amount as number;
+    const submit = () => this.submitReturn(n, token, claim, p, amount);
+    const withdraw = () => this.withdrawReturn(n, id, claim);
+    const trace = [`${head} → 201 ${id}`];
+    if (op.gapMs) await sleep(op.gapMs);
+    switch (op.end) {
+      case 'leave':
+        return trace.join('; ');
+      case 'withdraw':
+        trace.push(`withdraw → ${brief(await withdraw())}`, `late submit → ${brief(await submit())}`);
+        return trace.join('; ');
+      case 'expire': {
+        // Time passes for this return only: its row's expiry, which decides, moves into the past.
+        const aged = await this.sys.ctx.store.db
+          .updateTable('returns')
+          .set({ expires_at: new Date(Date.now() - 1_000).toISOString() })
+          .where('id', '=', id)
+          .where('status', '=', 'open')
+          .executeTakeFirst();
+        claim.expired = Number(aged.numUpdatedRows) === 1;
+        trace.push(`expired ${claim.expired}`, `late submit → ${brief(await submit())}`);
+        return trace.join('; ');
+      }
+      case 'withdraw_vs_submit': {
+        const [w, sub] = await Promise.all([withdraw(), submit()]);
+        trace.push(`withdraw → ${brief(w)} | submit → ${brief(sub)}`);
+        break;
+      }
+      case 'submit': {
+        const subs = await Promise.all(op.doubleSubmit ? [submit(), submit()] : [submit()]);
+        trace.push(`submit ×${subs.length} → ${subs.map(brief).join(', ')}`);
+        break;
+      }
+    }
+    const refundId = claim.refundIds[0];
+    if (!refundId || op.inspection === 'none') return trace.join('; ');
+    const inspected = await this.api(n, 'supervisor', 'POST', `/v1/returns/${id}/inspection`, {
+      result: op.inspection,
+      ...(op.inspection === 'rejected' ? { note: 'sim: not as sold' } : {}),
+    });
+    trace.push(`inspection ${op.inspection} → ${brief(inspected)}`);
+    if (inspected.status !== 200 || op.inspection !== 'accepted' || !op.approve) return trace.join('; ');
+    const approved = await this.api(n, 'supervisor', 'POST', `/v1/refunds/${refundId}/approve`, {
+      approvals: this.approvalsFor(amount, 'policy'),
+      checklist: { voucherMatches: true, amountMatches: true, goodsCondition: 'intact' },
+    });
+    trace.push(`approve ${refundId} → ${brief(approved)}`);
+    return trace.join('; ');
+  }
+
+  private async submitReturn(
+    n: number,
+    token: string,
+    claim: ReturnClaim,
+    p: PaymentModel,
+    amount: number,
+  ): Promise<Answer> {
+    const r = await this.consumer(n, 'POST', `/v1/consumer/returns/${token}/submit`, {
+      reason: { code: 'quality_issue' },
+      contact: { phone: '13800138000' },
+      lang: 'zh-CN',
+    });
+    if (r.status === 201) {
+      const id = r.body.refundId as string;
+      claim.refundIds.push(id);
+      if (!this.claims.refunds.has(id)) this.refunds.push({ id, paymentId: p.id, amount });
+      this.claims.refunds.set(id, { amount, paymentId: p.id, step: n });
+    }
+    return r;
+  }
+
+  private async withdrawReturn(n: number, id: string, claim: ReturnClaim): Promise<Answer> {
+    const r = await this.api(n, 'cashier', 'POST', `/v1/returns/${id}/cancel`);
+    if (r.status === 200 && r.body?.status === 'canceled') claim.withdrawn = true;
+    return r;
   }
 
   hold(job: Promise<unknown>): void {

@@ -45,9 +45,27 @@ export type Op =
   | { kind: 'parallel_refunds'; payment: Pick; shares: number[] }
   /** One refund request sent several times with one Idempotency-Key, at once and then again. */
   | { kind: 'same_key_refund'; payment: Pick; share: number; n: number }
+  /**
+   * Issue 12: a QR return of a recent itemised sale — shown, then submitted by the consumer (twice
+   * at once, with two keys, when `doubleSubmit`), withdrawn by the merchant, left to expire, or
+   * withdrawn while the consumer submits; a submitted one is inspected and maybe approved.
+   */
+  | {
+      kind: 'qr_return';
+      payment: Pick;
+      sku: 'A' | 'B';
+      end: ReturnEnd;
+      doubleSubmit: boolean;
+      inspection: 'accepted' | 'rejected' | 'none';
+      approve: boolean;
+      gapMs: number;
+    }
   | { kind: 'worker_down'; ms: number }
   | { kind: 'restart' }
   | { kind: 'faults'; delayMs: number; dropRate: number; ms: number };
+
+/** How a QR return's life ends in the simulation (`leave`: shown and never used). */
+export type ReturnEnd = 'submit' | 'withdraw' | 'expire' | 'withdraw_vs_submit' | 'leave';
 
 export interface Step {
   n: number;
@@ -59,6 +77,41 @@ export interface Step {
 export interface ScheduleOptions {
   /** Steps that restart the whole system; 0 leaves them out. */
   restarts: boolean;
+  /** QR-return steps between the others (default on). */
+  returns?: boolean;
+}
+
+/** About one step in ten is a QR return, on top of the `steps` others. */
+const RETURN_SHARE = 0.1;
+
+/**
+ * A QR-return step, drawn from a stream of its own (`seed`-derived) so that adding returns left
+ * every other step of a seed as it was: the seeds CI replays still draw the schedule that found
+ * their bugs.
+ */
+function returnOp(r: () => number): Op {
+  const x = r();
+  const end: ReturnEnd =
+    x < 0.55
+      ? 'submit'
+      : x < 0.67
+        ? 'withdraw'
+        : x < 0.79
+          ? 'expire'
+          : x < 0.91
+            ? 'withdraw_vs_submit'
+            : 'leave';
+  const i = r();
+  return {
+    kind: 'qr_return',
+    payment: r(),
+    sku: r() < 0.5 ? 'A' : 'B',
+    end,
+    doubleSubmit: r() < 0.3,
+    inspection: i < 0.6 ? 'accepted' : i < 0.8 ? 'rejected' : 'none',
+    approve: r() < 0.8,
+    gapMs: Math.floor(r() * 30),
+  };
 }
 
 /** Generate `steps` steps from `seed`. The first steps are sales so that there is something to refund. */
@@ -77,6 +130,7 @@ export function schedule(seed: number, steps: number, opts: ScheduleOptions = { 
     return int(1_000, 30_000);
   };
   const share = () => 0.05 + r() * 0.6;
+  const returns = prng(seed ^ 0x5e7a11);
   const out: Step[] = [];
   for (let n = 0; n < steps; n++) {
     const gapMs = chance(0.3) ? int(0, 60) : 0;
@@ -154,7 +208,9 @@ export function schedule(seed: number, steps: number, opts: ScheduleOptions = { 
         ms: int(300, 3_000),
       };
     }
-    out.push({ n, gapMs, op });
+    out.push({ n: out.length, gapMs, op });
+    if (n >= 8 && opts.returns !== false && returns() < RETURN_SHARE)
+      out.push({ n: out.length, gapMs: 0, op: returnOp(returns) });
   }
   return out;
 }

@@ -7,7 +7,8 @@ import { runSimulation, undocumented } from './run.js';
 /**
  * Issue 8's deterministic simulation, bounded for CI: one seed per store (SIM_SEED to replay,
  * SIM_STEPS to change the length) drives sales, refunds, voids, cancels, adjustments, races of
- * those on one payment, worker outages, restarts and network faults against the real service and
+ * those on one payment, QR returns (issue 12: shown, submitted, withdrawn, expired, inspected),
+ * worker outages, restarts and network faults against the real service and
  * the bundled simulators; then store and network must agree to the fen (test/sim/checks.ts).
  * Longer runs: `npm run sim -- --seed N --steps M [--store sqlite|postgres]`.
  */
@@ -45,6 +46,7 @@ describe.each(storeTargets)('deterministic simulation on $name', (target) => {
         'op ',
         (k) => k.includes('_vs_') || k.startsWith('op parallel') || k.includes('same_'),
       ),
+      qrReturns: result.stats['op qr_return'] ?? 0,
       disagreements: result.violations.length,
     });
     if (result.violations.length > 0) {
@@ -110,6 +112,34 @@ describe.each(storeTargets)('deterministic simulation on $name', (target) => {
           hash: 'f'.repeat(64),
         })
         .execute();
+      // (g) a return marked submitted behind the service's back: its refund does not exist.
+      const anyPayment = await db.selectFrom('payments').select(['id', 'order_no']).executeTakeFirstOrThrow();
+      await db
+        .insertInto('returns')
+        .values({
+          id: 'rt_01TAMPERED0000000000000000',
+          merchant_id: '898100000000001',
+          payment_id: anyPayment.id,
+          order_no: anyPayment.order_no,
+          terminal_id: null,
+          items_json: JSON.stringify([{ sku: 'A', name: 'item A', qty: 1, unitAmount: 1, amount: 1 }]),
+          amount_minor: 1,
+          currency: 'CNY',
+          status: 'submitted',
+          expires_at: now,
+          token_key: 'k1',
+          refund_id: 're_tampered',
+          lang: 'zh-CN',
+          inspection: null,
+          inspection_note: null,
+          inspected_by: null,
+          inspected_at: null,
+          created_by: 'op:tampered',
+          created_at: now,
+          submitted_at: now,
+          updated_at: now,
+        })
+        .execute();
       // (f) a running total off by one fen.
       await db
         .updateTable('payments')
@@ -124,7 +154,7 @@ describe.each(storeTargets)('deterministic simulation on $name', (target) => {
       restarts: false,
       beforeChecks: breakBooks,
     });
-    for (const check of ['(a)', '(b)', '(c)', '(d)', '(f)'])
+    for (const check of ['(a)', '(b)', '(c)', '(d)', '(f)', '(g)'])
       expect(
         result.violations.some((v) => v.startsWith(check)),
         `${check} in ${result.violations.join('\n')}`,

@@ -100,9 +100,10 @@ async function violationsIn(store: Store, opts: LedgerCheckOptions): Promise<str
     }
     if (mine[mine.length - 1]?.to_status !== r.status)
       out.push(`refund ${r.id}: status ${r.status} but last event says ${mine[mine.length - 1]?.to_status}`);
-    // 4. Approved once ⇔ handed to the outbox (written in the same transaction).
+    // 4. Approved once ⇔ handed to the outbox (written in the same transaction). Its other rows
+    // (the consumer's status messages, from the submission on) are not the submission.
     const wasApproved = mine.some((e) => e.to_status === 'approved');
-    const queued = outbox.filter((o) => o.ref_id === r.id).length;
+    const queued = outbox.filter((o) => o.ref_id === r.id && o.kind === 'refund.submit').length;
     if (wasApproved && queued === 0) out.push(`refund ${r.id}: approved (now ${r.status}) but no outbox row`);
     if (!wasApproved && queued > 0) out.push(`refund ${r.id}: outbox row but never approved`);
     // 5. Audit entries written with the refund and with its result.
