@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cashier } from '../test/e2e/driver.js';
-import { chromiumAvailable, ensureWebBuilt, launchChromium } from '../test/support/browser.js';
-import { DEMO, signIn, startTestSystem, supervisor, testPan, until } from '../test/support/system.js';
+import { chromiumAvailable, ensureWebBuilt, launchChromium, PHONE } from '../test/support/browser.js';
+import { call, DEMO, signIn, startTestSystem, supervisor, testPan, until } from '../test/support/system.js';
 
 const out = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 
@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   await ensureWebBuilt('terminal');
   await ensureWebBuilt('office');
+  await ensureWebBuilt('consumer');
   const dir = mkdtempSync(join(tmpdir(), 'refund-desk-shots-'));
   // A visible processing step: the in-process network takes 1.2 s to answer.
   const sys = await startTestSystem(`sqlite:${join(dir, 'shots.db')}`, { networkDelayMs: 1_200 });
@@ -87,6 +88,24 @@ async function main(): Promise<void> {
     await page.getByTestId('settlement-result').waitFor();
     await shot('settlement');
 
+    // 扫码退货: the terminal's lines and its QR; the consumer's phone, its return and status pages.
+    await c.home();
+    await c.tap(c.tile('returns'));
+    await c.scan('DEMO-1001');
+    await page.getByTestId('return-lines').waitFor();
+    await c.tap(page.getByTestId('qty-inc-TEA-001'));
+    await c.tap(page.getByTestId('qty-inc-CUP-002'));
+    await shot('return-lines');
+    const [created] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/v1/returns') && r.request().method() === 'POST'),
+      c.tap(page.getByTestId('return-create')),
+    ]);
+    const qr = (await created.json()) as { id: string; url: string };
+    await page.getByTestId('return-qr').waitFor();
+    await shot('return-qr');
+    await phoneShots(browser, sys, qr);
+    await page.getByTestId('return-submitted').waitFor();
+
     await c.home();
     await c.tap('[data-lang="en"]');
     await shot('home-en');
@@ -96,6 +115,50 @@ async function main(): Promise<void> {
   } finally {
     await browser.close();
     await sys.close();
+  }
+}
+
+/**
+ * The consumer's phone (360 × 640 at 2×): the return page of `qr`, then its status page, submitted
+ * and, once the supervisor has inspected the goods and approved, refunded.
+ */
+async function phoneShots(
+  browser: Awaited<ReturnType<typeof launchChromium>>,
+  sys: Awaited<ReturnType<typeof startTestSystem>>,
+  qr: { id: string; url: string },
+): Promise<void> {
+  const context = await browser.newContext({
+    ...PHONE,
+    locale: 'zh-CN',
+  });
+  const phone = await context.newPage();
+  const shot = async (name: string, fullPage = false) => {
+    await phone.waitForTimeout(300);
+    await phone.screenshot({ path: join(out, `${name}.png`), fullPage });
+    process.stdout.write(`  docs/screenshots/${name}.png\n`);
+  };
+  try {
+    await phone.goto(qr.url);
+    await phone.getByTestId('total').waitFor();
+    await shot('consumer-return');
+    await phone.getByTestId('reason-quality_issue').tap();
+    await phone.getByTestId('contact-phone').fill('13800138000');
+    await phone.getByTestId('submit').scrollIntoViewIfNeeded();
+    await shot('consumer-return-form');
+    await phone.getByTestId('submit').tap();
+    await phone.locator('[data-testid="stage"][data-stage="submitted"]').waitFor();
+    await shot('consumer-status');
+    const boss = await signIn(sys.base, '00', '123456');
+    const ret = (await boss.call('GET', `/v1/returns/${qr.id}`)).body as { refundId: string };
+    await boss.call('POST', `/v1/returns/${qr.id}/inspection`, { result: 'accepted', note: '包装完好' });
+    await boss.call('POST', `/v1/refunds/${ret.refundId}/approve`, {
+      approvals: [supervisor],
+      checklist: { voucherMatches: true, amountMatches: true, goodsCondition: 'intact' },
+    });
+    await phone.locator('[data-testid="stage"][data-stage="refunded"]').waitFor({ timeout: 30_000 });
+    await shot('consumer-status-refunded', true);
+  } finally {
+    await context.close();
   }
 }
 
@@ -180,6 +243,33 @@ async function officeShots(browser: Awaited<ReturnType<typeof launchChromium>>):
       queued ||= r.body.id;
     }
 
+    // And a QR return the consumer has submitted, its goods waiting for inspection.
+    const goods = (
+      await cashier.call('POST', '/v1/payments', {
+        orderNo: `SHOT-${2001 + n++}`,
+        amount: 32_200,
+        currency: 'CNY',
+        method: 'card',
+        card: { pan, expiry: '2912' },
+        items: [
+          { sku: 'TEA-01', name: '龙井茶 250g', qty: 2, unitAmount: 12_800 },
+          { sku: 'CUP-02', name: '青瓷茶杯', qty: 1, unitAmount: 6_600 },
+        ],
+      })
+    ).body as { orderNo: string };
+    const returned = await cashier.call('POST', '/v1/returns', {
+      orderNo: goods.orderNo,
+      items: [{ sku: 'TEA-01', qty: 1 }],
+    });
+    await call(
+      sys.base,
+      'POST',
+      `/v1/consumer/returns/${new URL(returned.body.url).pathname.split('/').pop()}/submit`,
+      { reason: { code: 'quality_issue' }, contact: { phone: '13800138000' } },
+      { 'idempotency-key': `shot-${Date.now()}` },
+    );
+    await cashier.call('POST', '/v1/returns', { orderNo: goods.orderNo, items: [{ sku: 'CUP-02', qty: 1 }] });
+
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
     const shot = async (name: string) => {
       await page.waitForTimeout(300);
@@ -199,6 +289,17 @@ async function officeShots(browser: Awaited<ReturnType<typeof launchChromium>>):
     await page.locator(`[data-refund="${queued}"]`).click();
     await page.getByTestId('review-panel').waitFor();
     await shot('office-review-queue');
+    await page.locator('[data-nav="returns"]').click();
+    await page.locator(`[data-testid="return-row"][data-return="${returned.body.id}"]`).waitFor();
+    await shot('office-returns');
+    await page
+      .locator(`[data-testid="return-row"][data-return="${returned.body.id}"]`)
+      .getByTestId('inspect')
+      .click();
+    await page.getByTestId('inspection-dialog').waitFor();
+    await page.getByTestId('inspection-accept').check();
+    await page.getByTestId('inspection-note').fill('茶叶未开封，包装完好');
+    await shot('office-inspection');
     await page.goto(`${sys.base}/office/orders/${shown.orderNo}`);
     await page.locator('[data-kind="network"]').first().waitFor();
     await shot('office-order-timeline');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, chromiumAvailable, ensureWebBuilt, launchChromium } from '../support/browser.js';
+import { CHROMIUM, chromiumAvailable, ensureWebBuilt, launchChromium, PHONE } from '../support/browser.js';
 import {
   type Client,
   call,
@@ -82,10 +82,7 @@ describe.skipIf(!haveChromium)('consumer return and status pages on a phone in C
 
   async function phone(): Promise<Page> {
     const context = await browser.newContext({
-      viewport: { width: 360, height: 640 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
+      ...PHONE,
       locale: 'zh-CN',
       timezoneId: PHONE_ZONE,
       acceptDownloads: true,

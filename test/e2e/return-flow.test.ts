@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, chromiumAvailable, ensureWebBuilt, launchChromium } from '../support/browser.js';
+import { CHROMIUM, chromiumAvailable, ensureWebBuilt, launchChromium, PHONE } from '../support/browser.js';
 import { decodeQr } from '../support/qr.js';
 import {
   signIn as apiSignIn,
@@ -106,10 +106,7 @@ describe.skipIf(!haveChromium)('a QR-code return from the phone to 已退款 (Ch
 
     // The phone: the return page, a reason, a phone number, submit once.
     const phone = await context({
-      viewport: { width: 360, height: 640 },
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
+      ...PHONE,
       locale: 'zh-CN',
     });
     await phone.goto(url);

@@ -21,6 +21,14 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
+/** A phone as the consumer holds it (PRODUCT.md: 360 × 640 and up): touch, mobile, 2× pixels. */
+export const PHONE = {
+  viewport: { width: 360, height: 640 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+} as const;
+
 export const chromiumAvailable = (): boolean => existsSync(CHROMIUM);
 
 export function launchChromium(): Promise<Browser> {
