@@ -39,6 +39,14 @@ export const redactPaths = [
   '*.approvals[*].password',
 ];
 
+/**
+ * A consumer's return link or status link is the only key to its page (issue 12): a URL carrying
+ * one is logged with the token replaced, so reading logs does not let anyone submit a consumer's
+ * return or follow their refund.
+ */
+const LINK_IN_PATH = /^(\/(?:r|t|v1\/track|v1\/consumer\/returns)\/)[^/?#]+/;
+export const withoutLinkTokens = (url: string): string => url.replace(LINK_IN_PATH, '$1[link]');
+
 export interface AppOptions {
   logger?: boolean;
   /** Verify and apply a QR wallet notification (mounted without bearer auth: the wallet signs it). */
@@ -71,6 +79,8 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : `req_${ulid()}`;
     },
     requestIdHeader: false,
+    // Fastify's own request lines would log each URL whole: ours (below) mask link tokens.
+    disableRequestLogging: true,
     trustProxy: opts.trustProxy ?? false,
     // A URL the router refuses before any route runs (a broken percent-escape, a path parameter
     // over its length limit) is answered like every other client error: problem+json, not
@@ -90,6 +100,24 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   app.decorateRequest('caller', null);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    req.log.info(
+      {
+        req: {
+          method: req.method,
+          url: withoutLinkTokens(req.url),
+          host: req.host,
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+        },
+      },
+      'incoming request',
+    );
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+      'request completed',
+    );
   });
   // Graceful shutdown: requests in flight finish, and their keep-alive connections close after
   // the answer instead of holding the server open.

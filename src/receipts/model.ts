@@ -296,7 +296,11 @@ export function receiptModel(
   if (phone?.includes('*')) field('phone', printable(phone, 20));
   if (opts.reprint) field('printed_at', shanghaiDateTime(opts.printedAt));
   lines.push({ kind: 'rule' });
-  lines.push({ kind: 'qr', payload: refund.id, caption: banner(labels.qr_caption, lang) });
+  lines.push({
+    kind: 'qr',
+    payload: opts.trackingUrl ?? refund.id,
+    caption: banner(labels.qr_caption, lang),
+  });
   const signature = payment.method === 'card' ? labels.signature_card : labels.signature_other;
   lines.push({ kind: 'signature', label: banner(signature, lang) });
   lines.push({ kind: 'text', text: banner(labels.confirm, lang) });

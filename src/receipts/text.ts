@@ -8,7 +8,7 @@ import type { ReceiptModel } from './model.js';
 export function renderText(model: ReceiptModel, width: PaperWidth = 58): string {
   const columns = columnsOf[width];
   const lines = layout(model, columns).flatMap((line) => {
-    // Plain text has no QR code; the payload (the refund number) is printed in its place.
+    // Plain text has no QR code; its payload (the status link, or the refund number) is printed instead.
     if (line.kind === 'qr') return wrap(line.payload, columns).map((t) => centre(t, columns));
     return [line.align === 'center' ? centre(line.text, columns) : line.text];
   });

@@ -310,15 +310,23 @@ export interface ReturnSubmission {
   lang: ConsumerLang;
 }
 
-/** The caller a consumer's submission acts as: the return's merchant, recorded as `return:<id>`. */
-export function consumerCaller(merchantId: string, returnId: string): Caller {
+/**
+ * The caller a consumer's submission acts as: the return's merchant, recorded as `return:<id>`,
+ * at the terminal that showed the QR (or the sale's): the refund is that terminal's, in its batch
+ * settlement, as the network books it.
+ */
+export function consumerCaller(
+  merchantId: string,
+  returnId: string,
+  terminalId: string | null = null,
+): Caller {
   return {
     merchantId,
     principal: 'merchant_system',
     actor: `return:${returnId}`,
     operatorId: null,
     operatorNo: null,
-    terminalId: null,
+    terminalId,
   };
 }
 
@@ -356,7 +364,13 @@ export async function submitReturn(
     );
   await updateReturn(trx, row, { status: 'submitted', submitted_at: at, lang: input.lang, updated_at: at });
   const lines = JSON.parse(row.items_json) as ReturnLine[];
-  const caller = consumerCaller(row.merchant_id, row.id);
+  const sale = await trx
+    .selectFrom('payments')
+    .select('terminal_id')
+    .where('merchant_id', '=', row.merchant_id)
+    .where('id', '=', row.payment_id)
+    .executeTakeFirst();
+  const caller = consumerCaller(row.merchant_id, row.id, row.terminal_id ?? sale?.terminal_id ?? null);
   const refund = await createRefund(
     ctx,
     trx,

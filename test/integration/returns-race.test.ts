@@ -249,4 +249,33 @@ describe.each(storeTargets)('QR returns racing at the network on $name', (target
     }
     await judge();
   });
+  it("a QR return's refund is its terminal's: the batch settlement agrees with the network's", {
+    timeout: 60_000,
+  }, async () => {
+    const s = await sale([{ sku: 'ONE', name: '一件', qty: 2, unitAmount: 3_300 }]);
+    // Shown from the back office (no till of its own): the refund is the sale's terminal's.
+    const fromOffice = await showReturn(s.orderNo, 'ONE', boss);
+    // Shown at the till: the till's.
+    const atTill = await showReturn(s.orderNo, 'ONE');
+    for (const ret of [fromOffice, atTill]) {
+      expect(ret.status, JSON.stringify(ret.body)).toBe(201);
+      const sent = await submit(tokenOf(ret.body.url));
+      expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+      await inspectAndApprove(ret.body.id, sent.body.refundId);
+      expect((await refundRow(sent.body.refundId)).terminal_id).toBe(DEMO.terminalId);
+    }
+    expect((await allFinal(s.id)).map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    await judge();
+    const settled = await cashier.call('POST', '/v1/settlements', { terminalId: DEMO.terminalId });
+    expect(settled.status, JSON.stringify(settled.body)).toBe(201);
+    expect(settled.body.reconciliation.balanced, JSON.stringify(settled.body.reconciliation)).toBe(true);
+    expect(settled.body.reconciliation.local).toEqual(settled.body.reconciliation.network);
+    // Both refunds are in the closed batch.
+    const batch = await db()
+      .selectFrom('refunds')
+      .select('settlement_id')
+      .where('payment_id', '=', s.id)
+      .execute();
+    expect(batch.every((r) => r.settlement_id !== null)).toBe(true);
+  });
 });

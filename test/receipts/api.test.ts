@@ -91,7 +91,11 @@ describe.each(storeTargets)('GET /v1/refunds/:id/receipt on $name', (target) => 
     expect(printed).toContain('重打印 / REPRINT');
     expect(printed).toContain('实际应退金额');
     expect(printed).toContain('￥23.45');
-    expect(decoded.qrPayloads).toEqual([refund.id]);
+    // The printed QR is the refund's status link (issue 12): the consumer follows the money with it.
+    const link = await cashier.call('GET', `/v1/refunds/${refund.id}/tracking`);
+    expect(link.status, JSON.stringify(link.body)).toBe(200);
+    expect(decoded.qrPayloads).toEqual([link.body.url]);
+    expect(decoded.qrPayloads[0]).toMatch(/\/t\/[A-Za-z0-9_-]{32}$/);
     expect(decoded.commands[decoded.commands.length - 1]?.name).toBe('GS V');
   });
 
