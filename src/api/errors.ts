@@ -47,6 +47,7 @@ export const problemTable: Record<ErrorCode, { status: number; title: string }> 
   return_not_open: { status: 409, title: 'The return is no longer open' },
   return_inspection_required: { status: 409, title: 'Inspect the returned goods first' },
   tracking_link_invalid: { status: 404, title: 'This status link is not valid' },
+  return_refused: { status: 409, title: 'The shop cannot take this return now' },
   charge_needs_card: { status: 422, title: 'The difference cannot be charged to this card' },
   fee_exceeds_amount: { status: 422, title: 'The handling fee takes the whole refund' },
   conflicting_references: { status: 400, title: 'paymentId and orderNo name different payments' },

@@ -124,6 +124,12 @@ export interface MutationSteps<P> {
    * unsalted) hash of it. Default: the whole validated body.
    */
   fingerprintBody?: Record<string, unknown>;
+  /**
+   * Callers who are not the merchant but act in its name (a consumer with a return link) keep
+   * their keys apart from the merchant's: `<namespace>:<key>`. Nobody holding one link can probe
+   * or occupy a key of the merchant's own systems, or of another link.
+   */
+  keyNamespace?: string;
   /** Password checks, reservations and network calls: never inside a store transaction. */
   prepare?: () => Promise<P>;
   /** The local write, in one transaction together with the key's answer. */
@@ -160,7 +166,8 @@ export async function mutate<P>(
   caller: Caller,
   opts: MutationSteps<P>,
 ) {
-  const key = idempotencyKey(req);
+  const given = idempotencyKey(req);
+  const key = given && opts.keyNamespace ? `${opts.keyNamespace}:${given}` : given;
   if (!key && opts.requireKey) {
     throw new DomainError(
       'idempotency_key_required',

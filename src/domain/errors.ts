@@ -47,6 +47,7 @@ export const errorCodes = [
   'return_not_open',
   'return_inspection_required',
   'tracking_link_invalid',
+  'return_refused',
   'charge_needs_card',
   'fee_exceeds_amount',
   'conflicting_references',

@@ -250,8 +250,9 @@ async function returnOfLink(ctx: Ctx, trx: Tx, token: string, lock: boolean): Pr
       'this return link is not valid: ask the shop to show the QR code again',
     );
   if (!claims) throw invalid();
-  const row = await loadReturnRow(trx, claims.merchantId, claims.returnId, lock).catch(() => {
-    throw invalid();
+  // A row that is not there is a made-up link; any other failure (the database) is not the link's.
+  const row = await loadReturnRow(trx, claims.merchantId, claims.returnId, lock).catch((err) => {
+    throw err instanceof DomainError && err.code === 'not_found' ? invalid() : err;
   });
   if (row.status === 'canceled')
     throw new DomainError('return_canceled', 'the shop withdrew this return; ask them to show a new QR code');
@@ -371,22 +372,24 @@ export async function submitReturn(
     .where('id', '=', row.payment_id)
     .executeTakeFirst();
   const caller = consumerCaller(row.merchant_id, row.id, row.terminal_id ?? sale?.terminal_id ?? null);
-  const refund = await createRefund(
-    ctx,
-    trx,
-    caller,
-    {
-      paymentId: row.payment_id,
-      items: lines.map((l) => ({ sku: l.sku, qty: l.qty })),
-      reason: input.reason,
-      method: 'original',
-      consumer: {
-        ...(input.contact.phone ? { phone: input.contact.phone } : {}),
-        ...(input.contact.email ? { email: input.contact.email } : {}),
+  const refund = await consumerRefusals(ctx, row.id, () =>
+    createRefund(
+      ctx,
+      trx,
+      caller,
+      {
+        paymentId: row.payment_id,
+        items: lines.map((l) => ({ sku: l.sku, qty: l.qty })),
+        reason: input.reason,
+        method: 'original',
+        consumer: {
+          ...(input.contact.phone ? { phone: input.contact.phone } : {}),
+          ...(input.contact.email ? { email: input.contact.email } : {}),
+        },
+        viaReturn: { returnId: row.id, lang: input.lang },
       },
-      viaReturn: { returnId: row.id, lang: input.lang },
-    },
-    [],
+      [],
+    ),
   );
   await updateReturn(trx, row, { refund_id: refund.id });
   await queueConsumerMessages(
@@ -406,6 +409,31 @@ export async function submitReturn(
   });
   const tracking = trackingToken(ctx.secrets, refund.id);
   return { returnId: row.id, refundId: refund.id, trackingUrl: trackingUrl(origin, tracking.token) };
+}
+
+/** Refusals that are about what the consumer typed: they see them as they are, to correct them. */
+const CONSUMER_INPUT_CODES: ReadonlySet<string> = new Set([
+  'validation_failed',
+  'reason_required',
+  'reason_not_allowed',
+]);
+
+/**
+ * A refund rule refusing a consumer's submission speaks of the merchant's own figures (funds, daily
+ * totals, caps): the consumer is told only that the shop cannot take the return now (nothing was
+ * submitted, the link still works), and the log keeps the rule's code for the merchant.
+ */
+async function consumerRefusals<T>(ctx: Ctx, returnId: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof DomainError) || CONSUMER_INPUT_CODES.has(err.code)) throw err;
+    ctx.log.warn({ returnId, code: err.code }, 'a refund rule refused a QR return submission');
+    throw new DomainError(
+      'return_refused',
+      'the shop cannot take this return now; nothing was submitted: please ask at the counter',
+    );
+  }
 }
 
 export interface Inspection {

@@ -87,8 +87,10 @@ export async function trackRefund(ctx: Ctx, token: string) {
   if (history.length === 0) history.push({ stage: trackingStage(row.status), at: row.created_at });
   // Refunded: the date still says when the money reaches the account; stopped: no date at all.
   const stopped = row.status === 'rejected' || row.status === 'failed' || row.status === 'canceled';
+  // The inspection's note was written for the consumer (the office says so); a supervisor's note
+  // rejecting a counter refund is the merchant's own, and stays there.
   const rejectedNote =
-    row.status === 'rejected'
+    row.status === 'rejected' && row.return_id
       ? ([...events].reverse().find((e) => e.to_status === 'rejected')?.note ?? null)
       : null;
   const items = (JSON.parse(row.items_json) as { sku: string; qty: number; amountMinor: number }[]).map(

@@ -14,6 +14,7 @@ import {
   scheduleRecovery,
 } from '../store/operations.js';
 import { loadPaymentRow, lockMerchant, paymentState } from '../store/repo.js';
+import { openReturnHolds } from '../store/returns.js';
 
 /**
  * 撤销 (void), as a workflow:
@@ -105,6 +106,13 @@ async function reserveVoid(ctx: Ctx, caller: Caller, paymentId: string) {
     const row = await loadPaymentRow(trx, caller.merchantId, { paymentId }, true);
     const now = ctx.clock();
     decideVoid(await paymentState(trx, row), now);
+    // An open return QR of the sale would be left pointing at a voided sale (the consumer's
+    // submission could only fail): it is withdrawn, or used, first.
+    if ((await openReturnHolds(trx, caller.merchantId, [row.id], now)).has(row.id))
+      throw new DomainError(
+        'void_not_allowed',
+        'a return QR of this sale is still open: withdraw it (or let the consumer submit it) first',
+      );
     await refuseWhileActive(
       trx,
       caller.merchantId,

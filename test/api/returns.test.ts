@@ -313,6 +313,115 @@ describe.each(storeTargets)('QR-code scan returns on $name', (target) => {
     }
   });
 
+  it("a refund rule refusing the submission tells the consumer only that the shop can't take it now", async () => {
+    const admin = await signIn(sys.base, '99', '12345678');
+    const p = await sale([{ sku: 'ONE', name: '唯一一件', qty: 1, unitAmount: 9_900 }]);
+    const a = await cashier.call('POST', '/v1/returns', {
+      orderNo: p.orderNo,
+      items: [{ sku: 'ONE', qty: 1 }],
+    });
+    expect(a.status, JSON.stringify(a.body)).toBe(201);
+    // The merchant lowers its per-refund cap below the return while the QR is open.
+    const lowered = await admin.call('PUT', '/v1/policy', { maxRefundAmount: 5_000 });
+    expect(lowered.status, JSON.stringify(lowered.body)).toBe(200);
+    try {
+      const before = await footprint();
+      const refused = await submit(tokenOf(a.body.url));
+      expect(refused.status).toBe(409);
+      // No figure of the merchant's (its cap, its funds, its day's refunds) reaches the consumer.
+      expect(Object.keys(refused.body).sort()).toEqual([
+        'code',
+        'detail',
+        'instance',
+        'requestId',
+        'status',
+        'title',
+        'type',
+      ]);
+      expect(refused.body.code).toBe('return_refused');
+      expect(JSON.stringify(refused.body)).not.toMatch(/5000|maxRefund|limit/i);
+      expect(await footprint()).toEqual(before);
+      expect((await cashier.call('GET', `/v1/returns/${a.body.id}`)).body.status).toBe('open');
+      // What the consumer typed is still theirs to correct: 其它 without a note.
+      const noNote = await submit(tokenOf(a.body.url), { reason: { code: 'other' } });
+      expect(noNote.body.code).toBe('reason_required');
+    } finally {
+      await admin.call('PUT', '/v1/policy', { maxRefundAmount: 5_000_000 });
+    }
+    const after = await submit(tokenOf(a.body.url));
+    expect(after.status, JSON.stringify(after.body)).toBe(201);
+  });
+
+  it("a consumer's Idempotency-Key lives apart from the merchant's and from other links'", async () => {
+    const p = await sale([{ sku: 'ONE', name: '一件', qty: 3, unitAmount: 1_000 }]);
+    const key = `shared-${Math.random()}`;
+    // The merchant's own system uses a key…
+    const mine = await cashier.call(
+      'POST',
+      '/v1/returns',
+      { orderNo: p.orderNo, items: [{ sku: 'ONE', qty: 1 }] },
+      { 'idempotency-key': key },
+    );
+    expect(mine.status, JSON.stringify(mine.body)).toBe(201);
+    const other = await cashier.call('POST', '/v1/returns', {
+      orderNo: p.orderNo,
+      items: [{ sku: 'ONE', qty: 1 }],
+    });
+    // …and two consumers with links of their own happen to send the same one: each is its own request.
+    for (const link of [mine.body.url, other.body.url]) {
+      const sent = await submit(tokenOf(link), {}, key);
+      expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    }
+    // The merchant's key still answers the merchant's request.
+    const replay = await cashier.call(
+      'POST',
+      '/v1/returns',
+      { orderNo: p.orderNo, items: [{ sku: 'ONE', qty: 1 }] },
+      { 'idempotency-key': key },
+    );
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(replay.body.id).toBe(mine.body.id);
+  });
+
+  it('a sale with an open return QR is not voided until the QR is withdrawn', async () => {
+    const p = await sale([{ sku: 'ONE', name: '一件', qty: 1, unitAmount: 2_000 }]);
+    const a = await cashier.call('POST', '/v1/returns', {
+      orderNo: p.orderNo,
+      items: [{ sku: 'ONE', qty: 1 }],
+    });
+    expect(a.status, JSON.stringify(a.body)).toBe(201);
+    const refused = await cashier.call('POST', `/v1/payments/${p.id}/void`, { approvals: [supervisor] });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('void_not_allowed');
+    expect((await cashier.call('GET', `/v1/payments/${p.id}`)).body.status).toBe('captured');
+    // The consumer's link still works meanwhile.
+    expect((await consumer('GET', `/v1/consumer/returns/${tokenOf(a.body.url)}`)).status).toBe(200);
+    expect((await cashier.call('POST', `/v1/returns/${a.body.id}/cancel`)).status).toBe(200);
+    const voided = await cashier.call('POST', `/v1/payments/${p.id}/void`, { approvals: [supervisor] });
+    expect(voided.status, JSON.stringify(voided.body)).toBe(200);
+    expect((await consumer('GET', `/v1/consumer/returns/${tokenOf(a.body.url)}`)).body.code).toBe(
+      'return_canceled',
+    );
+  });
+
+  it("a counter refund's rejection note stays the merchant's: its status link says rejected, without it", async () => {
+    const p = await sale([{ sku: 'ONE', name: '一件', qty: 1, unitAmount: 2_000 }]);
+    const asked = await cashier.call('POST', '/v1/refunds', {
+      paymentId: p.id,
+      amount: 1_000,
+      reason: { code: 'quality_issue' },
+    });
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201);
+    const note = '顾客态度恶劣，疑似恶意退货';
+    const rejected = await boss.call('POST', `/v1/refunds/${asked.body.id}/reject`, { note });
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+    const link = (await cashier.call('GET', `/v1/refunds/${asked.body.id}/tracking`)).body.url as string;
+    const tracked = await consumer('GET', `/v1/track/${tokenOf(link)}`);
+    expect(tracked.status).toBe(200);
+    expect(tracked.body).toMatchObject({ stage: 'rejected', note: null });
+    expect(JSON.stringify(tracked.body)).not.toContain('恶意');
+  });
+
   it('never returns more than bought minus refunded minus other open returns', async () => {
     const p = await sale();
     const before = await footprint();

@@ -6,19 +6,16 @@ import type { Ctx } from '../../service/context.js';
 import { consumerCaller, consumerReturn, linkClaims, submitReturn } from '../../service/returns.js';
 import { trackedVoucher, trackRefund } from '../../service/tracking.js';
 import { linkOrigin, mutate } from '../http.js';
-import {
-  answers,
-  bodyRefusals,
-  KEYED_MUTATION,
-  problems,
-  REFUND_CREATION,
-  rawAnswers,
-} from '../schemas/problems.js';
+import { answers, bodyRefusals, KEYED_MUTATION, problems, rawAnswers } from '../schemas/problems.js';
 import { ConsumerReturnView, ReturnSubmitted, TrackingView } from '../schemas/responses.js';
 import { ConsumerLangSchema, ReturnSubmitBody, ReturnTokenParams, TrackingTokenParams } from '../schemas.js';
 
-/** Consumer requests per minute per client address (the pages poll; a guesser is slowed to this). */
-export const DEFAULT_CONSUMER_PER_MINUTE = 120;
+/**
+ * Consumer requests per minute per client address and route. The status page polls every 5 s (12
+ * a minute), and phones behind one carrier NAT share an address: 300 lets 25 of them follow their
+ * refunds at once, while a guesser of 192-bit status tokens or 128-bit link MACs gains nothing.
+ */
+export const DEFAULT_CONSUMER_PER_MINUTE = 300;
 
 const LINK_CODES = [
   'return_link_invalid',
@@ -71,7 +68,15 @@ export const consumerRoutes =
           body: ReturnSubmitBody,
           response: answers({
             201: ReturnSubmitted,
-            ...problems(...KEYED_MUTATION, ...REFUND_CREATION, 'rate_limited', ...LINK_CODES),
+            ...problems(
+              ...KEYED_MUTATION,
+              'validation_failed',
+              'reason_required',
+              'reason_not_allowed',
+              'return_refused',
+              'rate_limited',
+              ...LINK_CODES,
+            ),
             ...bodyRefusals(),
           }),
         },
@@ -83,6 +88,7 @@ export const consumerRoutes =
         return mutate(ctx, req, reply, consumerCaller(merchantId, returnId), {
           status: 201,
           requireKey: true,
+          keyNamespace: `return:${returnId}`,
           work: (trx) =>
             submitReturn(
               ctx,
@@ -114,7 +120,8 @@ export const consumerRoutes =
       async (req, reply) => {
         const view = await trackRefund(ctx, req.params.token);
         const etag = `"${view.version}"`;
-        reply.header('etag', etag).header('cache-control', 'no-cache');
+        // Revalidated each time, and never kept by a shared cache: the page is one consumer's.
+        reply.header('etag', etag).header('cache-control', 'private, no-cache');
         if (req.headers['if-none-match'] === etag) return reply.code(304).send();
         return view;
       },

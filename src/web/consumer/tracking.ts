@@ -3,7 +3,7 @@ import { request, type Tracking, type TrackingStage } from '../shared/api';
 import { asLinkProblem, isLinkProblem } from './components';
 
 /** How often the status page asks (a 304 when nothing changed: a few hundred bytes). */
-export const POLL_MS = 3_000;
+export const POLL_MS = 5_000;
 /** After failures the wait doubles up to this (the consumer API is rate-limited per address). */
 const MAX_BACKOFF_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 15_000;

@@ -87,6 +87,19 @@ function rowFor(p: Problem): Row {
           'This refund comes from a QR return: record the inspection (accepted or rejected) before approving.',
         ],
       };
+    case 'return_refused':
+      return {
+        message: [
+          '商家暂时无法受理这笔退货',
+          '商家暫時無法受理這筆退貨',
+          'The shop cannot take this return now',
+        ],
+        fix: [
+          '没有提交任何内容。请到收银台办理退货。',
+          '沒有提交任何內容。請到收銀台辦理退貨。',
+          'Nothing was submitted. Please ask at the counter.',
+        ],
+      };
     case 'tracking_link_invalid':
       return {
         message: ['这个查询链接无效', '這個查詢連結無效', 'This status link is not valid'],
