@@ -298,6 +298,10 @@ export async function consumerReturn(ctx: Ctx, token: string) {
       amount,
     })),
     amount: Number(row.amount_minor),
+    // The fee as the submission will take it (decideRefund: the policy's handling fee, never the
+    // whole refund — the QR was refused then).
+    fee: Math.min(policy.feeRule.handlingFee, Number(row.amount_minor)),
+    netAmount: Math.max(0, Number(row.amount_minor) - policy.feeRule.handlingFee),
     currency: row.currency,
     policyText: policy.returnPolicyText,
     reasons: policy.reasons,

@@ -27,6 +27,7 @@ import * as m0018 from './migrations/0018_review_evidence.js';
 import * as m0019 from './migrations/0019_phone_search.js';
 import * as m0020 from './migrations/0020_settlement_lists.js';
 import * as m0021 from './migrations/0021_returns.js';
+import * as m0022 from './migrations/0022_one_refund_per_return.js';
 import type { Database } from './schema.js';
 
 export { type Db, type Dialect, dialectOf, forUpdate, type Tx } from './dialect.js';
@@ -207,6 +208,7 @@ const migrations: { name: string; up: (db: Kysely<never>, d: Dialect) => Promise
   { name: '0019_phone_search', up: m0019.up },
   { name: '0020_settlement_lists', up: m0020.up },
   { name: '0021_returns', up: m0021.up },
+  { name: '0022_one_refund_per_return', up: m0022.up },
 ];
 
 /**

@@ -422,6 +422,52 @@ describe.each(storeTargets)('QR-code scan returns on $name', (target) => {
     expect(JSON.stringify(tracked.body)).not.toContain('恶意');
   });
 
+  it('the return page shows the handling fee and what reaches the consumer, as the refund then takes it', async () => {
+    const admin = await signIn(sys.base, '99', '12345678');
+    const fee = await admin.call('PUT', '/v1/policy', { feeRule: { originalFee: 'kept', handlingFee: 150 } });
+    expect(fee.status, JSON.stringify(fee.body)).toBe(200);
+    try {
+      const p = await sale([{ sku: 'ONE', name: '一件', qty: 1, unitAmount: 2_000 }]);
+      const a = await cashier.call('POST', '/v1/returns', {
+        orderNo: p.orderNo,
+        items: [{ sku: 'ONE', qty: 1 }],
+      });
+      expect(a.status, JSON.stringify(a.body)).toBe(201);
+      const page = await consumer('GET', `/v1/consumer/returns/${tokenOf(a.body.url)}`);
+      expect(page.body).toMatchObject({ amount: 2_000, fee: 150, netAmount: 1_850 });
+      const sent = await submit(tokenOf(a.body.url));
+      expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+      const refund = (await cashier.call('GET', `/v1/refunds/${sent.body.refundId}`)).body;
+      expect(refund).toMatchObject({ amount: 2_000, fee: 150, netAmount: 1_850 });
+    } finally {
+      await admin.call('PUT', '/v1/policy', { feeRule: { originalFee: 'prorata', handlingFee: 0 } });
+    }
+  });
+
+  it('the database itself holds one refund per return', async () => {
+    const p = await sale([{ sku: 'ONE', name: '一件', qty: 2, unitAmount: 1_000 }]);
+    const refundIds: string[] = [];
+    const returnIds: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const a = await cashier.call('POST', '/v1/returns', {
+        orderNo: p.orderNo,
+        items: [{ sku: 'ONE', qty: 1 }],
+      });
+      const sent = await submit(tokenOf(a.body.url));
+      expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+      refundIds.push(sent.body.refundId);
+      returnIds.push(a.body.id);
+    }
+    // Whatever path would write it: a second refund naming the first return is refused.
+    await expect(
+      sys.ctx.store.db
+        .updateTable('refunds')
+        .set({ return_id: returnIds[0] })
+        .where('id', '=', refundIds[1] as string)
+        .execute(),
+    ).rejects.toThrow(/unique|duplicate/i);
+  });
+
   it('never returns more than bought minus refunded minus other open returns', async () => {
     const p = await sale();
     const before = await footprint();

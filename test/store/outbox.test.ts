@@ -120,6 +120,7 @@ describe.each(storeTargets)('migrations on $name', (target) => {
         '0019_phone_search',
         '0020_settlement_lists',
         '0021_returns',
+        '0022_one_refund_per_return',
       ]);
       expect(await migrate(store)).toEqual([]);
     } finally {

@@ -731,6 +731,8 @@ export const ConsumerReturnView = Type.Object(
     }),
     items: Type.Array(ReturnLineView),
     amount: Minor,
+    fee: Type.Integer({ description: "the policy's handling fee kept from the refund (fen)" }),
+    netAmount: Type.Integer({ description: 'what reaches the consumer: amount − fee (fen)' }),
     currency: Type.String(),
     policyText: Type.String({ description: "the merchant's return policy" }),
     reasons: Type.Array(oneOf(reasonCodes)),

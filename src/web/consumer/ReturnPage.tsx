@@ -78,6 +78,11 @@ function ReturnSummary({ data }: { data: ConsumerReturn }) {
         <div class="total" data-testid="total">
           <Amount fen={data.amount} />
         </div>
+        {data.fee > 0 ? (
+          <div class="total-fee muted" data-testid="fee">
+            {t('fee')} <Amount fen={data.fee} /> · {t('netAmount')} <Amount fen={data.netAmount} />
+          </div>
+        ) : null}
         <div class="total-route">
           <span class="muted">{t('refundTo')}</span>{' '}
           <RouteText method="original" paid={data.route.method} last4={data.route.last4} />
