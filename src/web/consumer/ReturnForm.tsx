@@ -8,8 +8,9 @@ import {
   request,
 } from '../shared/api';
 import { Button } from '../shared/components';
+import { MAX_EMAIL_LENGTH } from '../shared/contact';
 import { isLinkProblem, SubmitError } from './components';
-import { checkDraft, MAX_EMAIL_LENGTH, MAX_NOTE_LENGTH, type ReturnDraft } from './contact';
+import { checkDraft, MAX_NOTE_LENGTH, type ReturnDraft } from './contact';
 import { useI18n } from './i18n';
 import { statusPath } from './route';
 

@@ -1,15 +1,11 @@
 import type { ReasonCode } from '../shared/api';
+import { emailError, normalPhone, phoneError } from '../shared/contact';
 
 /**
  * The return form's checks, the same as the server's (src/api/schemas.ts `ReturnSubmitBody`), so the
- * consumer hears of a typo before sending: a phone is `^\+?[0-9]{5,20}$` once the spaces, dashes
- * and brackets people type are taken out; an e-mail is ajv-formats' full `email` format, at most 254
- * characters; a note at most 200; "other" needs a note (`reason_required`); at least one contact.
+ * consumer hears of a typo before sending: phone and e-mail as everywhere (shared/contact.ts); a
+ * note at most 200; "other" needs a note (`reason_required`); at least one contact.
  */
-const PHONE = /^\+?[0-9]{5,20}$/;
-const EMAIL =
-  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
-export const MAX_EMAIL_LENGTH = 254;
 export const MAX_NOTE_LENGTH = 200;
 
 export interface ReturnDraft {
@@ -24,18 +20,6 @@ export type DraftError = 'needReason' | 'needNote' | 'needContact' | 'badPhone' 
 export interface ReturnBody {
   reason: { code: ReasonCode; note?: string };
   contact: { phone?: string; email?: string };
-}
-
-export const normalPhone = (typed: string): string => typed.replace(/[\s()-]/g, '');
-
-export function phoneError(typed: string): 'badPhone' | null {
-  const phone = normalPhone(typed);
-  return phone && !PHONE.test(phone) ? 'badPhone' : null;
-}
-
-export function emailError(typed: string): 'badEmail' | null {
-  const email = typed.trim();
-  return email && (email.length > MAX_EMAIL_LENGTH || !EMAIL.test(email)) ? 'badEmail' : null;
 }
 
 /** The body to send, or every reason it cannot be sent yet (field by field). */

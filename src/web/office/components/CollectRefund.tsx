@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { Payment, Policy, Refund, RefundMethod } from '../../shared/api';
 import { Button, ErrorBox, Notice } from '../../shared/components';
+import { emailError, normalPhone, phoneError } from '../../shared/contact';
 import { useOffice } from '../app-context';
 import { type MessageKey, useI18n } from '../i18n';
 import {
@@ -31,9 +32,6 @@ import {
   useAttempt,
 } from './OrderFields';
 
-const PHONE = /^\+?[0-9]{5,20}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
 /** The consumer's details as the API takes them: bank transfers with both entries, nothing empty. */
 function consumerOf(method: RefundMethod, c: Contact, b: BankDetails): Record<string, string> | undefined {
   const out: Record<string, string> = {};
@@ -43,7 +41,7 @@ function consumerOf(method: RefundMethod, c: Contact, b: BankDetails): Record<st
     out.bankAccount = accountDigits(b.bankAccount);
     out.bankAccountConfirm = accountDigits(b.bankAccountConfirm);
   } else if (c.name.trim()) out.name = holderName(c.name);
-  if (c.phone.trim()) out.phone = c.phone.replace(/[\s()-]/g, '');
+  if (c.phone.trim()) out.phone = normalPhone(c.phone);
   if (c.email.trim()) out.email = c.email.trim();
   return Object.keys(out).length > 0 ? out : undefined;
 }
@@ -90,8 +88,8 @@ export function CollectRefundForm({
     if (!r) return setProblem(t('reasonNoteMissing'));
     const wrong: MessageKey | null =
       (method === 'bank_transfer' ? bankProblem(bank) : null) ??
-      (contact.phone.trim() && !PHONE.test(contact.phone.replace(/[\s()-]/g, '')) ? 'badPhone' : null) ??
-      (contact.email.trim() && !EMAIL.test(contact.email.trim()) ? 'badEmail' : null);
+      phoneError(contact.phone) ??
+      emailError(contact.email);
     if (wrong) return setProblem(t(wrong));
     const consumer = consumerOf(method, contact, bank);
     setDraft({

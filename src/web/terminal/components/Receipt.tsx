@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { newIdempotencyKey } from '../../shared/api';
+import { isEmail, isPhone } from '../../shared/contact';
 import { prefs, useApp } from '../app-context';
 import { useI18n } from '../i18n';
 import { Button, ErrorBox, Keypad, PadField, typeDigitKey, useEscape } from './ui';
@@ -160,8 +161,6 @@ interface SendView {
   status: 'queued' | 'sent' | 'failed';
 }
 
-const PHONE = /^\+?[0-9]{5,20}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const SEND_POLL_MS = 700;
 
 /**
@@ -180,7 +179,7 @@ export function SendVoucher({ refundId, onClose }: { refundId: string; onClose: 
   const [sends, setSends] = useState<SendView[] | null>(null);
   const key = useRef(newIdempotencyKey()).current;
   const value = mode === 'phone' ? phone : email.trim();
-  const valid = mode === 'phone' ? PHONE.test(value) : EMAIL.test(value);
+  const valid = mode === 'phone' ? isPhone(value) : isEmail(value);
 
   useEffect(() => {
     if (!sends || sends.every((s) => s.status !== 'queued')) return;

@@ -7,6 +7,7 @@ import {
   type Reason,
   type Refund as RefundView,
 } from '../../shared/api';
+import { emailError, normalPhone, phoneError } from '../../shared/contact';
 import { formatFen, parseYuan, typeAmountKey } from '../../shared/money';
 import { useApp } from '../app-context';
 import { FindPayment, paymentLine } from '../components/FindPayment';
@@ -25,9 +26,6 @@ interface Draft {
   amount: number;
   items: { sku: string; name: string; qty: number; amount: number }[] | null;
 }
-
-const PHONE = /^\+?[0-9]{5,20}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
  * 退货 (PRODUCT.md §3): reason → original → full / partial / items → confirmation → supervisor
@@ -86,18 +84,14 @@ export function RefundScreen({ preset }: { preset?: Payment | undefined }) {
   };
 
   const contactError =
-    contact.phone && !PHONE.test(contact.phone.trim())
-      ? 'badPhone'
-      : contact.email && !EMAIL.test(contact.email.trim())
-        ? 'badEmail'
-        : null;
+    (contact.phone ? phoneError(contact.phone) : null) ?? (contact.email ? emailError(contact.email) : null);
 
   const submit = async (approvals: Approval[]): Promise<boolean> => {
     if (!payment || !draft || !reason || !key.current) return false;
     setBusy(true);
     setError(null);
     const consumer = {
-      ...(contact.phone.trim() ? { phone: contact.phone.trim() } : {}),
+      ...(contact.phone.trim() ? { phone: normalPhone(contact.phone) } : {}),
       ...(contact.email.trim() ? { email: contact.email.trim() } : {}),
     };
     try {
