@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
-import { buildApp, defaultRateLimit, redactPaths } from './api/app.js';
+import { buildApp, defaultRateLimit, logSerializers, redactPaths } from './api/app.js';
 import type { Config } from './config.js';
 import { DEMO, seedDemo } from './demo.js';
 import { FileSecrets, type LoadedSecrets, openSecrets } from './key-ring.js';
@@ -43,7 +43,7 @@ export function loadSecrets(
 }
 
 export function makeLogger(level: string): Logger {
-  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } });
+  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' }, serializers: logSerializers });
 }
 
 export interface System {

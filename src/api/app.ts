@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 import { ulid } from '../ids.js';
 import type { NetworkResult } from '../network/port.js';
@@ -47,6 +47,20 @@ export const redactPaths = [
 const LINK_IN_PATH = /^(\/(?:r|t|v1\/track|v1\/consumer\/returns)\/)[^/?#]+/;
 export const withoutLinkTokens = (url: string): string => url.replace(LINK_IN_PATH, '$1[link]');
 
+/**
+ * The logger's serializers (src/system.ts gives them to pino; Fastify's own request lines use an
+ * instance's serializers over its defaults): a request as Fastify logs it, its URL without tokens.
+ */
+export const logSerializers = {
+  req: (req: FastifyRequest) => ({
+    method: req.method,
+    url: withoutLinkTokens(req.url),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  }),
+};
+
 export interface AppOptions {
   logger?: boolean;
   /** Verify and apply a QR wallet notification (mounted without bearer auth: the wallet signs it). */
@@ -79,8 +93,6 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : `req_${ulid()}`;
     },
     requestIdHeader: false,
-    // Fastify's own request lines would log each URL whole: ours (below) mask link tokens.
-    disableRequestLogging: true,
     trustProxy: opts.trustProxy ?? false,
     // A URL the router refuses before any route runs (a broken percent-escape, a path parameter
     // over its length limit) is answered like every other client error: problem+json, not
@@ -100,24 +112,6 @@ export async function buildApp(ctx: Ctx, opts: AppOptions = {}): Promise<Fastify
   app.decorateRequest('caller', null);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
-    req.log.info(
-      {
-        req: {
-          method: req.method,
-          url: withoutLinkTokens(req.url),
-          host: req.host,
-          remoteAddress: req.ip,
-          remotePort: req.socket?.remotePort,
-        },
-      },
-      'incoming request',
-    );
-  });
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.info(
-      { res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
-      'request completed',
-    );
   });
   // Graceful shutdown: requests in flight finish, and their keep-alive connections close after
   // the answer instead of holding the server open.

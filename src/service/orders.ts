@@ -9,6 +9,7 @@ import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
 import { refuseWhileActive } from '../store/operations.js';
 import { lockMerchant, paymentStates, policyOf } from '../store/repo.js';
+import { openReturnHolds } from '../store/returns.js';
 import type { Caller, Ctx } from './context.js';
 import { readOrderTimeline } from './order-timeline.js';
 import { recordPayment } from './payments.js';
@@ -182,7 +183,14 @@ export async function getOrder(ctx: Ctx, caller: Caller, orderNo: string) {
     .execute();
   const paymentViews = [];
   const states = await paymentStates(db, payments);
-  for (const [i, p] of payments.entries()) paymentViews.push(paymentView(p, states[i] as PaymentState));
+  const held = await openReturnHolds(
+    db,
+    caller.merchantId,
+    payments.map((p) => p.id),
+    ctx.clock(),
+  );
+  for (const [i, p] of payments.entries())
+    paymentViews.push(paymentView(p, states[i] as PaymentState, held.get(p.id)));
   const timeline = await readOrderTimeline(db, caller.merchantId, {
     currency: sale.currency,
     payments,

@@ -13,6 +13,7 @@ import { appendAudit } from '../store/audit.js';
 import type { Tx } from '../store/db.js';
 import { insertPayment, markVoided } from '../store/ledger.js';
 import { loadPaymentRow, lockMerchant, paymentState, paymentStates } from '../store/repo.js';
+import { openReturnHolds } from '../store/returns.js';
 import type { Caller, Ctx } from './context.js';
 import { afterCursor, decodeCursor, page, paymentView } from './views.js';
 
@@ -125,17 +126,18 @@ export async function recordPayment(
     },
     at: now,
   });
-  return getPaymentIn(trx, caller.merchantId, id);
+  return getPaymentIn(trx, caller.merchantId, id, now);
 }
 
-export async function getPaymentIn(trx: Tx, merchantId: string, id: string) {
+export async function getPaymentIn(trx: Tx, merchantId: string, id: string, now: Date) {
   const row = await loadPaymentRow(trx, merchantId, { paymentId: id }, false);
-  return paymentView(row, await paymentState(trx, row));
+  const held = await openReturnHolds(trx, merchantId, [row.id], now);
+  return paymentView(row, await paymentState(trx, row), held.get(row.id));
 }
 
 export async function getPayment(ctx: Ctx, caller: Caller, id: string) {
   requirePermission(caller.principal, 'payment.read');
-  return getPaymentIn(ctx.store.db, caller.merchantId, id);
+  return getPaymentIn(ctx.store.db, caller.merchantId, id, ctx.clock());
 }
 
 export interface PaymentFilter {
@@ -229,7 +231,14 @@ export async function listPayments(ctx: Ctx, caller: Caller, f: PaymentFilter) {
     .execute();
   const views = [];
   const states = await paymentStates(ctx.store.db, rows);
-  for (const [i, row] of rows.entries()) views.push(paymentView(row, states[i] as PaymentState));
+  const held = await openReturnHolds(
+    ctx.store.db,
+    caller.merchantId,
+    rows.map((r) => r.id),
+    ctx.clock(),
+  );
+  for (const [i, row] of rows.entries())
+    views.push(paymentView(row, states[i] as PaymentState, held.get(row.id)));
   return page(views, f.limit);
 }
 
@@ -259,5 +268,5 @@ export async function recordVoid(
     data: { amount: state.amountMinor, approvedBy },
     at: now,
   });
-  return getPaymentIn(trx, caller.merchantId, row.id);
+  return getPaymentIn(trx, caller.merchantId, row.id, ctx.clock());
 }

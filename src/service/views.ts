@@ -4,9 +4,12 @@ import { explainOutcome } from '../domain/outcomes.js';
 import type { PaymentState } from '../domain/payment.js';
 import { paymentStatus, refundableMinor } from '../domain/payment.js';
 import type { PaymentRow, RefundRow } from '../store/repo.js';
+import type { ReturnHold } from '../store/returns.js';
 
 /** Public JSON shapes of PRODUCT.md §9. Amounts are minor units; names are the contract's. */
-export function paymentView(row: PaymentRow, state: PaymentState) {
+export function paymentView(row: PaymentRow, state: PaymentState, held?: ReturnHold) {
+  // Open return QRs hold lines and their amount (store/returns.ts): not refunded, not refundable.
+  const heldAmount = held?.amountMinor ?? 0;
   return {
     id: row.id,
     orderNo: row.order_no,
@@ -18,7 +21,8 @@ export function paymentView(row: PaymentRow, state: PaymentState) {
     status: paymentStatus(state),
     refundedAmount: state.refundedMinor,
     inFlightAmount: state.inFlightMinor,
-    refundableAmount: refundableMinor(state),
+    heldAmount,
+    refundableAmount: Math.max(0, refundableMinor(state) - heldAmount),
     fee: state.feeMinor,
     settled: state.settled,
     terminalId: row.terminal_id,
@@ -30,6 +34,7 @@ export function paymentView(row: PaymentRow, state: PaymentState) {
       qty: i.qty,
       unitAmount: i.unitAmountMinor,
       refundedQty: i.refundedQty,
+      heldQty: held?.qty.get(i.sku) ?? 0,
     })),
     capturedAt: row.captured_at,
     voidedAt: row.voided_at,

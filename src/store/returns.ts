@@ -12,13 +12,19 @@ export type ReturnRow = ReturnTable;
  * per sku. Read under the payments' locks (every return and refund of a payment locks it first), so
  * the count cannot change until the transaction ends.
  */
+/** What a sale's open return QRs hold: their amount, and units per sku. */
+export interface ReturnHold {
+  amountMinor: number;
+  qty: Map<string, number>;
+}
+
 export async function openReturnHolds(
   trx: Tx,
   merchantId: string,
   paymentIds: readonly string[],
   now: Date,
-): Promise<Map<string, { amountMinor: number; qty: Map<string, number> }>> {
-  const holds = new Map<string, { amountMinor: number; qty: Map<string, number> }>();
+): Promise<Map<string, ReturnHold>> {
+  const holds = new Map<string, ReturnHold>();
   if (paymentIds.length === 0) return holds;
   const rows = await trx
     .selectFrom('returns')
@@ -42,10 +48,7 @@ export async function openReturnHolds(
  * A payment as a new refund or return must see it: the open returns' lines counted as refunded
  * units and their amount as in flight (the state is the caller's own copy, changed in place).
  */
-export function holdReturns(
-  state: PaymentState,
-  hold: { amountMinor: number; qty: Map<string, number> } | undefined,
-): PaymentState {
+export function holdReturns(state: PaymentState, hold: ReturnHold | undefined): PaymentState {
   if (!hold) return state;
   state.inFlightMinor += hold.amountMinor;
   for (const line of state.items) line.refundedQty += hold.qty.get(line.sku) ?? 0;

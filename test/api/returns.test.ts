@@ -468,6 +468,34 @@ describe.each(storeTargets)('QR-code scan returns on $name', (target) => {
     ).rejects.toThrow(/unique|duplicate/i);
   });
 
+  it("the payment shows what open QRs hold, and that it isn't refundable while they're open", async () => {
+    const p = await sale([{ sku: 'ONE', name: '一件', qty: 3, unitAmount: 1_000 }]);
+    const a = await cashier.call('POST', '/v1/returns', {
+      orderNo: p.orderNo,
+      items: [{ sku: 'ONE', qty: 2 }],
+    });
+    expect(a.status, JSON.stringify(a.body)).toBe(201);
+    const held = (await cashier.call('GET', `/v1/payments/${p.id}`)).body;
+    expect(held).toMatchObject({
+      heldAmount: 2_000,
+      inFlightAmount: 0,
+      refundedAmount: 0,
+      refundableAmount: 1_000,
+    });
+    expect(held.items).toEqual([expect.objectContaining({ sku: 'ONE', refundedQty: 0, heldQty: 2 })]);
+    // The order and the payment list say the same.
+    const order = (await cashier.call('GET', `/v1/orders/${p.orderNo}`)).body;
+    expect(order.payments[0]).toMatchObject({ heldAmount: 2_000, refundableAmount: 1_000 });
+    const listed = (await cashier.call('GET', `/v1/payments?orderNo=${p.orderNo}`)).body.data;
+    expect(listed[0]).toMatchObject({ heldAmount: 2_000, refundableAmount: 1_000 });
+    // Submitted: a refund in flight now, no longer a hold.
+    const sent = await submit(tokenOf(a.body.url));
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    const after = (await cashier.call('GET', `/v1/payments/${p.id}`)).body;
+    expect(after).toMatchObject({ heldAmount: 0, inFlightAmount: 2_000, refundableAmount: 1_000 });
+    expect(after.items[0]).toMatchObject({ refundedQty: 2, heldQty: 0 });
+  });
+
   it('never returns more than bought minus refunded minus other open returns', async () => {
     const p = await sale();
     const before = await footprint();

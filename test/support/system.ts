@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { redactPaths } from '../../src/api/app.js';
+import { logSerializers, redactPaths } from '../../src/api/app.js';
 import type { Config } from '../../src/config.js';
 import { DEMO } from '../../src/demo.js';
 import { type System, startSystem } from '../../src/system.js';
@@ -49,7 +49,11 @@ export async function startTestSystem(
   };
   // The production logger's redaction, so tests see what production would log.
   const log = pino(
-    { level: config.logLevel, redact: { paths: redactPaths, censor: '[redacted]' } },
+    {
+      level: config.logLevel,
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      serializers: logSerializers,
+    },
     opts.logStream ?? process.stdout,
   );
   const system = await startSystem(config, { log, ...(opts.clock ? { clock: opts.clock } : {}) });

@@ -66,6 +66,10 @@ export const LineItemView = Type.Object({
   qty: Count,
   unitAmount: Minor,
   refundedQty: Count,
+  heldQty: Type.Integer({
+    minimum: 0,
+    description: "units held by open return QRs (扫码退货): not refunded, not refundable while they're open",
+  }),
 });
 
 export const PaymentView = Type.Object(
@@ -80,7 +84,12 @@ export const PaymentView = Type.Object(
     status: oneOf(paymentStatuses),
     refundedAmount: Minor,
     inFlightAmount: Type.Integer({ description: 'refunds requested, under review, approved or processing' }),
-    refundableAmount: Minor,
+    heldAmount: Type.Integer({
+      description: 'held by open return QRs (扫码退货) until they are submitted, withdrawn or expire',
+    }),
+    refundableAmount: Type.Integer({
+      description: 'what can still be refunded now: amount − refunded − in flight − held',
+    }),
     fee: Type.Integer({ description: 'acquirer fee (MDR) on the sale, minor units' }),
     settled: Type.Boolean(),
     terminalId: nullable(Type.String()),

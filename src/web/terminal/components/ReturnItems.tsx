@@ -1,27 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import {
-  ApiError,
-  newIdempotencyKey,
-  type Payment,
-  q,
-  type ReturnCreated,
-  type ReturnInfo,
-} from '../../shared/api';
+import { ApiError, newIdempotencyKey, type Payment, type ReturnCreated } from '../../shared/api';
 import { formatFen } from '../../shared/money';
 import { useApp } from '../app-context';
 import { useI18n } from '../i18n';
 import { PaymentFacts } from '../screens/Refund';
 import { Button, ErrorBox, Notice } from './ui';
-
-/** The API's own cap on the list of returns (`limit`); an order has far fewer open ones. */
-const OPEN_RETURNS_LIMIT = 100;
-
-/** Units of each sku held by the order's open return QRs: reserved, though not refunded yet. */
-function heldBySku(open: ReturnInfo[]): Record<string, number> {
-  const held: Record<string, number> = {};
-  for (const r of open) for (const line of r.items) held[line.sku] = (held[line.sku] ?? 0) + line.qty;
-  return held;
-}
 
 interface Line {
   sku: string;
@@ -33,20 +16,18 @@ interface Line {
   left: number;
 }
 
-function linesOf(payment: Payment, held: Record<string, number>): Line[] {
+/** The payment says per line what is refunded or being refunded, and what open QRs hold. */
+function linesOf(payment: Payment): Line[] {
   return payment.items
     .filter((i) => i.qty > 0)
-    .map((i) => {
-      const h = held[i.sku] ?? 0;
-      return {
-        sku: i.sku,
-        name: i.name,
-        unitAmount: i.unitAmount,
-        bought: i.qty,
-        held: h,
-        left: Math.max(0, i.qty - i.refundedQty - h),
-      };
-    });
+    .map((i) => ({
+      sku: i.sku,
+      name: i.name,
+      unitAmount: i.unitAmount,
+      bought: i.qty,
+      held: i.heldQty,
+      left: Math.max(0, i.qty - i.refundedQty - i.heldQty),
+    }));
 }
 
 /**
@@ -63,7 +44,7 @@ export function ReturnItems({
 }) {
   const { api, go } = useApp();
   const { t } = useI18n();
-  const [state, setState] = useState<{ payment: Payment; held: Record<string, number> } | null>(null);
+  const [state, setState] = useState<{ payment: Payment } | null>(null);
   const [qty, setQty] = useState<Record<string, number>>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -72,21 +53,17 @@ export function ReturnItems({
 
   useEffect(() => {
     let live = true;
-    Promise.all([
-      api.get<Payment>(`/v1/payments/${encodeURIComponent(picked.id)}`),
-      api.get<{ data: ReturnInfo[] }>(
-        `/v1/returns${q({ orderNo: picked.orderNo, status: 'open', limit: OPEN_RETURNS_LIMIT })}`,
-      ),
-    ])
-      .then(([payment, open]) => live && setState({ payment, held: heldBySku(open.data) }))
+    api
+      .get<Payment>(`/v1/payments/${encodeURIComponent(picked.id)}`)
+      .then((payment) => live && setState({ payment }))
       .catch((err) => live && setError(err));
     return () => {
       live = false;
     };
-  }, [api, picked.id, picked.orderNo, round]);
+  }, [api, picked.id, round]);
 
   if (!state) return error ? <ErrorBox error={error} /> : <p class="muted">{t('loading')}</p>;
-  const lines = linesOf(state.payment, state.held);
+  const lines = linesOf(state.payment);
   const chosen = lines.filter((l) => (qty[l.sku] ?? 0) > 0);
   const total = chosen.reduce((s, l) => s + (qty[l.sku] ?? 0) * l.unitAmount, 0);
 
