@@ -128,7 +128,10 @@ describe.each(storeTargets)('list and lookup plans on $name', (target) => {
   async function queriesOf(call: (ctx: Ctx) => Promise<unknown>): Promise<CompiledQuery[]> {
     const capture = new CaptureQueries();
     // The list and lookup services read through ctx.store.db alone (no transaction, no lock).
-    const ctx = { store: { ...store, db: store.db.withPlugin(capture) } } as unknown as Ctx;
+    const ctx = {
+      store: { ...store, db: store.db.withPlugin(capture) },
+      clock: () => new Date(),
+    } as unknown as Ctx;
     await call(ctx);
     return capture.seen.map((q) => store.db.getExecutor().compileQuery(q.node, q.queryId));
   }
