@@ -47,11 +47,20 @@ export async function openReturnHolds(
 /**
  * A payment as a new refund or return must see it: the open returns' lines counted as refunded
  * units and their amount as in flight (the state is the caller's own copy, changed in place).
+ *
+ * A hold never takes more than is left. Expiry is read from each process's clock: a return one
+ * process already saw expire (clocks a little apart) may have had its units refunded since, and
+ * another process may still count it open. It then holds only what remains, so the ledger's
+ * invariant stands and whatever comes next is refused by the rules (nothing left), not by a crash.
  */
 export function holdReturns(state: PaymentState, hold: ReturnHold | undefined): PaymentState {
   if (!hold) return state;
-  state.inFlightMinor += hold.amountMinor;
-  for (const line of state.items) line.refundedQty += hold.qty.get(line.sku) ?? 0;
+  const left = Math.max(0, state.amountMinor - state.refundedMinor - state.inFlightMinor);
+  state.inFlightMinor += Math.min(hold.amountMinor, left);
+  for (const line of state.items) {
+    const free = Math.max(0, line.qty - line.refundedQty);
+    line.refundedQty += Math.min(hold.qty.get(line.sku) ?? 0, free);
+  }
   return state;
 }
 
