@@ -126,13 +126,15 @@ export async function recordPayment(
     },
     at: now,
   });
-  return getPaymentIn(trx, caller.merchantId, id, now);
+  // Just captured: no return QR can hold any of it yet.
+  return getPaymentIn(trx, caller.merchantId, id, null);
 }
 
-export async function getPaymentIn(trx: Tx, merchantId: string, id: string, now: Date) {
+/** A payment as the API shows it; `now` reads what open return QRs hold (null: none can). */
+export async function getPaymentIn(trx: Tx, merchantId: string, id: string, now: Date | null) {
   const row = await loadPaymentRow(trx, merchantId, { paymentId: id }, false);
-  const held = await openReturnHolds(trx, merchantId, [row.id], now);
-  return paymentView(row, await paymentState(trx, row), held.get(row.id));
+  const held = now ? (await openReturnHolds(trx, merchantId, [row.id], now)).get(row.id) : undefined;
+  return paymentView(row, await paymentState(trx, row), held);
 }
 
 export async function getPayment(ctx: Ctx, caller: Caller, id: string) {
@@ -268,5 +270,6 @@ export async function recordVoid(
     data: { amount: state.amountMinor, approvedBy },
     at: now,
   });
-  return getPaymentIn(trx, caller.merchantId, row.id, ctx.clock());
+  // Voided: a sale with an open return QR is never voided (workflows/void.ts), so nothing is held.
+  return getPaymentIn(trx, caller.merchantId, row.id, null);
 }

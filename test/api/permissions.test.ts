@@ -25,15 +25,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy } from '../../src/domain/policy.js';
 import { SETTLEMENT_FILE_HEADER } from '../../src/domain/reconcile.js';
 import { QR_NOTIFY_PATH } from '../../src/network/qr-wallet/notify-route.js';
-import { hashPassword } from '../../src/security.js';
 import type { Ctx } from '../../src/service/context.js';
-import { appendAudit } from '../../src/store/audit.js';
 import { headRoutes, routeKey, v1Routes } from '../fuzz/routes.js';
 import { snapshotStore, storeTables } from '../fuzz/snapshot.js';
 import { recordFigures } from '../support/figures.js';
+import { type SecondMerchant, seedSecondMerchant } from '../support/second-merchant.js';
 import { storeTargets } from '../support/stores.js';
 import { DEMO, startTestSystem, supervisor, type TestSystem } from '../support/system.js';
 
@@ -486,7 +484,7 @@ const matrix: Record<string, Rule> = {
 
 // ---- merchant B -------------------------------------------------------------------------------
 
-const B = {
+const B: SecondMerchant = {
   merchantId: '898100000000002',
   name: 'Other Merchant B (matrix)',
   terminalId: 'T0000002',
@@ -496,59 +494,6 @@ const B = {
     { no: '59', role: 'admin' as const, name: 'B-admin-59', password: '59595959' },
   ],
 };
-
-/** A second merchant with its own terminal and operators, written as the demo seed writes one. */
-async function seedMerchantB(ctx: Ctx): Promise<void> {
-  const now = ctx.clock().toISOString();
-  const hashes = await Promise.all(B.operators.map((o) => hashPassword(o.password)));
-  await ctx.store.tx(async (trx) => {
-    await trx
-      .insertInto('merchants')
-      .values({
-        id: B.merchantId,
-        name: B.name,
-        currency: 'CNY',
-        available_funds_minor: 1_000_000,
-        policy_json: JSON.stringify(defaultPolicy),
-        created_at: now,
-      })
-      .execute();
-    await trx
-      .insertInto('acq_accounts')
-      .values({ merchant_id: B.merchantId, balance_minor: 1_000_000 })
-      .execute();
-    await trx
-      .insertInto('terminals')
-      .values({ id: B.terminalId, merchant_id: B.merchantId, name: 'B till', batch_no: 1, created_at: now })
-      .execute();
-    for (const [i, o] of B.operators.entries()) {
-      await trx
-        .insertInto('operators')
-        .values({
-          id: `op_${ulid()}`,
-          merchant_id: B.merchantId,
-          operator_no: o.no,
-          role: o.role,
-          name: o.name,
-          password_hash: hashes[i] ?? '',
-          failed_attempts: 0,
-          approval_failed_attempts: 0,
-          locked_until: null,
-          created_at: now,
-        })
-        .execute();
-    }
-    await appendAudit(trx, {
-      merchantId: B.merchantId,
-      actor: 'system',
-      action: 'test.merchant_seeded',
-      entity: 'merchant',
-      entityId: B.merchantId,
-      data: {},
-      at: ctx.clock(),
-    });
-  });
-}
 
 /**
  * A closed batch of a merchant's till, written as recordSettlement writes one: the matrix's own
@@ -657,7 +602,7 @@ describe.each(storeTargets)('permission matrix on $name', (target) => {
       dataDir: mkdtempSync(join(tmpdir(), 'refund-desk-permissions-')),
     });
     tables = await storeTables(sys.ctx.store);
-    await seedMerchantB(sys.ctx);
+    await seedSecondMerchant(sys.ctx, B);
 
     // Merchant A: the demo's operators, an API key, and resources to act on.
     tokens.set('cashier', await as('A', '01', '1111'));

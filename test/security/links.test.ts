@@ -3,7 +3,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultPolicy } from '../../src/domain/policy.js';
 import { ulid } from '../../src/ids.js';
 import {
   createRingFileIfMissing,
@@ -23,10 +22,9 @@ import {
   trackingToken,
   verifyReturnLink,
 } from '../../src/links.js';
-import { hashPassword, KeyRingError, makeKeyRing, type Secrets } from '../../src/security.js';
-import type { Ctx } from '../../src/service/context.js';
+import { KeyRingError, makeKeyRing, type Secrets } from '../../src/security.js';
 import { KeyRotationError, retireKey } from '../../src/service/keys.js';
-import { appendAudit } from '../../src/store/audit.js';
+import { type SecondMerchant, seedSecondMerchant } from '../support/second-merchant.js';
 import { storeTargets } from '../support/stores.js';
 import {
   type Client,
@@ -272,7 +270,7 @@ describe('status link tokens', () => {
 
 // ---- through the API, on both stores ----------------------------------------------------------
 
-const B = {
+const B: SecondMerchant = {
   merchantId: MERCHANT_B,
   name: 'Other Merchant B (links)',
   terminalId: 'T0000002',
@@ -281,59 +279,6 @@ const B = {
     { no: '50', role: 'supervisor' as const, name: 'B-supervisor-50', password: '505050' },
   ],
 };
-
-/** A second merchant with its own terminal and operators, written as the demo seed writes one. */
-async function seedMerchantB(ctx: Ctx): Promise<void> {
-  const now = ctx.clock().toISOString();
-  const hashes = await Promise.all(B.operators.map((o) => hashPassword(o.password)));
-  await ctx.store.tx(async (trx) => {
-    await trx
-      .insertInto('merchants')
-      .values({
-        id: B.merchantId,
-        name: B.name,
-        currency: 'CNY',
-        available_funds_minor: 1_000_000,
-        policy_json: JSON.stringify(defaultPolicy),
-        created_at: now,
-      })
-      .execute();
-    await trx
-      .insertInto('acq_accounts')
-      .values({ merchant_id: B.merchantId, balance_minor: 1_000_000 })
-      .execute();
-    await trx
-      .insertInto('terminals')
-      .values({ id: B.terminalId, merchant_id: B.merchantId, name: 'B till', batch_no: 1, created_at: now })
-      .execute();
-    for (const [i, o] of B.operators.entries()) {
-      await trx
-        .insertInto('operators')
-        .values({
-          id: `op_${ulid()}`,
-          merchant_id: B.merchantId,
-          operator_no: o.no,
-          role: o.role,
-          name: o.name,
-          password_hash: hashes[i] ?? '',
-          failed_attempts: 0,
-          approval_failed_attempts: 0,
-          locked_until: null,
-          created_at: now,
-        })
-        .execute();
-    }
-    await appendAudit(trx, {
-      merchantId: B.merchantId,
-      actor: 'system',
-      action: 'test.merchant_seeded',
-      entity: 'merchant',
-      entityId: B.merchantId,
-      data: {},
-      at: ctx.clock(),
-    });
-  });
-}
 
 const PAN = testPan('622202100004321');
 const tokenOf = (url: string) => new URL(url).pathname.split('/')[2] ?? '';
@@ -353,7 +298,7 @@ describe.each(storeTargets)('links through the API on $name', (target) => {
       { dataDir, keyReloadIntervalMs: 60_000 },
       { clock: () => new Date(fixedMs ?? Date.now()) },
     );
-    await seedMerchantB(sys.ctx);
+    await seedSecondMerchant(sys.ctx, B);
     cashierA = await signIn(sys.base, '01', '1111');
     const r = await call(sys.base, 'POST', '/v1/sessions', {
       terminalId: B.terminalId,

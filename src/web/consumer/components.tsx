@@ -1,9 +1,10 @@
 import type { ComponentChildren } from 'preact';
-import { ApiError, type Lang, type PaymentMethod, type RefundMethod } from '../shared/api';
+import { ApiError, type PaymentMethod, type RefundMethod } from '../shared/api';
+import { LangSwitch } from '../shared/components';
 import { formatFen } from '../shared/money';
 import { type Explained, explain } from '../shared/problems';
 import { DEFAULT_TIME_ZONE } from '../shared/time';
-import { langNames, langs, type MessageKey, useI18n } from './i18n';
+import { type MessageKey, useI18n } from './i18n';
 
 /** The page's frame: the title bar with the language switch, the content, the footer note. */
 export function Shell({ title, children }: { title: string; children: ComponentChildren }) {
@@ -17,26 +18,6 @@ export function Shell({ title, children }: { title: string; children: ComponentC
       <main class="content">{children}</main>
       <footer class="foot">{t('footer')}</footer>
     </div>
-  );
-}
-
-function LangSwitch() {
-  const { lang, setLang, t } = useI18n();
-  return (
-    <label class="lang">
-      <span class="sr-only">{t('language')}</span>
-      <select
-        data-testid="lang"
-        value={lang}
-        onChange={(e) => setLang((e.currentTarget as HTMLSelectElement).value as Lang)}
-      >
-        {langs.map((l) => (
-          <option key={l} value={l}>
-            {langNames[l]}
-          </option>
-        ))}
-      </select>
-    </label>
   );
 }
 

@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { apiFor, type Lang, request, type Session } from '../shared/api';
+import { LangSwitch } from '../shared/components';
 import { DEFAULT_TIME_ZONE } from '../shared/time';
 import {
   OfficeContext,
@@ -10,16 +11,7 @@ import {
   parseRoute,
   type Route,
 } from './app-context';
-import {
-  I18nContext,
-  initialLang,
-  langNames,
-  langs,
-  type MessageKey,
-  saveLang,
-  translate,
-  useI18n,
-} from './i18n';
+import { I18nContext, initialLang, type MessageKey, saveLang, translate, useI18n } from './i18n';
 import { AuditPage } from './pages/Audit';
 import { CollectPage } from './pages/Collect';
 import { DashboardPage } from './pages/Dashboard';
@@ -215,26 +207,6 @@ function App() {
     );
   }
   return <I18nContext.Provider value={i18n}>{body}</I18nContext.Provider>;
-}
-
-function LangSwitch() {
-  const { lang, setLang, t } = useI18n();
-  return (
-    <label class="lang">
-      <span class="sr-only">{t('language')}</span>
-      <select
-        data-testid="lang"
-        value={lang}
-        onChange={(e) => setLang((e.currentTarget as HTMLSelectElement).value as Lang)}
-      >
-        {langs.map((l) => (
-          <option key={l} value={l}>
-            {langNames[l]}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
 }
 
 function PageFor({ route, role }: { route: Route; role: 'supervisor' | 'admin' }) {

@@ -1,6 +1,7 @@
 import type { ButtonHTMLAttributes, ComponentChildren } from 'preact';
 import { useLayoutEffect, useRef } from 'preact/hooks';
-import { useCommonI18n as useI18n } from './i18n';
+import type { Lang } from './api';
+import { langNames, langs, useCommonI18n as useI18n } from './i18n';
 import { formatFen } from './money';
 import { explain } from './problems';
 
@@ -101,5 +102,26 @@ export function Facts({ rows }: { rows: [string, ComponentChildren, string?][] }
         </div>
       ))}
     </dl>
+  );
+}
+
+/** The language picker of the back office and the consumer's pages (the terminal has buttons). */
+export function LangSwitch() {
+  const { lang, setLang, t } = useI18n();
+  return (
+    <label class="lang">
+      <span class="sr-only">{t('language')}</span>
+      <select
+        data-testid="lang"
+        value={lang}
+        onChange={(e) => setLang((e.currentTarget as HTMLSelectElement).value as Lang)}
+      >
+        {langs.map((l) => (
+          <option key={l} value={l}>
+            {langNames[l]}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
